@@ -1,0 +1,168 @@
+/* Internal interface between the files of the preload agent (libvitals-agent.so).
+ *
+ * hooks.c   the interposed functions; they only forward and call the vt__track_* functions
+ * thread.c  per-thread state and buffers, event encoding, the hand-off queue
+ * stacks.c  stack capture (libunwind) and interning
+ * flush.c   the writer thread, meta records, the final flush at exit, exec and fatal signals
+ * agent.c   start-up, configuration, fork, signals
+ */
+#ifndef VT_AGENT_INT_H
+#define VT_AGENT_INT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <x86intrin.h>
+
+#include "trace/format.h"
+#include "trace/writer.h"
+
+#define VT_HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The size of one thread buffer, header included. */
+#define VT_BUF_SIZE (64 * 1024)
+/* Room kept free at the end of a buffer: the longest record fits in it. */
+#define VT_BUF_SLACK 64
+/* Buffers waiting for the writer before producers wait for it (backpressure). */
+#define VT_QUEUE_LIMIT 512
+#define VT_MAX_DEPTH 256
+
+/* What the hooks do. */
+enum vt_state {
+    VT_STATE_OFF = 0,      /* not started, disabled, or finished: forward only */
+    VT_STATE_TRACING = 1,  /* record events */
+    VT_STATE_STOPPING = 2, /* a flush is collecting buffers: forward, count as dropped */
+};
+
+struct vt_buf {
+    struct vt_buf *next;
+    uint32_t tid;
+    uint32_t len;
+    uint64_t first_tsc;
+    uint64_t last_tsc;
+    uint8_t data[];
+};
+#define VT_BUF_CAP (VT_BUF_SIZE - offsetof(struct vt_buf, data))
+
+/* One per thread that ever recorded an event. Lives in agent-owned memory, never freed, so
+ * the final flush can reach the buffers of threads that are still running. */
+struct vt_thread {
+    struct vt_buf *buf;
+    uint64_t last_tsc;
+    uint64_t prev_ptr;
+    uint32_t tid;
+    int exiting;        /* its pthread key destructor ran: hand each event off at once */
+    _Atomic int in_hook; /* read by the final flush */
+    struct vt_thread *next_all;
+};
+
+struct vt_config {
+    int depth;
+    int follow;
+    int zstd_level;
+    char output[4096];   /* the trace path for this process */
+    char manifest[4096]; /* file listing every trace written, or empty */
+};
+
+extern VT_HIDDEN _Atomic int vt__state;
+extern VT_HIDDEN struct vt_config vt__config;
+extern VT_HIDDEN vt_trace_writer vt__writer;
+extern VT_HIDDEN _Atomic uint64_t vt__dropped;
+extern VT_HIDDEN __thread int vt__guard;
+extern VT_HIDDEN __thread struct vt_thread *vt__self;
+
+static inline uint64_t vt__now(void)
+{
+    return __rdtsc();
+}
+
+/* thread.c */
+struct vt_thread *vt__thread_attach(void);
+void vt__track_alloc(struct vt_thread *t, int fn, const void *p, size_t size);
+void vt__track_free(struct vt_thread *t, int fn, const void *p, uint64_t tsc);
+void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
+                       const void *p, size_t size);
+void vt__track_mmap(struct vt_thread *t, const void *p, size_t size);
+void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
+void vt__thread_key_init(void);
+struct vt_buf *vt__buf_get(uint32_t tid);
+void vt__buf_put(struct vt_buf *b);
+void vt__queue_push(struct vt_buf *b);
+/* Queues b without waking or starting the writer (for the final flush). */
+void vt__queue_push_quiet(struct vt_buf *b);
+struct vt_buf *vt__queue_take(void);
+struct vt_thread *vt__threads(void);
+void vt__threads_after_fork(void);
+
+/* Enters a hook: returns the calling thread's state with its guard set, or NULL when this
+ * call must only be forwarded (inside the agent, or not tracing). */
+static inline struct vt_thread *vt__enter(void)
+{
+    if (vt__guard)
+        return NULL;
+    int state = atomic_load_explicit(&vt__state, memory_order_relaxed);
+    if (unlikely(state != VT_STATE_TRACING)) {
+        if (state == VT_STATE_STOPPING)
+            atomic_fetch_add_explicit(&vt__dropped, 1, memory_order_relaxed);
+        return NULL;
+    }
+    vt__guard = 1;
+    struct vt_thread *t = vt__self;
+    if (unlikely(!t) && !(t = vt__thread_attach())) {
+        vt__guard = 0;
+        return NULL;
+    }
+    atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    /* The flush publishes STOPPING and then waits for in_hook to drop (with membarrier to
+     * order the two); seeing STOPPING here means it may already have taken our buffer. */
+    if (unlikely(atomic_load_explicit(&vt__state, memory_order_relaxed) != VT_STATE_TRACING)) {
+        atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);
+        vt__guard = 0;
+        return NULL;
+    }
+    return t;
+}
+
+static inline void vt__leave(struct vt_thread *t)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);
+    vt__guard = 0;
+}
+
+/* stacks.c */
+int vt__stacks_init(void);
+uint32_t vt__stack_capture(void);
+uint32_t vt__stack_count_ready(void);
+/* Frames of stack id (borrowed); *depth set. */
+const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth);
+void vt__stacks_after_fork(void);
+void vt__set_agent_range(uint64_t start, uint64_t end);
+
+/* flush.c */
+int vt__writer_start(void);
+void vt__writer_wake(void);
+void vt__modules_dirty(void);
+/* Writes everything recorded so far and stops tracing. reason is a VT_END_* code. With
+ * in_signal set, only async-signal-safe work is done (blocks are written uncompressed). */
+void vt__final_flush(int reason, int status, int in_signal);
+/* Before exec: writes everything and an EXEC record; tracing resumes if exec fails. */
+void vt__flush_before_exec(const char *path);
+void vt__resume_after_exec_failure(void);
+void vt__flush_after_fork_child(void);
+void vt__disable(const char *why, int err);
+void vt__clock_init(void);
+void vt__membarrier_init(void);
+
+/* agent.c */
+void vt__agent_init(void);
+/* Chooses the trace path for this process (vt__config.output) if none is set yet, avoiding
+ * existing files. Returns 0 or a negative VT_E* code. */
+int vt__pick_output(void);
+void vt__say(const char *msg);
+extern VT_HIDDEN _Atomic int vt__initialized;
+
+#endif

@@ -1,0 +1,355 @@
+/* Per-thread state and buffers, event encoding, and the queue of full buffers that the writer
+ * thread drains. Nothing here takes a lock or makes a system call in the common case: a
+ * record is a few varints appended to the calling thread's own buffer. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "util/varint.h"
+
+__thread int vt__guard;
+__thread struct vt_thread *vt__self;
+
+static _Atomic(struct vt_buf *) queue_head;
+static _Atomic int queue_len;
+static _Atomic(struct vt_thread *) all_threads;
+
+/* Buffers and thread states come from agent-owned mmap'd slabs; a tiny spinlock guards the
+ * free list (taken once per 64 KiB of events) and is reset in a forked child. */
+static atomic_flag pool_lock = ATOMIC_FLAG_INIT;
+static struct vt_buf *free_bufs;
+static struct vt_thread *spare_threads;
+static size_t n_spare_threads;
+static pthread_key_t thread_key;
+
+static void pool_lock_take(void)
+{
+    while (atomic_flag_test_and_set_explicit(&pool_lock, memory_order_acquire))
+        sched_yield();
+}
+
+static void pool_lock_give(void)
+{
+    atomic_flag_clear_explicit(&pool_lock, memory_order_release);
+}
+
+static void *map_pages(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+struct vt_buf *vt__buf_get(uint32_t tid)
+{
+    struct vt_buf *b;
+    pool_lock_take();
+    b = free_bufs;
+    if (b)
+        free_bufs = b->next;
+    pool_lock_give();
+    if (!b) {
+        enum { SLAB = 16 };
+        uint8_t *slab = map_pages((size_t)VT_BUF_SIZE * SLAB);
+        if (!slab)
+            return NULL;
+        pool_lock_take();
+        for (int i = 1; i < SLAB; i++) {
+            struct vt_buf *x = (struct vt_buf *)(slab + (size_t)i * VT_BUF_SIZE);
+            x->next = free_bufs;
+            free_bufs = x;
+        }
+        pool_lock_give();
+        b = (struct vt_buf *)slab;
+    }
+    b->next = NULL;
+    b->tid = tid;
+    b->len = 0;
+    return b;
+}
+
+void vt__buf_put(struct vt_buf *b)
+{
+    pool_lock_take();
+    b->next = free_bufs;
+    free_bufs = b;
+    pool_lock_give();
+}
+
+void vt__queue_push_quiet(struct vt_buf *b)
+{
+    struct vt_buf *head = atomic_load_explicit(&queue_head, memory_order_relaxed);
+    do
+        b->next = head;
+    while (!atomic_compare_exchange_weak_explicit(&queue_head, &head, b, memory_order_release,
+                                                  memory_order_relaxed));
+    atomic_fetch_add_explicit(&queue_len, 1, memory_order_relaxed);
+}
+
+void vt__queue_push(struct vt_buf *b)
+{
+    vt__queue_push_quiet(b);
+    vt__writer_start();
+    vt__writer_wake();
+}
+
+struct vt_buf *vt__queue_take(void)
+{
+    struct vt_buf *list = atomic_exchange_explicit(&queue_head, NULL, memory_order_acquire);
+    struct vt_buf *ordered = NULL;
+    /* The queue is a stack; reverse it so each thread's buffers come out in order. */
+    while (list) {
+        struct vt_buf *next = list->next;
+        list->next = ordered;
+        ordered = list;
+        list = next;
+        atomic_fetch_sub_explicit(&queue_len, 1, memory_order_relaxed);
+    }
+    return ordered;
+}
+
+struct vt_thread *vt__threads(void)
+{
+    return atomic_load_explicit(&all_threads, memory_order_acquire);
+}
+
+/* Hands the thread's buffer, if any, to the writer. */
+static void handoff(struct vt_thread *t)
+{
+    if (!t->buf)
+        return;
+    if (t->buf->len)
+        vt__queue_push(t->buf);
+    else
+        vt__buf_put(t->buf);
+    t->buf = NULL;
+}
+
+/* Hands the thread's buffer to the writer and starts a new one based at its last time. */
+static struct vt_buf *rotate(struct vt_thread *t)
+{
+    if (t->buf) {
+        int saved_errno = errno;
+        handoff(t);
+        /* Backpressure: when the writer falls far behind, wait for it rather than let
+         * buffers grow without bound. */
+        while (atomic_load_explicit(&queue_len, memory_order_relaxed) > VT_QUEUE_LIMIT &&
+               atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+        errno = saved_errno;
+    }
+    struct vt_buf *b = vt__buf_get(t->tid);
+    if (!b) {
+        vt__disable("out of memory for event buffers", 0);
+        return NULL;
+    }
+    b->first_tsc = b->last_tsc = t->last_tsc;
+    t->prev_ptr = 0;
+    t->buf = b;
+    return b;
+}
+
+static inline uint8_t *reserve(struct vt_thread *t)
+{
+    struct vt_buf *b = t->buf;
+    if (unlikely(!b || b->len > VT_BUF_CAP - VT_BUF_SLACK)) {
+        b = rotate(t);
+        if (!b)
+            return NULL;
+    }
+    return b->data + b->len;
+}
+
+/* Returns the time delta of a record at tsc and advances the thread's clock; the clock never
+ * runs backwards within a thread. */
+static inline uint64_t tick(struct vt_thread *t, uint64_t tsc)
+{
+    if (unlikely(tsc < t->last_tsc))
+        tsc = t->last_tsc;
+    uint64_t dt = tsc - t->last_tsc;
+    t->last_tsc = tsc;
+    return dt;
+}
+
+static inline uint8_t *put_ptr(struct vt_thread *t, uint8_t *p, const void *ptr)
+{
+    uint64_t v = (uint64_t)(uintptr_t)ptr;
+    p = vt_varint_put(p, vt_zigzag((int64_t)(v - t->prev_ptr)));
+    t->prev_ptr = v;
+    return p;
+}
+
+static inline void commit(struct vt_thread *t, uint8_t *end)
+{
+    struct vt_buf *b = t->buf;
+    /* A fatal signal handler on this thread may flush the buffer: publish the length only
+     * once the bytes are in place. */
+    atomic_signal_fence(memory_order_release);
+    b->len = (uint32_t)(end - b->data);
+    b->last_tsc = t->last_tsc;
+    if (unlikely(t->exiting))
+        handoff(t);
+}
+
+void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
+{
+    uint64_t tsc = vt__now();
+    uint32_t stack = vt__stack_capture();
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = (uint8_t)(VT_EV_ALLOC | fn);
+    p = vt_varint_put(p, tick(t, tsc));
+    p = vt_varint_put(p, size);
+    p = vt_varint_put(p, stack);
+    p = put_ptr(t, p, ptr);
+    commit(t, p);
+}
+
+void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
+{
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = (uint8_t)(VT_EV_FREE | fn);
+    p = vt_varint_put(p, tick(t, tsc));
+    p = put_ptr(t, p, ptr);
+    commit(t, p);
+}
+
+void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
+                       const void *ptr, size_t size)
+{
+    if (old)
+        vt__track_free(t, fn, old, free_tsc);
+    if (ptr)
+        vt__track_alloc(t, fn, ptr, size);
+}
+
+void vt__track_mmap(struct vt_thread *t, const void *ptr, size_t size)
+{
+    uint64_t tsc = vt__now();
+    uint32_t stack = vt__stack_capture();
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = VT_EV_MMAP;
+    p = vt_varint_put(p, tick(t, tsc));
+    p = vt_varint_put(p, size);
+    p = vt_varint_put(p, stack);
+    p = put_ptr(t, p, ptr);
+    commit(t, p);
+}
+
+void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)
+{
+    uint64_t tsc = vt__now();
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = VT_EV_MUNMAP;
+    p = vt_varint_put(p, tick(t, tsc));
+    p = put_ptr(t, p, ptr);
+    p = vt_varint_put(p, size);
+    commit(t, p);
+}
+
+static void track_marker(struct vt_thread *t, int tag)
+{
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = (uint8_t)tag;
+    p = vt_varint_put(p, tick(t, vt__now()));
+    commit(t, p);
+}
+
+/* Runs when a thread exits (pthread key destructor): its events so far go to the writer.
+ * Later events of the same thread (its TLS being torn down) are handed off one by one. */
+static void thread_exit(void *arg)
+{
+    struct vt_thread *t = arg;
+    if (vt__guard || atomic_load(&vt__state) != VT_STATE_TRACING)
+        return;
+    vt__guard = 1;
+    atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
+        t->exiting = 1;
+        track_marker(t, VT_EV_THREAD_EXIT);
+        handoff(t);
+    }
+    vt__leave(t);
+}
+
+void vt__thread_key_init(void)
+{
+    pthread_key_create(&thread_key, thread_exit);
+}
+
+struct vt_thread *vt__thread_attach(void)
+{
+    struct vt_thread *t;
+    pool_lock_take();
+    if (!n_spare_threads) {
+        spare_threads = map_pages(64 * 1024);
+        if (spare_threads)
+            n_spare_threads = 64 * 1024 / sizeof(struct vt_thread);
+    }
+    t = n_spare_threads ? &spare_threads[--n_spare_threads] : NULL;
+    pool_lock_give();
+    if (!t) {
+        vt__disable("out of memory for thread state", 0);
+        return NULL;
+    }
+    memset(t, 0, sizeof(*t));
+    t->tid = (uint32_t)syscall(SYS_gettid);
+    t->last_tsc = vt__now();
+    struct vt_thread *head = atomic_load(&all_threads);
+    do
+        t->next_all = head;
+    while (!atomic_compare_exchange_weak(&all_threads, &head, t));
+    vt__self = t;
+    pthread_setspecific(thread_key, t);
+    track_marker(t, VT_EV_THREAD_START);
+    return t;
+}
+
+void vt__threads_after_fork(void)
+{
+    atomic_flag_clear(&pool_lock);
+    /* Buffers queued or held by the parent's threads hold the parent's events: recycle them. */
+    struct vt_buf *b = atomic_exchange(&queue_head, NULL);
+    atomic_store(&queue_len, 0);
+    while (b) {
+        struct vt_buf *next = b->next;
+        vt__buf_put(b);
+        b = next;
+    }
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (t == vt__self)
+            continue;
+        if (t->buf)
+            vt__buf_put(t->buf);
+        t->buf = NULL;
+        atomic_store(&t->in_hook, 0);
+        t->exiting = 1;
+    }
+    struct vt_thread *self = vt__self;
+    if (self) {
+        self->tid = (uint32_t)syscall(SYS_gettid);
+        if (self->buf) {
+            self->buf->tid = self->tid;
+            self->buf->len = 0;
+            self->buf->first_tsc = self->buf->last_tsc = self->last_tsc;
+            self->prev_ptr = 0;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/* The model: what a trace says, read once and aggregated per call stack. Memory is in
+ * proportion to distinct stacks, live blocks and threads, never to the number of events. */
+#ifndef VT_ANALYZE_MODEL_H
+#define VT_ANALYZE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace/format.h"
+
+/* Aggregates for one call stack (a "site"). */
+typedef struct vt_site {
+    uint32_t stack;          /* index into vt_model.stacks */
+    uint64_t alloc_calls;    /* allocations made here (realloc counts as one) */
+    uint64_t alloc_bytes;    /* bytes requested here */
+    uint64_t temporary;      /* temporary allocations (see docs/REPORT.md) */
+    uint64_t live_blocks;    /* still allocated at the end of the trace */
+    uint64_t live_bytes;
+    uint64_t peak_bytes;     /* held at the moment of the heap peak */
+    uint64_t peak_blocks;
+    uint64_t fn_mask;        /* bit per VT_FN_* that allocated here */
+    uint64_t mapped_calls;   /* anonymous mmap calls */
+    uint64_t mapped_bytes;   /* bytes mapped */
+    uint64_t mapped_live;    /* still mapped at the end */
+    /* private to the model */
+    uint64_t at_peak_bytes, at_peak_blocks, epoch;
+} vt_site;
+
+typedef struct vt_stack {
+    uint32_t depth;
+    uint64_t *frames; /* return addresses, innermost first */
+} vt_stack;
+
+typedef struct vt_module {
+    char *path;
+    uint64_t bias, start, end;
+    uint8_t build_id[64];
+    uint32_t build_id_len;
+} vt_module;
+
+typedef struct vt_thread_stats {
+    uint32_t tid;
+    uint64_t alloc_calls, alloc_bytes, frees;
+    uint64_t first_ns, last_ns;
+} vt_thread_stats;
+
+/* Everything is read-only for the renderers. */
+typedef struct vt_model {
+    /* the process */
+    uint64_t pid, ppid;
+    char *exe;
+    char **argv;
+    size_t argc;
+    int forked;             /* a forked child of the traced program */
+    uint64_t start_realtime_ns;
+    uint64_t duration_ns;   /* first to last recorded moment */
+    int depth;              /* maximum stack depth the agent recorded */
+    int has_end;            /* the trace ended with an END record */
+    int end_reason, end_status;
+    char *exec_path;        /* the image was replaced by exec of this, or NULL */
+    char *stopped;          /* why the agent stopped early, or NULL */
+    uint64_t dropped;       /* events the agent could not record */
+
+    /* heap totals */
+    uint64_t alloc_calls, free_calls, realloc_calls, alloc_bytes;
+    uint64_t fn_calls[VT_FN_COUNT];
+    uint64_t temporary;
+    uint64_t peak_bytes, peak_blocks, peak_ns; /* ns since start */
+    uint64_t live_bytes, live_blocks;          /* at the end: leaked at exit */
+    uint64_t unmatched_frees;                  /* frees of blocks never seen allocated */
+
+    /* anonymous mappings */
+    uint64_t mmap_calls, munmap_calls, mapped_bytes, mapped_peak, mapped_live;
+
+    vt_stack *stacks;
+    size_t n_stacks;
+    vt_site *sites; /* one per stack that allocated; sites[i].stack indexes stacks */
+    size_t n_sites;
+    vt_module *modules;
+    size_t n_modules;
+    vt_thread_stats *threads;
+    size_t n_threads;
+
+    /* where reading stopped early, or NULL */
+    char *warnings;
+    uint64_t trace_bytes;
+    uint64_t events;
+} vt_model;
+
+/* Progress callback: done and total in bytes of the trace; may be NULL. */
+typedef void (*vt_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+/* Reads the trace at path into a new model. On failure returns NULL, sets *err to a negative
+ * VT_E* code and writes a one-line explanation to msg. Caller frees with vt_model_free(). */
+vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progress_arg, int *err,
+                        char *msg, size_t msg_size);
+
+void vt_model_free(vt_model *m);
+
+/* The name of a VT_FN_* code ("malloc", "operator new"...). */
+const char *vt_fn_name(int fn);
+
+#endif

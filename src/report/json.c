@@ -1,0 +1,184 @@
+/* The JSON report (schema in docs/JSON.md). Numbers are exact integers; times in ns. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/sites.h"
+#include "report/report.h"
+
+#define JSON_SCHEMA_VERSION 1
+
+static void jstr(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
+        default:
+            if (*p < 0x20)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+static void stack_json(FILE *out, vt_symbols *syms, const vt_stack *s)
+{
+    vt_frame_info f[16];
+    fputc('[', out);
+    int first = 1;
+    for (uint32_t i = 0; i < s->depth; i++) {
+        int n = vt_symbols_lookup(syms, s->frames[i], 1, f, 16);
+        for (int k = 0; k < n; k++) {
+            fprintf(out, "%s{\"address\":\"0x%llx\",\"function\":", first ? "" : ",",
+                    (unsigned long long)s->frames[i]);
+            jstr(out, f[k].function);
+            fputs(",\"file\":", out);
+            jstr(out, f[k].file);
+            fprintf(out, ",\"line\":%d,\"module\":", f[k].line);
+            jstr(out, f[k].module);
+            fprintf(out, ",\"inlined\":%s}", f[k].inlined ? "true" : "false");
+            first = 0;
+        }
+    }
+    fputc(']', out);
+}
+
+static void fn_json(FILE *out, uint64_t mask)
+{
+    fputc('[', out);
+    int first = 1;
+    for (int fn = 0; fn < VT_FN_COUNT; fn++) {
+        if (mask & (1ull << fn)) {
+            fputs(first ? "" : ",", out);
+            jstr(out, vt_fn_name(fn));
+            first = 0;
+        }
+    }
+    if (mask & (1ull << 63)) {
+        fputs(first ? "" : ",", out);
+        jstr(out, "mmap");
+    }
+    fputc(']', out);
+}
+
+static void site_json(FILE *out, vt_symbols *syms, const vt_model *m, const vt_site *s)
+{
+    fprintf(out,
+            "{\"alloc_calls\":%llu,\"alloc_bytes\":%llu,\"temporary\":%llu,\"peak_bytes\":%llu,"
+            "\"peak_blocks\":%llu,\"leaked_blocks\":%llu,\"leaked_bytes\":%llu,"
+            "\"mmap_calls\":%llu,\"mapped_bytes\":%llu,\"mapped_live\":%llu,\"functions\":",
+            (unsigned long long)s->alloc_calls, (unsigned long long)s->alloc_bytes,
+            (unsigned long long)s->temporary, (unsigned long long)s->peak_bytes,
+            (unsigned long long)s->peak_blocks, (unsigned long long)s->live_blocks,
+            (unsigned long long)s->live_bytes, (unsigned long long)s->mapped_calls,
+            (unsigned long long)s->mapped_bytes, (unsigned long long)s->mapped_live);
+    fn_json(out, s->fn_mask);
+    fputs(",\"stack\":", out);
+    stack_json(out, syms, &m->stacks[s->stack]);
+    fputc('}', out);
+}
+
+static void ranked_json(FILE *out, vt_symbols *syms, const vt_model *m, enum vt_site_key key,
+                        size_t top)
+{
+    size_t *idx = malloc((top ? top : 1) * sizeof(size_t)), total = 0;
+    size_t n = idx ? vt_sites_rank(m, key, idx, top, &total) : 0;
+    fprintf(out, "{\"total\":%zu,\"entries\":[", total);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? "," : "", out);
+        site_json(out, syms, m, &m->sites[idx[i]]);
+    }
+    fputs("]}", out);
+    free(idx);
+}
+
+int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out)
+{
+    fprintf(out, "{\"schema\":\"vitals-report\",\"version\":%d,\"trace\":{\"path\":",
+            JSON_SCHEMA_VERSION);
+    jstr(out, o->trace_path);
+    fprintf(out, ",\"bytes\":%llu,\"events\":%llu,\"warnings\":", (unsigned long long)m->trace_bytes,
+            (unsigned long long)m->events);
+    jstr(out, m->warnings);
+    fputs("},\"process\":{\"pid\":", out);
+    fprintf(out, "%llu,\"ppid\":%llu,\"exe\":", (unsigned long long)m->pid,
+            (unsigned long long)m->ppid);
+    jstr(out, m->exe);
+    fputs(",\"argv\":[", out);
+    for (size_t i = 0; i < m->argc; i++) {
+        fputs(i ? "," : "", out);
+        jstr(out, m->argv[i]);
+    }
+    fprintf(out, "],\"forked\":%s,\"start_realtime_ns\":%llu,\"duration_ns\":%llu,\"end\":",
+            m->forked ? "true" : "false", (unsigned long long)m->start_realtime_ns,
+            (unsigned long long)m->duration_ns);
+    jstr(out, vt_end_name(m));
+    fprintf(out, ",\"end_status\":%d,\"exec\":", m->end_status);
+    jstr(out, m->exec_path);
+    fputs(",\"stopped\":", out);
+    jstr(out, m->stopped);
+    fprintf(out, ",\"dropped_events\":%llu,\"threads\":%zu,\"max_depth\":%d},",
+            (unsigned long long)m->dropped, m->n_threads, m->depth);
+
+    fprintf(out,
+            "\"heap\":{\"alloc_calls\":%llu,\"free_calls\":%llu,\"realloc_calls\":%llu,"
+            "\"bytes_allocated\":%llu,\"peak_bytes\":%llu,\"peak_blocks\":%llu,\"peak_ns\":%llu,"
+            "\"leaked_blocks\":%llu,\"leaked_bytes\":%llu,\"temporary\":%llu,"
+            "\"unmatched_frees\":%llu,\"calls_by_function\":{",
+            (unsigned long long)m->alloc_calls, (unsigned long long)m->free_calls,
+            (unsigned long long)m->realloc_calls, (unsigned long long)m->alloc_bytes,
+            (unsigned long long)m->peak_bytes, (unsigned long long)m->peak_blocks,
+            (unsigned long long)m->peak_ns, (unsigned long long)m->live_blocks,
+            (unsigned long long)m->live_bytes, (unsigned long long)m->temporary,
+            (unsigned long long)m->unmatched_frees);
+    int first = 1;
+    for (int fn = 0; fn < VT_FN_COUNT; fn++) {
+        if (!m->fn_calls[fn])
+            continue;
+        fputs(first ? "" : ",", out);
+        jstr(out, vt_fn_name(fn));
+        fprintf(out, ":%llu", (unsigned long long)m->fn_calls[fn]);
+        first = 0;
+    }
+    fprintf(out,
+            "}},\"mapped\":{\"mmap_calls\":%llu,\"munmap_calls\":%llu,\"bytes_mapped\":%llu,"
+            "\"peak_bytes\":%llu,\"live_bytes\":%llu},\"threads\":[",
+            (unsigned long long)m->mmap_calls, (unsigned long long)m->munmap_calls,
+            (unsigned long long)m->mapped_bytes, (unsigned long long)m->mapped_peak,
+            (unsigned long long)m->mapped_live);
+    for (size_t i = 0; i < m->n_threads; i++) {
+        const vt_thread_stats *t = &m->threads[i];
+        fprintf(out, "%s{\"tid\":%u,\"alloc_calls\":%llu,\"alloc_bytes\":%llu,\"frees\":%llu}",
+                i ? "," : "", t->tid, (unsigned long long)t->alloc_calls,
+                (unsigned long long)t->alloc_bytes, (unsigned long long)t->frees);
+    }
+    fputs("],\"leaks\":", out);
+    ranked_json(out, syms, m, VT_BY_LEAKED, o->top);
+    fputs(",\"sites_by_peak\":", out);
+    ranked_json(out, syms, m, VT_BY_PEAK, o->top);
+    fputs(",\"sites_by_calls\":", out);
+    ranked_json(out, syms, m, VT_BY_CALLS, o->top);
+    fputs(",\"sites_by_bytes\":", out);
+    ranked_json(out, syms, m, VT_BY_BYTES, o->top);
+    fputs(",\"sites_by_mapped\":", out);
+    ranked_json(out, syms, m, VT_BY_MAPPED, o->top);
+    fputs("}\n", out);
+    return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,45 @@
+/* Renderers: each turns a model (and its symbols) into one output format. They format; the
+ * rankings they show come from src/analyze. */
+#ifndef VT_REPORT_REPORT_H
+#define VT_REPORT_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analyze/model.h"
+#include "analyze/symbols.h"
+
+typedef struct vt_report_opts {
+    size_t top;             /* entries per table */
+    int frames;             /* frames shown per stack in text (0 = all) */
+    int color;              /* ANSI colours (only on a terminal) */
+    const char *trace_path; /* as the user named it */
+} vt_report_opts;
+
+typedef struct vt_renderer {
+    const char *name;
+    const char *description;
+    int (*render)(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
+} vt_renderer;
+
+/* The renderer called name, or NULL. */
+const vt_renderer *vt_renderer_find(const char *name);
+
+/* All renderers, ended by an entry whose name is NULL. */
+extern const vt_renderer vt_renderers[];
+
+int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
+int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
+
+/* The few lines `vitals run` prints on stderr at the end of a run. */
+int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_path, FILE *out);
+
+/* "1.5 MiB" style; returns buf. */
+const char *vt_fmt_bytes(uint64_t bytes, char *buf, size_t n);
+/* "1,234,567"; returns buf. */
+const char *vt_fmt_count(uint64_t v, char *buf, size_t n);
+/* "exit", "_exit", "signal", "exec" or "unknown" (no end record). */
+const char *vt_end_name(const vt_model *m);
+
+#endif

@@ -1,0 +1,332 @@
+/* The text report: what `vitals report` prints and what `vitals run` summarises. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyze/sites.h"
+#include "report/report.h"
+
+struct ctx {
+    const vt_model *m;
+    vt_symbols *syms;
+    const vt_report_opts *o;
+    FILE *out;
+    char cwd[4096];
+    size_t cwd_len;
+};
+
+static const char *bold(const struct ctx *c)
+{
+    return c->o->color ? "\033[1m" : "";
+}
+
+static const char *dim(const struct ctx *c)
+{
+    return c->o->color ? "\033[2m" : "";
+}
+
+static const char *reset(const struct ctx *c)
+{
+    return c->o->color ? "\033[0m" : "";
+}
+
+static const char *short_path(const struct ctx *c, const char *path)
+{
+    if (c->cwd_len && !strncmp(path, c->cwd, c->cwd_len) && path[c->cwd_len] == '/')
+        return path + c->cwd_len + 1;
+    return path;
+}
+
+static void print_frame(const struct ctx *c, const vt_frame_info *f, uint64_t addr, int repeat)
+{
+    FILE *out = c->out;
+    fprintf(out, "       %s", f->inlined ? "(inlined) " : "");
+    if (f->function)
+        fprintf(out, "%s", f->function);
+    else
+        fprintf(out, "0x%llx", (unsigned long long)addr);
+    if (f->file)
+        fprintf(out, "  %s%s:%d%s", dim(c), short_path(c, f->file), f->line, reset(c));
+    else if (f->module) {
+        const char *base = strrchr(f->module, '/');
+        fprintf(out, "  %s%s+0x%llx%s", dim(c), base ? base + 1 : f->module,
+                (unsigned long long)f->offset, reset(c));
+    }
+    if (repeat > 1)
+        fprintf(out, "  %s(x%d)%s", dim(c), repeat, reset(c));
+    fputc('\n', out);
+}
+
+static int same_frame(const vt_frame_info *a, const vt_frame_info *b)
+{
+    if (!a->function || !b->function || strcmp(a->function, b->function))
+        return 0;
+    if (!a->file || !b->file)
+        return a->file == b->file;
+    return a->line == b->line && !strcmp(a->file, b->file);
+}
+
+/* Prints a stack, innermost first, collapsing runs of one recursive frame. */
+static void print_stack(const struct ctx *c, const vt_stack *s)
+{
+    int shown = 0, limit = c->o->frames;
+    vt_frame_info prev = {0}, f[16];
+    uint64_t prev_addr = 0;
+    int run = 0;
+    if (!s->depth) {
+        fprintf(c->out, "       %s(no stack recorded)%s\n", dim(c), reset(c));
+        return;
+    }
+    for (uint32_t i = 0; i < s->depth; i++) {
+        int n = vt_symbols_lookup(c->syms, s->frames[i], 1, f, 16);
+        for (int k = 0; k < n; k++) {
+            if (run && same_frame(&prev, &f[k])) {
+                run++;
+                continue;
+            }
+            if (run) {
+                if (limit && shown >= limit)
+                    goto more;
+                print_frame(c, &prev, prev_addr, run);
+                shown++;
+            }
+            prev = f[k];
+            prev_addr = s->frames[i];
+            run = 1;
+        }
+    }
+    if (run && (!limit || shown < limit)) {
+        print_frame(c, &prev, prev_addr, run);
+        return;
+    }
+more:
+    fprintf(c->out, "       %s... (--frames 0 shows the whole stack)%s\n", dim(c), reset(c));
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void print_fn_list(const struct ctx *c, uint64_t mask)
+{
+    int first = 1;
+    for (int fn = 0; fn < VT_FN_COUNT; fn++) {
+        if (mask & (1ull << fn)) {
+            fprintf(c->out, "%s%s", first ? " from " : ", ", vt_fn_name(fn));
+            first = 0;
+        }
+    }
+    if (mask & (1ull << 63))
+        fprintf(c->out, "%s%s", first ? " from " : ", ", "mmap");
+}
+
+static void section(const struct ctx *c, const char *title, size_t shown, size_t total,
+                    const char *what)
+{
+    fprintf(c->out, "\n%s%s%s", bold(c), title, reset(c));
+    if (total > shown)
+        fprintf(c->out, " (top %zu of %zu %s; --top N for more)", shown, total, what);
+    fputc('\n', c->out);
+}
+
+static void print_sites(const struct ctx *c, enum vt_site_key key, const char *title)
+{
+    const vt_model *m = c->m;
+    size_t *idx = malloc((c->o->top ? c->o->top : 1) * sizeof(size_t)), total;
+    if (!idx)
+        return;
+    size_t n = vt_sites_rank(m, key, idx, c->o->top, &total);
+    char b1[32], b2[32], b3[32];
+    if (!n) {
+        free(idx);
+        return;
+    }
+    section(c, title, n, total, key == VT_BY_LEAKED ? "leaking stacks" : "sites");
+    for (size_t i = 0; i < n; i++) {
+        const vt_site *s = &m->sites[idx[i]];
+        FILE *out = c->out;
+        fprintf(out, "  %s%zu.%s ", bold(c), i + 1, reset(c));
+        switch (key) {
+        case VT_BY_LEAKED:
+            fprintf(out, "%s blocks, %s", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
+                    vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
+            if (s->live_blocks && s->live_bytes % s->live_blocks == 0)
+                fprintf(out, " (%s each)",
+                        vt_fmt_bytes(s->live_bytes / s->live_blocks, b3, sizeof(b3)));
+            break;
+        case VT_BY_MAPPED:
+            fprintf(out, "%s mmap calls, %s mapped, %s still mapped",
+                    vt_fmt_count(s->mapped_calls, b1, sizeof(b1)),
+                    vt_fmt_bytes(s->mapped_bytes, b2, sizeof(b2)),
+                    vt_fmt_bytes(s->mapped_live, b3, sizeof(b3)));
+            break;
+        default:
+            fprintf(out, "%s calls, %s allocated, %s at peak (%.1f%% of peak)",
+                    vt_fmt_count(s->alloc_calls, b1, sizeof(b1)),
+                    vt_fmt_bytes(s->alloc_bytes, b2, sizeof(b2)),
+                    vt_fmt_bytes(s->peak_bytes, b3, sizeof(b3)), pct(s->peak_bytes, m->peak_bytes));
+            if (s->temporary)
+                fprintf(out, ", %.0f%% temporary", pct(s->temporary, s->alloc_calls));
+            break;
+        }
+        print_fn_list(c, s->fn_mask);
+        fputc('\n', out);
+        print_stack(c, &m->stacks[s->stack]);
+    }
+    free(idx);
+}
+
+static void print_end(const struct ctx *c)
+{
+    const vt_model *m = c->m;
+    FILE *out = c->out;
+    const char *end = vt_end_name(m);
+    if (!strcmp(end, "signal")) {
+        const char *name = sigabbrev_np(m->end_status);
+        fprintf(out, "ended by signal %d (SIG%s)", m->end_status, name ? name : "?");
+    } else if (!strcmp(end, "_exit")) {
+        fprintf(out, "ended by _exit(%d)", m->end_status);
+    } else if (!strcmp(end, "exit")) {
+        fprintf(out, "ended by exit");
+    } else if (!strcmp(end, "exec")) {
+        fprintf(out, "replaced by exec of %s", m->exec_path);
+    } else {
+        fprintf(out, "end not recorded");
+    }
+}
+
+int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out)
+{
+    struct ctx c = {.m = m, .syms = syms, .o = o, .out = out};
+    char b1[32], b2[32], b3[32];
+    if (getcwd(c.cwd, sizeof(c.cwd)))
+        c.cwd_len = strlen(c.cwd);
+
+    fprintf(out, "%svitals report%s for", bold(&c), reset(&c));
+    for (size_t i = 0; i < m->argc && i < 8; i++)
+        fprintf(out, " %s", m->argv[i]);
+    if (m->argc > 8)
+        fprintf(out, " ...");
+    fprintf(out, "  (pid %llu%s)\n", (unsigned long long)m->pid,
+            m->forked ? ", a forked child" : "");
+    fprintf(out, "  trace      %s, %s, %s events\n", o->trace_path,
+            vt_fmt_bytes(m->trace_bytes, b1, sizeof(b1)), vt_fmt_count(m->events, b2, sizeof(b2)));
+    fprintf(out, "  run time   %.3f s, ", (double)m->duration_ns / 1e9);
+    print_end(&c);
+    fprintf(out, ", %zu thread%s\n", m->n_threads, m->n_threads == 1 ? "" : "s");
+    if (m->warnings)
+        fprintf(out, "  %swarning%s    %s\n", bold(&c), reset(&c), m->warnings);
+    if (m->stopped)
+        fprintf(out, "  %swarning%s    the agent stopped early: %s\n", bold(&c), reset(&c),
+                m->stopped);
+    if (m->dropped)
+        fprintf(out, "  %swarning%s    %s events were not recorded (they happened while the "
+                     "trace was being finished)\n",
+                bold(&c), reset(&c), vt_fmt_count(m->dropped, b1, sizeof(b1)));
+
+    fprintf(out, "\n%sHeap%s\n", bold(&c), reset(&c));
+    fprintf(out, "  allocation calls   %s", vt_fmt_count(m->alloc_calls, b1, sizeof(b1)));
+    const char *sep = "  (";
+    for (int fn = 0; fn < VT_FN_COUNT; fn++) {
+        if (fn == VT_FN_FREE || fn == VT_FN_DELETE || fn == VT_FN_DELETE_ARRAY ||
+            !m->fn_calls[fn])
+            continue;
+        fprintf(out, "%s%s %s", sep, vt_fn_name(fn), vt_fmt_count(m->fn_calls[fn], b1, sizeof(b1)));
+        sep = ", ";
+    }
+    fprintf(out, "%s\n", *sep == ',' ? ")" : "");
+    fprintf(out, "  frees              %s\n", vt_fmt_count(m->free_calls, b1, sizeof(b1)));
+    fprintf(out, "  bytes allocated    %s\n", vt_fmt_bytes(m->alloc_bytes, b1, sizeof(b1)));
+    fprintf(out, "  peak heap          %s in %s blocks, at %.3f s\n",
+            vt_fmt_bytes(m->peak_bytes, b1, sizeof(b1)),
+            vt_fmt_count(m->peak_blocks, b2, sizeof(b2)), (double)m->peak_ns / 1e9);
+    fprintf(out, "  leaked at exit     %s blocks, %s\n", vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
+            vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
+    fprintf(out, "  temporary          %s allocations (%.1f%% of calls) freed by their thread "
+                 "before it allocated again\n",
+            vt_fmt_count(m->temporary, b1, sizeof(b1)), pct(m->temporary, m->alloc_calls));
+    if (m->unmatched_frees)
+        fprintf(out, "  unknown frees      %s (blocks allocated before tracing began)\n",
+                vt_fmt_count(m->unmatched_frees, b1, sizeof(b1)));
+
+    if (m->mmap_calls || m->munmap_calls) {
+        fprintf(out, "\n%sMapped memory%s (anonymous mmap, outside the heap)\n", bold(&c),
+                reset(&c));
+        fprintf(out, "  mmap calls %s, munmap calls %s, mapped %s, peak %s, still mapped at exit "
+                     "%s\n",
+                vt_fmt_count(m->mmap_calls, b1, sizeof(b1)),
+                vt_fmt_count(m->munmap_calls, b2, sizeof(b2)),
+                vt_fmt_bytes(m->mapped_bytes, b3, sizeof(b3)),
+                vt_fmt_bytes(m->mapped_peak, b1, sizeof(b1)),
+                vt_fmt_bytes(m->mapped_live, b2, sizeof(b2)));
+    }
+
+    if (m->n_threads > 1) {
+        fprintf(out, "\n%sThreads%s\n", bold(&c), reset(&c));
+        size_t n = m->n_threads < o->top ? m->n_threads : o->top;
+        for (size_t i = 0; i < n; i++) {
+            const vt_thread_stats *t = &m->threads[i];
+            fprintf(out, "  tid %-8u %s allocations, %s, %s frees\n", t->tid,
+                    vt_fmt_count(t->alloc_calls, b1, sizeof(b1)),
+                    vt_fmt_bytes(t->alloc_bytes, b2, sizeof(b2)),
+                    vt_fmt_count(t->frees, b3, sizeof(b3)));
+        }
+        if (n < m->n_threads)
+            fprintf(out, "  ... %zu more threads\n", m->n_threads - n);
+    }
+
+    print_sites(&c, VT_BY_LEAKED, "Leaked at exit, by call stack");
+    print_sites(&c, VT_BY_PEAK, "Top sites by share of the peak");
+    print_sites(&c, VT_BY_CALLS, "Top sites by allocation calls");
+    print_sites(&c, VT_BY_BYTES, "Top sites by bytes allocated");
+    print_sites(&c, VT_BY_MAPPED, "Top sites by mapped memory");
+    return ferror(out) ? -1 : 0;
+}
+
+int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_path, FILE *out)
+{
+    char b1[32], b2[32], b3[32], b4[32];
+    fprintf(out, "vitals: %s allocations (%s), peak heap %s at %.3f s, %s frees\n",
+            vt_fmt_count(m->alloc_calls, b1, sizeof(b1)), vt_fmt_bytes(m->alloc_bytes, b2, sizeof(b2)),
+            vt_fmt_bytes(m->peak_bytes, b3, sizeof(b3)), (double)m->peak_ns / 1e9,
+            vt_fmt_count(m->free_calls, b4, sizeof(b4)));
+    size_t idx[3], total = 0;
+    size_t n = vt_sites_rank(m, VT_BY_LEAKED, idx, 3, &total);
+    fprintf(out, "vitals: leaked at exit: %s blocks, %s", vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
+            vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
+    if (total)
+        fprintf(out, " from %zu call stack%s", total, total == 1 ? "" : "s");
+    fputc('\n', out);
+    for (size_t i = 0; i < n; i++) {
+        const vt_site *s = &m->sites[idx[i]];
+        const vt_stack *st = &m->stacks[s->stack];
+        vt_frame_info f[16];
+        fprintf(out, "vitals:   %s blocks, %s at ", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
+                vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
+        if (!st->depth) {
+            fputs("(no stack)\n", out);
+            continue;
+        }
+        int k = vt_symbols_lookup(syms, st->frames[0], 1, f, 16);
+        const vt_frame_info *outer = &f[k - 1];
+        if (outer->function)
+            fprintf(out, "%s", outer->function);
+        else
+            fprintf(out, "0x%llx", (unsigned long long)st->frames[0]);
+        if (f[0].file) {
+            const char *base = strrchr(f[0].file, '/');
+            fprintf(out, " (%s:%d)", base ? base + 1 : f[0].file, f[0].line);
+        }
+        fputc('\n', out);
+    }
+    if (m->warnings)
+        fprintf(out, "vitals: warning: %s\n", m->warnings);
+    if (m->dropped)
+        fprintf(out, "vitals: warning: %s events were not recorded\n",
+                vt_fmt_count(m->dropped, b1, sizeof(b1)));
+    fprintf(out, "vitals: trace written to %s (%s); details: vitals report %s\n", trace_path,
+            vt_fmt_bytes(m->trace_bytes, b1, sizeof(b1)), trace_path);
+    return 0;
+}
