@@ -26,8 +26,12 @@
 /* Room kept free at the end of a buffer: the longest record fits in it. */
 #define VT_BUF_SLACK 64
 /* Buffers waiting for the writer before producers wait for it (backpressure). */
-#define VT_QUEUE_LIMIT 512
+#define VT_QUEUE_LIMIT 1024
 #define VT_MAX_DEPTH 256
+/* Event times are kept in quanta of 2^VT_TIME_SHIFT TSC ticks (about 40 ns at 3 GHz). */
+#define VT_TIME_SHIFT 7
+/* How often the writer merges the threads' events into the trace, in milliseconds. */
+#define VT_ROUND_MS 10
 
 /* What the hooks do. */
 enum vt_state {
@@ -36,26 +40,55 @@ enum vt_state {
     VT_STATE_STOPPING = 2, /* a flush is collecting buffers: forward, count as dropped */
 };
 
+struct vt_thread;
+
+/* A thread's events in the order they happened, as varint rows (tag, time delta, fields). */
 struct vt_buf {
     struct vt_buf *next;
-    uint32_t tid;
+    struct vt_thread *owner;
     uint32_t len;
-    uint64_t first_tsc;
-    uint64_t last_tsc;
+    uint64_t first_tsc; /* the first row's time delta is relative to this */
     uint8_t data[];
 };
 #define VT_BUF_CAP (VT_BUF_SIZE - offsetof(struct vt_buf, data))
 
+/* One decoded row, as the writer merges them. */
+struct vt_event {
+    uint64_t tsc, size, ptr;
+    uint32_t stack;
+    uint8_t tag;
+};
+
 /* One per thread that ever recorded an event. Lives in agent-owned memory, never freed, so
- * the final flush can reach the buffers of threads that are still running. */
+ * the writer and the final flush can reach the buffers of threads that are still running.
+ *
+ * The writer merges every thread's rows by time. It may only write rows older than every
+ * thread's cover: the time before which that thread will record nothing more. A thread raises
+ * its cover each time it hands a buffer over; for a thread that is idle, the writer takes the
+ * buffer itself (steal) once membarrier() has shown the thread is outside the hooks. */
 struct vt_thread {
+    /* the thread's own */
     struct vt_buf *buf;
     uint64_t last_tsc;
     uint64_t prev_ptr;
     uint32_t tid;
-    int exiting;        /* its pthread key destructor ran: hand each event off at once */
-    _Atomic int in_hook; /* read by the final flush */
+    uint32_t seen_epoch;
+    int exiting; /* its pthread key destructor ran: hand each event off at once */
+    /* shared with the writer */
+    _Atomic int in_hook;
+    _Atomic int steal;   /* the writer is taking this thread's buffer: wait */
+    _Atomic int retired; /* the writer has forgotten this state: attach a new one */
+    _Atomic uint64_t cover;
     struct vt_thread *next_all;
+    /* the writer's */
+    struct vt_buf *pend, *pend_tail; /* handed over, not yet merged */
+    const uint8_t *rp, *rend;
+    uint64_t rtsc, rptr;
+    struct vt_event ev;
+    int has_ev;
+    int announced; /* its THREAD_START is in the trace */
+    uint32_t index;
+    uint64_t idle_rounds;
 };
 
 struct vt_config {
@@ -67,6 +100,8 @@ struct vt_config {
 };
 
 extern VT_HIDDEN _Atomic int vt__state;
+extern VT_HIDDEN _Atomic uint32_t vt__epoch;
+extern VT_HIDDEN _Atomic int vt__strong_fence;
 extern VT_HIDDEN struct vt_config vt__config;
 extern VT_HIDDEN vt_trace_writer vt__writer;
 extern VT_HIDDEN _Atomic uint64_t vt__dropped;
@@ -80,6 +115,7 @@ static inline uint64_t vt__now(void)
 
 /* thread.c */
 struct vt_thread *vt__thread_attach(void);
+void vt__thread_sync(struct vt_thread *t);
 void vt__track_alloc(struct vt_thread *t, int fn, const void *p, size_t size);
 void vt__track_free(struct vt_thread *t, int fn, const void *p, uint64_t tsc);
 void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
@@ -87,11 +123,12 @@ void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t fr
 void vt__track_mmap(struct vt_thread *t, const void *p, size_t size);
 void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
 void vt__thread_key_init(void);
-struct vt_buf *vt__buf_get(uint32_t tid);
+struct vt_buf *vt__buf_get(struct vt_thread *owner);
 void vt__buf_put(struct vt_buf *b);
 void vt__queue_push(struct vt_buf *b);
 /* Queues b without waking or starting the writer (for the final flush). */
 void vt__queue_push_quiet(struct vt_buf *b);
+/* Takes every queued buffer, oldest first per thread. */
 struct vt_buf *vt__queue_take(void);
 struct vt_thread *vt__threads(void);
 void vt__threads_after_fork(void);
@@ -115,13 +152,22 @@ static inline struct vt_thread *vt__enter(void)
         return NULL;
     }
     atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
-    atomic_signal_fence(memory_order_seq_cst);
-    /* The flush publishes STOPPING and then waits for in_hook to drop (with membarrier to
-     * order the two); seeing STOPPING here means it may already have taken our buffer. */
+    /* Pairs with the membarrier() of the writer and of the final flush: either they see
+     * in_hook set, or this thread sees what they published before it. */
+    if (unlikely(atomic_load_explicit(&vt__strong_fence, memory_order_relaxed)))
+        atomic_thread_fence(memory_order_seq_cst);
+    else
+        atomic_signal_fence(memory_order_seq_cst);
     if (unlikely(atomic_load_explicit(&vt__state, memory_order_relaxed) != VT_STATE_TRACING)) {
         atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);
         vt__guard = 0;
         return NULL;
+    }
+    if (unlikely(atomic_load_explicit(&t->steal, memory_order_relaxed) ||
+                 t->seen_epoch != atomic_load_explicit(&vt__epoch, memory_order_relaxed) ||
+                 t->exiting)) {
+        vt__thread_sync(t);
+        t = vt__self;
     }
     return t;
 }
@@ -142,10 +188,28 @@ const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth);
 void vt__stacks_after_fork(void);
 void vt__set_agent_range(uint64_t start, uint64_t end);
 
-/* flush.c */
+/* merge.c: the writer's work */
+int vt__merge_init(void);
+/* One round: takes the buffers handed over (and those of idle threads), merges every event
+ * older than all the threads' covers into the stream, and writes full blocks. With final set,
+ * the threads are stopped and everything is merged and written. Returns the number of events
+ * written, or a negative VT_E* code. */
+long vt__merge_round(int final, int compress);
+/* Writes the current block (if any) to the trace. */
+int vt__merge_flush_block(int compress);
+/* Appends meta records to the stream. */
+void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t tsc_hz);
+void vt__emit_clock(void);
+void vt__emit_end(int reason, int status, uint64_t dropped);
+void vt__emit_exec(const char *path);
+void vt__modules_dirty(void);
+/* Writes the module map now (not from a signal handler: it takes the loader's lock). */
+void vt__emit_modules(void);
+void vt__merge_after_fork(void);
+
+/* flush.c: the writer thread and the ends of a trace */
 int vt__writer_start(void);
 void vt__writer_wake(void);
-void vt__modules_dirty(void);
 /* Writes everything recorded so far and stops tracing. reason is a VT_END_* code. With
  * in_signal set, only async-signal-safe work is done (blocks are written uncompressed). */
 void vt__final_flush(int reason, int status, int in_signal);
@@ -156,6 +220,8 @@ void vt__flush_after_fork_child(void);
 void vt__disable(const char *why, int err);
 void vt__clock_init(void);
 void vt__membarrier_init(void);
+/* Makes every thread's in_hook store visible (membarrier, or a sleep without it). */
+void vt__barrier(void);
 
 /* agent.c */
 void vt__agent_init(void);

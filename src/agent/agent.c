@@ -248,7 +248,7 @@ void vt__agent_init(void)
     if (!vt__config.follow && self.dli_fname)
         drop_from_preload(self.dli_fname);
 
-    if (vt__stacks_init() != 0) {
+    if (vt__stacks_init() != 0 || vt__merge_init() != 0) {
         vt__say("cannot reserve memory for call stacks; the program runs untraced");
         goto out;
     }

@@ -45,7 +45,7 @@ static void *map_pages(size_t n)
     return p == MAP_FAILED ? NULL : p;
 }
 
-struct vt_buf *vt__buf_get(uint32_t tid)
+struct vt_buf *vt__buf_get(struct vt_thread *owner)
 {
     struct vt_buf *b;
     pool_lock_take();
@@ -68,7 +68,7 @@ struct vt_buf *vt__buf_get(uint32_t tid)
         b = (struct vt_buf *)slab;
     }
     b->next = NULL;
-    b->tid = tid;
+    b->owner = owner;
     b->len = 0;
     return b;
 }
@@ -95,7 +95,9 @@ void vt__queue_push(struct vt_buf *b)
 {
     vt__queue_push_quiet(b);
     vt__writer_start();
-    vt__writer_wake();
+    /* The writer runs every VT_ROUND_MS anyway; wake it early only when work piles up. */
+    if (atomic_load_explicit(&queue_len, memory_order_relaxed) > 32)
+        vt__writer_wake();
 }
 
 struct vt_buf *vt__queue_take(void)
@@ -118,16 +120,43 @@ struct vt_thread *vt__threads(void)
     return atomic_load_explicit(&all_threads, memory_order_acquire);
 }
 
-/* Hands the thread's buffer, if any, to the writer. */
-static void handoff(struct vt_thread *t)
+/* Hands the thread's buffer, if any, to the writer, and raises the thread's cover: nothing
+ * this thread records from now on is older than cover. */
+static void handoff(struct vt_thread *t, uint64_t cover)
 {
-    if (!t->buf)
+    if (t->buf) {
+        if (t->buf->len)
+            vt__queue_push(t->buf);
+        else
+            vt__buf_put(t->buf);
+        t->buf = NULL;
+    }
+    atomic_store_explicit(&t->cover, cover, memory_order_release);
+}
+
+void vt__thread_sync(struct vt_thread *t)
+{
+    while (atomic_load_explicit(&t->steal, memory_order_acquire))
+        sched_yield();
+    if (unlikely(atomic_load_explicit(&t->retired, memory_order_acquire))) {
+        /* The writer has let this state go (its thread had exited): start a new one. */
+        atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);
+        vt__self = NULL;
+        t = vt__thread_attach();
+        if (!t)
+            return;
+        atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
         return;
-    if (t->buf->len)
-        vt__queue_push(t->buf);
-    else
-        vt__buf_put(t->buf);
-    t->buf = NULL;
+    }
+    uint32_t epoch = atomic_load_explicit(&vt__epoch, memory_order_relaxed);
+    if (t->seen_epoch != epoch) {
+        t->seen_epoch = epoch;
+        int saved_errno = errno;
+        uint64_t now = vt__now();
+        handoff(t, now > t->last_tsc ? now : t->last_tsc);
+        errno = saved_errno;
+    }
 }
 
 /* Hands the thread's buffer to the writer and starts a new one based at its last time. */
@@ -135,7 +164,7 @@ static struct vt_buf *rotate(struct vt_thread *t)
 {
     if (t->buf) {
         int saved_errno = errno;
-        handoff(t);
+        handoff(t, t->last_tsc);
         /* Backpressure: when the writer falls far behind, wait for it rather than let
          * buffers grow without bound. */
         while (atomic_load_explicit(&queue_len, memory_order_relaxed) > VT_QUEUE_LIMIT &&
@@ -145,12 +174,12 @@ static struct vt_buf *rotate(struct vt_thread *t)
         }
         errno = saved_errno;
     }
-    struct vt_buf *b = vt__buf_get(t->tid);
+    struct vt_buf *b = vt__buf_get(t);
     if (!b) {
         vt__disable("out of memory for event buffers", 0);
         return NULL;
     }
-    b->first_tsc = b->last_tsc = t->last_tsc;
+    b->first_tsc = t->last_tsc;
     t->prev_ptr = 0;
     t->buf = b;
     return b;
@@ -193,9 +222,8 @@ static inline void commit(struct vt_thread *t, uint8_t *end)
      * once the bytes are in place. */
     atomic_signal_fence(memory_order_release);
     b->len = (uint32_t)(end - b->data);
-    b->last_tsc = t->last_tsc;
     if (unlikely(t->exiting))
-        handoff(t);
+        handoff(t, t->last_tsc);
 }
 
 void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
@@ -205,7 +233,7 @@ void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
     uint8_t *p = reserve(t);
     if (!p)
         return;
-    *p++ = (uint8_t)(VT_EV_ALLOC | fn);
+    *p++ = (uint8_t)(VT_TAG_ALLOC | fn);
     p = vt_varint_put(p, tick(t, tsc));
     p = vt_varint_put(p, size);
     p = vt_varint_put(p, stack);
@@ -218,7 +246,7 @@ void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
     uint8_t *p = reserve(t);
     if (!p)
         return;
-    *p++ = (uint8_t)(VT_EV_FREE | fn);
+    *p++ = (uint8_t)(VT_TAG_FREE | fn);
     p = vt_varint_put(p, tick(t, tsc));
     p = put_ptr(t, p, ptr);
     commit(t, p);
@@ -240,7 +268,7 @@ void vt__track_mmap(struct vt_thread *t, const void *ptr, size_t size)
     uint8_t *p = reserve(t);
     if (!p)
         return;
-    *p++ = VT_EV_MMAP;
+    *p++ = VT_TAG_MMAP;
     p = vt_varint_put(p, tick(t, tsc));
     p = vt_varint_put(p, size);
     p = vt_varint_put(p, stack);
@@ -254,7 +282,7 @@ void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)
     uint8_t *p = reserve(t);
     if (!p)
         return;
-    *p++ = VT_EV_MUNMAP;
+    *p++ = VT_TAG_MUNMAP;
     p = vt_varint_put(p, tick(t, tsc));
     p = put_ptr(t, p, ptr);
     p = vt_varint_put(p, size);
@@ -283,8 +311,8 @@ static void thread_exit(void *arg)
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
         t->exiting = 1;
-        track_marker(t, VT_EV_THREAD_EXIT);
-        handoff(t);
+        track_marker(t, VT_TAG_THREAD_EXIT);
+        handoff(t, t->last_tsc);
     }
     vt__leave(t);
 }
@@ -312,20 +340,23 @@ struct vt_thread *vt__thread_attach(void)
     memset(t, 0, sizeof(*t));
     t->tid = (uint32_t)syscall(SYS_gettid);
     t->last_tsc = vt__now();
+    t->seen_epoch = atomic_load(&vt__epoch);
+    atomic_store(&t->cover, t->last_tsc);
     struct vt_thread *head = atomic_load(&all_threads);
     do
         t->next_all = head;
     while (!atomic_compare_exchange_weak(&all_threads, &head, t));
     vt__self = t;
     pthread_setspecific(thread_key, t);
-    track_marker(t, VT_EV_THREAD_START);
+    track_marker(t, VT_TAG_THREAD_START);
     return t;
 }
 
 void vt__threads_after_fork(void)
 {
     atomic_flag_clear(&pool_lock);
-    /* Buffers queued or held by the parent's threads hold the parent's events: recycle them. */
+    /* Buffers queued or held by the parent's threads hold the parent's events: recycle them,
+     * and forget the parent's threads: the child starts with only the one that forked. */
     struct vt_buf *b = atomic_exchange(&queue_head, NULL);
     atomic_store(&queue_len, 0);
     while (b) {
@@ -334,22 +365,27 @@ void vt__threads_after_fork(void)
         b = next;
     }
     for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
-        if (t == vt__self)
-            continue;
-        if (t->buf)
-            vt__buf_put(t->buf);
-        t->buf = NULL;
-        atomic_store(&t->in_hook, 0);
-        t->exiting = 1;
-    }
-    struct vt_thread *self = vt__self;
-    if (self) {
-        self->tid = (uint32_t)syscall(SYS_gettid);
-        if (self->buf) {
-            self->buf->tid = self->tid;
-            self->buf->len = 0;
-            self->buf->first_tsc = self->buf->last_tsc = self->last_tsc;
-            self->prev_ptr = 0;
+        for (struct vt_buf *p = t->pend; p;) {
+            struct vt_buf *next = p->next;
+            vt__buf_put(p);
+            p = next;
         }
+        t->pend = t->pend_tail = NULL;
+        t->has_ev = 0;
+        t->rp = t->rend = NULL;
+        if (t->buf && t != vt__self)
+            vt__buf_put(t->buf);
+        if (t != vt__self)
+            t->buf = NULL;
+        atomic_store(&t->in_hook, 0);
+        atomic_store(&t->steal, 0);
+        atomic_store(&t->retired, 1);
     }
+    atomic_store(&all_threads, NULL);
+    struct vt_thread *self = vt__self;
+    if (self && self->buf)
+        vt__buf_put(self->buf);
+    if (self)
+        self->buf = NULL;
+    vt__self = NULL; /* the next event attaches a fresh state with the child's tid */
 }

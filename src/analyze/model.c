@@ -1,6 +1,5 @@
-/* Builds a vt_model from a trace: meta blocks first (definitions), then every thread's event
- * blocks merged by time, so that frees made by one thread of blocks allocated by another are
- * seen in the order they happened. */
+/* Builds a vt_model from a trace in one pass over its stream of records (trace/stream.h).
+ * Live blocks are keyed by their allocation ordinal, which is all a free record names. */
 #include "analyze/model.h"
 
 #include <stdio.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 
 #include "trace/reader.h"
+#include "trace/stream.h"
 #include "util/error.h"
 #include "util/hash.h"
 #include "util/varint.h"
@@ -23,11 +23,13 @@ const char *vt_fn_name(int fn)
     return fn >= 0 && fn < VT_FN_COUNT ? fn_names[fn] : "?";
 }
 
-/* Live blocks: open addressing on the address, deletion by backward shift. */
+/* Live blocks: open addressing on ordinal + 1 (0 marks an empty slot), deletion by backward
+ * shift. */
 struct live {
-    uint64_t ptr; /* 0 = empty */
+    uint64_t ptr; /* ordinal + 1 */
     uint64_t size;
     uint32_t site;
+    uint32_t thread;
 };
 
 struct live_map {
@@ -111,45 +113,25 @@ struct region {
     uint32_t site;
 };
 
-struct event {
-    int type; /* VT_EV_* with the fn nibble removed */
-    int fn;
-    uint64_t tsc, size, ptr;
-    uint32_t stack;
-};
-
-struct cursor {
-    size_t *blocks; /* indexes of this thread's event blocks, in file order */
-    size_t n_blocks, next_block;
-    uint8_t *buf;
-    size_t cap, len;
-    const uint8_t *p, *end;
-    uint64_t tsc, ptr;
-    uint64_t block_offset;
-    struct event ev;
-    int done;
-    uint32_t thread; /* index into model->threads */
-    uint64_t last_alloc;
-};
-
 struct loader {
     vt_model *m;
     vt_reader *r;
     /* stacks as numbered in the trace, and their canonical (deduplicated) index */
     uint32_t *canon;
     size_t n_ids;
-    /* canonical stack hash table */
-    uint32_t *stack_table;
+    uint32_t *stack_table; /* canonical stack hash table */
     size_t stack_mask;
     int32_t *site_of_stack; /* per canonical stack, -1 if none */
-    size_t sites_cap, stacks_cap, modules_cap;
+    size_t sites_cap, stacks_cap, modules_cap, threads_cap;
     struct live_map live;
     struct region *regions;
     size_t n_regions, regions_cap;
+    uint64_t *last_alloc; /* per thread: ordinal + 1 of its latest allocation */
     uint64_t heap, blocks, mapped;
     uint64_t epoch;
-    uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc;
-    double ns_per_tick;
+    uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc, peak_tsc;
+    int time_shift;
+    int have_info;
     int err;
 };
 
@@ -193,8 +175,10 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
 {
     vt_model *m = L->m;
     if (!L->stack_table || (m->n_stacks + 1) * 2 > L->stack_mask + 1) {
-        if (stack_table_grow(L))
+        if (stack_table_grow(L)) {
+            free(frames);
             return -1;
+        }
     }
     size_t i = vt_hash_words(frames, depth) & L->stack_mask;
     for (; L->stack_table[i] != UINT32_MAX; i = (i + 1) & L->stack_mask) {
@@ -207,13 +191,15 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
     if (m->n_stacks == L->stacks_cap) {
         size_t cap = L->stacks_cap ? L->stacks_cap * 2 : 1024;
         vt_stack *ns = realloc(m->stacks, cap * sizeof(*ns));
-        int32_t *so = realloc(L->site_of_stack, cap * sizeof(*so));
         if (ns)
             m->stacks = ns;
+        int32_t *so = realloc(L->site_of_stack, cap * sizeof(*so));
         if (so)
             L->site_of_stack = so;
-        if (!ns || !so)
+        if (!ns || !so) {
+            free(frames);
             return -1;
+        }
         L->stacks_cap = cap;
     }
     m->stacks[m->n_stacks] = (vt_stack){depth, frames};
@@ -222,274 +208,34 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
     return (int64_t)m->n_stacks++;
 }
 
-static int get_str(const uint8_t **p, const uint8_t *end, char **out)
+static int get_str(vt_stream_dec *d, char **out)
 {
     uint64_t n;
-    if (vt_varint_get(p, end, &n) || n > (uint64_t)(end - *p))
+    if (vt_stream_get(d, VT_COL_MISC, &n) || n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
         return -1;
     char *s = malloc(n + 1);
     if (!s)
         return -1;
-    memcpy(s, *p, n);
+    memcpy(s, d->p[VT_COL_MISC], n);
     s[n] = 0;
-    *p += n;
+    d->p[VT_COL_MISC] += n;
     *out = s;
     return 0;
 }
 
-#define GET(v)                                                                                     \
-    do {                                                                                           \
-        if (vt_varint_get(&p, end, &(v)))                                                          \
-            goto bad;                                                                              \
-    } while (0)
-
-static void decode_meta(struct loader *L, const vt_block_info *b, const uint8_t *data, size_t n)
-{
-    vt_model *m = L->m;
-    const uint8_t *p = data, *end = data + n, *rec = p;
-    while (p < end) {
-        rec = p;
-        uint8_t tag = *p++;
-        uint64_t a, c, d, e, f, g, h, k;
-        switch (tag) {
-        case VT_META_INFO: {
-            GET(a);
-            GET(c);
-            GET(d);
-            GET(e);
-            GET(f);
-            GET(g);
-            GET(h);
-            GET(k);
-            m->pid = a;
-            m->ppid = c;
-            L->tsc_hz = d;
-            L->start_tsc = e;
-            L->start_ns = f;
-            m->start_realtime_ns = g;
-            m->depth = (int)h;
-            m->forked = (k & VT_INFO_FORKED) != 0;
-            free(m->exe);
-            m->exe = NULL;
-            if (get_str(&p, end, &m->exe))
-                goto bad;
-            GET(a);
-            if (a > (uint64_t)(end - p))
-                goto bad;
-            m->argv = calloc(a + 1, sizeof(char *));
-            if (!m->argv)
-                goto bad;
-            m->argc = a;
-            for (uint64_t i = 0; i < a; i++)
-                if (get_str(&p, end, &m->argv[i]))
-                    goto bad;
-            break;
-        }
-        case VT_META_MODULE: {
-            vt_module mod = {0};
-            uint64_t blen;
-            if (get_str(&p, end, &mod.path))
-                goto bad;
-            GET(mod.bias);
-            GET(mod.start);
-            GET(mod.end);
-            GET(blen);
-            if (blen > 64 || blen > (uint64_t)(end - p)) {
-                free(mod.path);
-                goto bad;
-            }
-            memcpy(mod.build_id, p, blen);
-            mod.build_id_len = (uint32_t)blen;
-            p += blen;
-            /* The whole map is written again after a dlopen; keep one copy of each. */
-            int seen = 0;
-            for (size_t i = 0; i < m->n_modules && !seen; i++)
-                seen = m->modules[i].start == mod.start && m->modules[i].end == mod.end &&
-                       !strcmp(m->modules[i].path, mod.path);
-            if (seen)
-                free(mod.path);
-            else if (add_module(L, &mod))
-                goto bad;
-            break;
-        }
-        case VT_META_STACK: {
-            uint64_t id, depth;
-            GET(id);
-            GET(depth);
-            if (depth > 4096 || id > (1u << 30))
-                goto bad;
-            uint64_t *frames = malloc((depth ? depth : 1) * sizeof(uint64_t));
-            if (!frames)
-                goto bad;
-            uint64_t prev = 0;
-            for (uint64_t i = 0; i < depth; i++) {
-                if (vt_varint_get(&p, end, &a)) {
-                    free(frames);
-                    goto bad;
-                }
-                prev += (uint64_t)vt_unzigzag(a);
-                frames[i] = prev;
-            }
-            int64_t canon = intern_stack(L, frames, (uint32_t)depth);
-            if (canon < 0)
-                goto bad;
-            if (id >= L->n_ids) {
-                size_t n_ids = (id + 1) * 2;
-                uint32_t *nc = realloc(L->canon, n_ids * sizeof(*nc));
-                if (!nc)
-                    goto bad;
-                memset(nc + L->n_ids, 0xff, (n_ids - L->n_ids) * sizeof(*nc));
-                L->canon = nc;
-                L->n_ids = n_ids;
-            }
-            L->canon[id] = (uint32_t)canon;
-            break;
-        }
-        case VT_META_CLOCK:
-            GET(a);
-            GET(c);
-            L->clock_tsc = a;
-            L->clock_ns = c;
-            break;
-        case VT_META_END:
-            GET(a);
-            GET(c);
-            GET(d);
-            GET(e);
-            m->has_end = 1;
-            m->end_reason = (int)a;
-            m->end_status = (int)c;
-            m->dropped = d;
-            if (e > L->last_tsc)
-                L->last_tsc = e;
-            break;
-        case VT_META_STOPPED:
-            GET(a);
-            free(m->stopped);
-            m->stopped = NULL;
-            if (get_str(&p, end, &m->stopped))
-                goto bad;
-            break;
-        case VT_META_EXEC:
-            GET(a);
-            free(m->exec_path);
-            m->exec_path = NULL;
-            if (get_str(&p, end, &m->exec_path))
-                goto bad;
-            if (a > L->last_tsc)
-                L->last_tsc = a;
-            break;
-        default:
-            goto bad;
-        }
-    }
-    return;
-bad:
-    vt_reader_warn(L->r,
-                   "malformed record (tag 0x%02x) at byte %zu of the definitions block at byte "
-                   "%llu; the rest of that block was skipped",
-                   rec < end ? *rec : 0, (size_t)(rec - data), (unsigned long long)b->offset);
-}
-
-/* Decodes the cursor's next event; sets done at the end of its blocks. */
-static void cursor_next(struct loader *L, struct cursor *c)
-{
-    for (;;) {
-        if (c->p < c->end) {
-            const uint8_t *p = c->p, *end = c->end;
-            uint8_t tag = *p++;
-            uint64_t dt, v, d;
-            struct event *ev = &c->ev;
-            ev->type = tag & 0xf0;
-            ev->fn = tag & 0x0f;
-            GET(dt);
-            c->tsc += dt;
-            ev->tsc = c->tsc;
-            switch (tag & 0xf0) {
-            case VT_EV_ALLOC:
-                if (ev->fn >= VT_FN_COUNT)
-                    goto bad;
-                GET(ev->size);
-                GET(v);
-                ev->stack = (uint32_t)v;
-                GET(d);
-                c->ptr += (uint64_t)vt_unzigzag(d);
-                ev->ptr = c->ptr;
-                break;
-            case VT_EV_FREE:
-                if (ev->fn >= VT_FN_COUNT)
-                    goto bad;
-                GET(d);
-                c->ptr += (uint64_t)vt_unzigzag(d);
-                ev->ptr = c->ptr;
-                break;
-            case 0x30:
-                ev->type = tag;
-                if (tag == VT_EV_MMAP) {
-                    GET(ev->size);
-                    GET(v);
-                    ev->stack = (uint32_t)v;
-                    GET(d);
-                    c->ptr += (uint64_t)vt_unzigzag(d);
-                    ev->ptr = c->ptr;
-                } else if (tag == VT_EV_MUNMAP) {
-                    GET(d);
-                    c->ptr += (uint64_t)vt_unzigzag(d);
-                    ev->ptr = c->ptr;
-                    GET(ev->size);
-                } else {
-                    goto bad;
-                }
-                break;
-            case 0x40:
-                ev->type = tag;
-                if (tag != VT_EV_THREAD_START && tag != VT_EV_THREAD_EXIT)
-                    goto bad;
-                break;
-            default:
-                goto bad;
-            }
-            c->p = p;
-            return;
-        bad:
-            vt_reader_warn(L->r,
-                           "malformed event (tag 0x%02x) at byte %zu of the block at byte %llu "
-                           "(thread %u); the rest of that block was skipped",
-                           tag, (size_t)(c->p - c->buf), (unsigned long long)c->block_offset,
-                           L->m->threads[c->thread].tid);
-            c->p = c->end;
-            continue;
-        }
-        if (c->next_block == c->n_blocks) {
-            c->done = 1;
-            return;
-        }
-        size_t bi = c->blocks[c->next_block++];
-        const vt_block_info *b = vt_reader_block(L->r, bi);
-        if (vt_reader_load(L->r, bi, &c->buf, &c->cap, &c->len) != 0)
-            continue;
-        c->p = c->buf;
-        c->end = c->buf + c->len;
-        c->tsc = b->first_tsc;
-        c->ptr = 0;
-        c->block_offset = b->offset;
-    }
-}
-#undef GET
-
-static uint64_t to_ns(struct loader *L, uint64_t tsc)
+static uint64_t to_ns(const struct loader *L, uint64_t tsc, double ns_per_tick)
 {
     if (tsc <= L->start_tsc)
         return 0;
-    return (uint64_t)((double)(tsc - L->start_tsc) * L->ns_per_tick);
+    return (uint64_t)((double)(tsc - L->start_tsc) * ns_per_tick);
 }
 
-static vt_site *site_for(struct loader *L, uint32_t trace_stack)
+static vt_site *site_for(struct loader *L, uint64_t trace_stack)
 {
     vt_model *m = L->m;
     uint32_t canon = trace_stack < L->n_ids ? L->canon[trace_stack] : UINT32_MAX;
     if (canon == UINT32_MAX) {
-        /* A stack the trace never defined: file it under the empty stack. */
+        /* A stack the trace never defined (its block was lost): the empty stack. */
         uint64_t *none = malloc(sizeof(uint64_t));
         int64_t c = none ? intern_stack(L, none, 0) : -1;
         if (c < 0)
@@ -514,7 +260,8 @@ static vt_site *site_for(struct loader *L, uint32_t trace_stack)
     return site;
 }
 
-/* Brings the site's value at the last peak up to date before it changes (see peak_bytes). */
+/* Brings the site's value at the last peak up to date before it changes: a site not touched
+ * since the peak still holds what it held then. */
 static inline void site_touch(struct loader *L, vt_site *s)
 {
     if (s->epoch != L->epoch) {
@@ -524,272 +271,460 @@ static inline void site_touch(struct loader *L, vt_site *s)
     }
 }
 
-static void apply(struct loader *L, struct cursor *c)
+static vt_thread_stats *thread_new(struct loader *L, uint64_t tid)
 {
     vt_model *m = L->m;
-    struct event *ev = &c->ev;
-    vt_thread_stats *th = &m->threads[c->thread];
-    m->events++;
-    switch (ev->type) {
-    case VT_EV_ALLOC: {
-        vt_site *s = site_for(L, ev->stack);
-        int existed;
-        struct live *e = s ? live_put(&L->live, ev->ptr, &existed) : NULL;
-        if (!e) {
-            L->err = VT_ENOMEM;
-            return;
-        }
-        if (existed) {
-            /* The block at this address was released without our seeing it. */
-            vt_site *old = &m->sites[e->site];
-            site_touch(L, old);
-            old->live_blocks--;
-            old->live_bytes -= e->size;
-            L->heap -= e->size;
-            L->blocks--;
-        }
-        e->size = ev->size;
-        e->site = (uint32_t)(s - m->sites);
-        site_touch(L, s);
-        s->alloc_calls++;
-        s->alloc_bytes += ev->size;
-        s->live_blocks++;
-        s->live_bytes += ev->size;
-        s->fn_mask |= 1ull << ev->fn;
-        m->alloc_calls++;
-        m->alloc_bytes += ev->size;
-        m->fn_calls[ev->fn]++;
-        th->alloc_calls++;
-        th->alloc_bytes += ev->size;
-        L->heap += ev->size;
-        L->blocks++;
-        c->last_alloc = ev->ptr;
-        if (L->heap > m->peak_bytes) {
-            m->peak_bytes = L->heap;
-            m->peak_blocks = L->blocks;
-            m->peak_ns = to_ns(L, ev->tsc);
-            L->epoch++;
-        }
-        break;
+    if (m->n_threads == L->threads_cap) {
+        size_t cap = L->threads_cap ? L->threads_cap * 2 : 16;
+        vt_thread_stats *nt = realloc(m->threads, cap * sizeof(*nt));
+        if (nt)
+            m->threads = nt;
+        uint64_t *la = realloc(L->last_alloc, cap * sizeof(*la));
+        if (la)
+            L->last_alloc = la;
+        if (!nt || !la)
+            return NULL;
+        L->threads_cap = cap;
     }
-    case VT_EV_FREE: {
-        if (ev->fn == VT_FN_REALLOC || ev->fn == VT_FN_REALLOCARRAY)
-            m->realloc_calls++;
-        else {
-            m->free_calls++;
-            m->fn_calls[ev->fn]++;
-            th->frees++;
-        }
-        struct live *e = live_find(&L->live, ev->ptr);
-        if (!e) {
-            m->unmatched_frees++;
-            break;
-        }
-        vt_site *s = &m->sites[e->site];
-        site_touch(L, s);
-        s->live_blocks--;
-        s->live_bytes -= e->size;
-        L->heap -= e->size;
-        L->blocks--;
-        if (c->last_alloc == ev->ptr && ev->fn != VT_FN_REALLOC &&
-            ev->fn != VT_FN_REALLOCARRAY) {
-            s->temporary++;
-            m->temporary++;
-        }
-        live_remove(&L->live, e);
-        break;
+    L->last_alloc[m->n_threads] = 0;
+    vt_thread_stats *t = &m->threads[m->n_threads++];
+    memset(t, 0, sizeof(*t));
+    t->tid = (uint32_t)tid;
+    return t;
+}
+
+static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uint64_t size,
+                     uint64_t stack)
+{
+    vt_model *m = L->m;
+    vt_site *s = site_for(L, stack);
+    int existed;
+    struct live *e = s ? live_put(&L->live, ord + 1, &existed) : NULL;
+    if (!e) {
+        L->err = VT_ENOMEM;
+        return;
     }
-    case VT_EV_MMAP: {
-        vt_site *s = site_for(L, ev->stack);
-        if (!s) {
-            L->err = VT_ENOMEM;
-            return;
+    e->size = size;
+    e->site = (uint32_t)(s - m->sites);
+    e->thread = (uint32_t)thread;
+    site_touch(L, s);
+    s->alloc_calls++;
+    s->alloc_bytes += size;
+    s->live_blocks++;
+    s->live_bytes += size;
+    s->fn_mask |= 1ull << fn;
+    m->alloc_calls++;
+    m->alloc_bytes += size;
+    m->fn_calls[fn]++;
+    if (thread >= 0) {
+        m->threads[thread].alloc_calls++;
+        m->threads[thread].alloc_bytes += size;
+        L->last_alloc[thread] = ord + 1;
+    }
+    L->heap += size;
+    L->blocks++;
+    if (L->heap > m->peak_bytes) {
+        m->peak_bytes = L->heap;
+        m->peak_blocks = L->blocks;
+        L->epoch++;
+    }
+}
+
+/* Releases block ord; counts it as a call of fn unless fn is -1 (an implied release). */
+static void do_free(struct loader *L, int64_t thread, int fn, uint64_t ord)
+{
+    vt_model *m = L->m;
+    if (fn == VT_FN_REALLOC || fn == VT_FN_REALLOCARRAY) {
+        m->realloc_calls++;
+    } else if (fn >= 0) {
+        m->free_calls++;
+        m->fn_calls[fn]++;
+        if (thread >= 0)
+            m->threads[thread].frees++;
+    }
+    struct live *e = live_find(&L->live, ord + 1);
+    if (!e) {
+        /* Its allocation was in a block that could not be read. */
+        m->unmatched_frees++;
+        return;
+    }
+    vt_site *s = &m->sites[e->site];
+    site_touch(L, s);
+    s->live_blocks--;
+    s->live_bytes -= e->size;
+    L->heap -= e->size;
+    L->blocks--;
+    if (fn >= 0 && fn != VT_FN_REALLOC && fn != VT_FN_REALLOCARRAY && thread >= 0 &&
+        L->last_alloc[thread] == ord + 1) {
+        s->temporary++;
+        m->temporary++;
+    }
+    live_remove(&L->live, e);
+}
+
+static int region_add(struct loader *L, struct region r)
+{
+    if (L->n_regions == L->regions_cap) {
+        size_t cap = L->regions_cap ? L->regions_cap * 2 : 64;
+        struct region *nr = realloc(L->regions, cap * sizeof(*nr));
+        if (!nr)
+            return VT_ENOMEM;
+        L->regions = nr;
+        L->regions_cap = cap;
+    }
+    L->regions[L->n_regions++] = r;
+    return 0;
+}
+
+static void do_mmap(struct loader *L, uint64_t addr, uint64_t size, uint64_t stack)
+{
+    vt_model *m = L->m;
+    vt_site *s = site_for(L, stack);
+    if (!s || region_add(L, (struct region){addr, size, (uint32_t)(s - m->sites)})) {
+        L->err = VT_ENOMEM;
+        return;
+    }
+    s->mapped_calls++;
+    s->mapped_bytes += size;
+    s->mapped_live += size;
+    s->fn_mask |= 1ull << 63;
+    m->mmap_calls++;
+    m->mapped_bytes += size;
+    L->mapped += size;
+    if (L->mapped > m->mapped_peak)
+        m->mapped_peak = L->mapped;
+}
+
+/* Removes [addr, addr + size) from the recorded mappings, splitting those it cuts. */
+static void do_munmap(struct loader *L, uint64_t addr, uint64_t size)
+{
+    vt_model *m = L->m;
+    uint64_t lo = addr, hi = addr + size;
+    m->munmap_calls++;
+    for (size_t i = 0; i < L->n_regions;) {
+        struct region *r = &L->regions[i];
+        uint64_t rlo = r->start, rhi = r->start + r->len;
+        if (rhi <= lo || rlo >= hi) {
+            i++;
+            continue;
         }
-        if (L->n_regions == L->regions_cap) {
-            size_t cap = L->regions_cap ? L->regions_cap * 2 : 64;
-            struct region *nr = realloc(L->regions, cap * sizeof(*nr));
-            if (!nr) {
+        uint64_t cut = (rhi < hi ? rhi : hi) - (rlo > lo ? rlo : lo);
+        m->sites[r->site].mapped_live -= cut;
+        L->mapped -= cut;
+        if (rlo < lo && rhi > hi) {
+            struct region right = {hi, rhi - hi, r->site};
+            r->len = lo - rlo;
+            if (region_add(L, right)) {
                 L->err = VT_ENOMEM;
                 return;
             }
-            L->regions = nr;
-            L->regions_cap = cap;
+            i++;
+        } else if (rlo < lo) {
+            r->len = lo - rlo;
+            i++;
+        } else if (rhi > hi) {
+            r->start = hi;
+            r->len = rhi - hi;
+            i++;
+        } else {
+            L->regions[i] = L->regions[--L->n_regions];
         }
-        L->regions[L->n_regions++] =
-            (struct region){ev->ptr, ev->size, (uint32_t)(s - m->sites)};
-        s->mapped_calls++;
-        s->mapped_bytes += ev->size;
-        s->mapped_live += ev->size;
-        s->fn_mask |= 1ull << 63;
-        m->mmap_calls++;
-        m->mapped_bytes += ev->size;
-        L->mapped += ev->size;
-        if (L->mapped > m->mapped_peak)
-            m->mapped_peak = L->mapped;
-        break;
     }
-    case VT_EV_MUNMAP: {
-        m->munmap_calls++;
-        uint64_t lo = ev->ptr, hi = ev->ptr + ev->size;
-        for (size_t i = 0; i < L->n_regions;) {
-            struct region *r = &L->regions[i];
-            uint64_t rlo = r->start, rhi = r->start + r->len;
-            if (rhi <= lo || rlo >= hi) {
-                i++;
-                continue;
-            }
-            uint64_t cut_lo = rlo > lo ? rlo : lo, cut_hi = rhi < hi ? rhi : hi;
-            uint64_t cut = cut_hi - cut_lo;
-            m->sites[r->site].mapped_live -= cut;
-            L->mapped -= cut;
-            if (rlo < lo && rhi > hi) {
-                /* A hole punched in the middle: keep both sides. */
-                struct region right = {hi, rhi - hi, r->site};
-                r->len = lo - rlo;
-                if (L->n_regions == L->regions_cap) {
-                    size_t cap = L->regions_cap * 2;
-                    struct region *nr = realloc(L->regions, cap * sizeof(*nr));
-                    if (!nr) {
-                        L->err = VT_ENOMEM;
-                        return;
-                    }
-                    L->regions = nr;
-                    L->regions_cap = cap;
-                }
-                L->regions[L->n_regions++] = right;
-                i++;
-            } else if (rlo < lo) {
-                r->len = lo - rlo;
-                i++;
-            } else if (rhi > hi) {
-                r->start = hi;
-                r->len = rhi - hi;
-                i++;
-            } else {
-                L->regions[i] = L->regions[--L->n_regions];
-            }
+}
+
+#define GET(col, v)                                                                                \
+    do {                                                                                           \
+        if (vt_stream_get(&d, (col), &(v)))                                                        \
+            goto bad;                                                                              \
+    } while (0)
+
+#define TIME()                                                                                     \
+    do {                                                                                           \
+        uint64_t dq_;                                                                              \
+        GET(VT_COL_TIME, dq_);                                                                     \
+        q += dq_;                                                                                  \
+        tsc = q << L->time_shift;                                                                  \
+        if (tsc > L->last_tsc)                                                                     \
+            L->last_tsc = tsc;                                                                     \
+    } while (0)
+
+static int decode_info(struct loader *L, vt_stream_dec *dp)
+{
+    vt_stream_dec d = *dp;
+    vt_model *m = L->m;
+    uint64_t v[9];
+    for (int i = 0; i < 9; i++)
+        GET(VT_COL_MISC, v[i]);
+    if (v[8] > 32)
+        goto bad;
+    m->pid = v[0];
+    m->ppid = v[1];
+    L->tsc_hz = v[2];
+    L->start_tsc = v[3];
+    L->start_ns = v[4];
+    m->start_realtime_ns = v[5];
+    m->depth = (int)v[6];
+    m->forked = (v[7] & VT_INFO_FORKED) != 0;
+    L->time_shift = (int)v[8];
+    free(m->exe);
+    m->exe = NULL;
+    if (get_str(&d, &m->exe))
+        goto bad;
+    uint64_t argc;
+    GET(VT_COL_MISC, argc);
+    if (argc > (uint64_t)(d.end[VT_COL_MISC] - d.p[VT_COL_MISC]))
+        goto bad;
+    for (size_t i = 0; i < m->argc; i++)
+        free(m->argv[i]);
+    free(m->argv);
+    m->argc = 0;
+    m->argv = calloc(argc + 1, sizeof(char *));
+    if (!m->argv)
+        goto bad;
+    for (; m->argc < argc; m->argc++)
+        if (get_str(&d, &m->argv[m->argc]))
+            goto bad;
+    L->have_info = 1;
+    *dp = d;
+    return 0;
+bad:
+    return -1;
+}
+
+static int decode_module(struct loader *L, vt_stream_dec *dp)
+{
+    vt_stream_dec d = *dp;
+    vt_model *m = L->m;
+    vt_module mod = {0};
+    uint64_t blen;
+    if (get_str(&d, &mod.path))
+        return -1;
+    GET(VT_COL_MISC, mod.bias);
+    GET(VT_COL_MISC, mod.start);
+    GET(VT_COL_MISC, mod.end);
+    GET(VT_COL_MISC, blen);
+    if (blen > 64 || blen > (uint64_t)(d.end[VT_COL_MISC] - d.p[VT_COL_MISC]))
+        goto bad;
+    memcpy(mod.build_id, d.p[VT_COL_MISC], blen);
+    mod.build_id_len = (uint32_t)blen;
+    d.p[VT_COL_MISC] += blen;
+    /* The whole map is written again after a dlopen; keep one copy of each. */
+    for (size_t i = 0; i < m->n_modules; i++) {
+        if (m->modules[i].start == mod.start && m->modules[i].end == mod.end &&
+            !strcmp(m->modules[i].path, mod.path)) {
+            free(mod.path);
+            *dp = d;
+            return 0;
         }
-        break;
     }
-    default:
-        break;
-    }
-    uint64_t ns = to_ns(L, ev->tsc);
-    if (!th->first_ns)
-        th->first_ns = ns ? ns : 1;
-    th->last_ns = ns;
-    if (ev->tsc > L->last_tsc)
-        L->last_tsc = ev->tsc;
+    if (add_module(L, &mod))
+        goto bad;
+    *dp = d;
+    return 0;
+bad:
+    free(mod.path);
+    return -1;
 }
 
-/* A binary min-heap of cursors keyed by their next event's time. */
-static void heap_down(struct cursor **h, size_t n, size_t i)
+static int decode_stack(struct loader *L, vt_stream_dec *dp)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, s = i;
-        if (l < n && h[l]->ev.tsc < h[s]->ev.tsc)
-            s = l;
-        if (r < n && h[r]->ev.tsc < h[s]->ev.tsc)
-            s = r;
-        if (s == i)
-            return;
-        struct cursor *t = h[i];
-        h[i] = h[s];
-        h[s] = t;
-        i = s;
+    vt_stream_dec d = *dp;
+    uint64_t id, depth, v, prev = 0;
+    GET(VT_COL_MISC, id);
+    GET(VT_COL_MISC, depth);
+    if (depth > 4096 || id > (1u << 30))
+        goto bad;
+    uint64_t *frames = malloc((depth ? depth : 1) * sizeof(uint64_t));
+    if (!frames)
+        goto bad;
+    for (uint64_t i = 0; i < depth; i++) {
+        if (vt_stream_get(&d, VT_COL_MISC, &v)) {
+            free(frames);
+            goto bad;
+        }
+        prev += (uint64_t)vt_unzigzag(v);
+        frames[i] = prev;
     }
+    int64_t canon = intern_stack(L, frames, (uint32_t)depth);
+    if (canon < 0)
+        goto bad;
+    if (id >= L->n_ids) {
+        size_t n_ids = (id + 1) * 2;
+        uint32_t *nc = realloc(L->canon, n_ids * sizeof(*nc));
+        if (!nc)
+            goto bad;
+        memset(nc + L->n_ids, 0xff, (n_ids - L->n_ids) * sizeof(*nc));
+        L->canon = nc;
+        L->n_ids = n_ids;
+    }
+    L->canon[id] = (uint32_t)canon;
+    *dp = d;
+    return 0;
+bad:
+    return -1;
 }
 
-static int cmp_tid_idx(const void *a, const void *b)
-{
-    const size_t *x = a, *y = b;
-    if (x[0] != y[0])
-        return x[0] < y[0] ? -1 : 1;
-    return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
-static int merge_events(struct loader *L, vt_progress_fn progress, void *arg)
+/* Applies every record of one block. */
+static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t *raw, size_t n)
 {
     vt_model *m = L->m;
-    size_t nb = vt_reader_block_count(L->r), ne = 0;
-    size_t *pairs = malloc((nb ? nb : 1) * 2 * sizeof(size_t));
-    size_t *order = malloc((nb ? nb : 1) * sizeof(size_t));
-    struct cursor *cur = NULL;
-    struct cursor **heap = NULL;
-    size_t n_cur = 0;
-    int err = 0;
-    if (!pairs || !order) {
-        err = VT_ENOMEM;
-        goto out;
+    vt_stream_dec d;
+    uint64_t q = b->base_time, ord = b->base_ordinal, tsc = 0, map_addr = 0, a, c = 0, e, f;
+    int64_t thread = -1;
+    const uint8_t *rec = NULL;
+    uint8_t tag = 0;
+    if (vt_stream_dec_init(&d, raw, n)) {
+        vt_reader_warn(L->r, "the block at byte %llu is malformed and was skipped",
+                       (unsigned long long)b->offset);
+        return;
     }
-    for (size_t i = 0; i < nb; i++) {
-        const vt_block_info *b = vt_reader_block(L->r, i);
-        if (b->kind == VT_BLOCK_EVENTS) {
-            pairs[2 * ne] = b->tid;
-            pairs[2 * ne + 1] = i;
-            ne++;
+    while (vt_stream_more(&d) && !L->err) {
+        rec = d.p[VT_COL_TAG];
+        tag = *d.p[VT_COL_TAG]++;
+        int fn = tag & 0x0f;
+        if (!L->have_info && tag != VT_TAG_INFO)
+            goto bad;
+        switch (tag & 0xf0) {
+        case 0x00:
+            switch (tag) {
+            case VT_TAG_INFO:
+                if (decode_info(L, &d))
+                    goto bad;
+                if (!q)
+                    q = b->base_time;
+                break;
+            case VT_TAG_MODULE:
+                if (decode_module(L, &d))
+                    goto bad;
+                break;
+            case VT_TAG_STACK:
+                if (decode_stack(L, &d))
+                    goto bad;
+                break;
+            case VT_TAG_CLOCK:
+                GET(VT_COL_MISC, a);
+                GET(VT_COL_MISC, c);
+                L->clock_tsc = a;
+                L->clock_ns = c;
+                break;
+            case VT_TAG_END:
+                GET(VT_COL_MISC, a);
+                GET(VT_COL_MISC, c);
+                GET(VT_COL_MISC, e);
+                GET(VT_COL_MISC, f);
+                m->has_end = 1;
+                m->end_reason = (int)a;
+                m->end_status = (int)c;
+                m->dropped = e;
+                if (f > L->last_tsc)
+                    L->last_tsc = f;
+                break;
+            case VT_TAG_STOPPED:
+                free(m->stopped);
+                m->stopped = NULL;
+                if (get_str(&d, &m->stopped))
+                    goto bad;
+                break;
+            case VT_TAG_EXEC:
+                GET(VT_COL_MISC, a);
+                free(m->exec_path);
+                m->exec_path = NULL;
+                if (get_str(&d, &m->exec_path))
+                    goto bad;
+                if (a > L->last_tsc)
+                    L->last_tsc = a;
+                break;
+            default:
+                goto bad;
+            }
+            break;
+        case VT_TAG_ALLOC:
+            if (fn >= VT_FN_COUNT)
+                goto bad;
+            TIME();
+            GET(VT_COL_SIZE, a);
+            GET(VT_COL_STACK, c);
+            {
+                uint64_t before = m->peak_bytes;
+                do_alloc(L, thread, fn, ord++, a, c);
+                if (m->peak_bytes != before)
+                    L->peak_tsc = tsc;
+            }
+            break;
+        case VT_TAG_FREE:
+        case VT_TAG_FREE_UNKNOWN:
+            if (fn >= VT_FN_COUNT)
+                goto bad;
+            TIME();
+            if ((tag & 0xf0) == VT_TAG_FREE) {
+                GET(VT_COL_ORDINAL, a);
+                if (a == 0 || a > ord)
+                    goto bad;
+                do_free(L, thread, fn, ord - a);
+            } else {
+                do_free(L, thread, fn, UINT64_MAX - 1); /* never live */
+            }
+            break;
+        case VT_TAG_FREE_IMPLIED:
+            if (tag != VT_TAG_FREE_IMPLIED)
+                goto bad;
+            TIME();
+            GET(VT_COL_ORDINAL, a);
+            if (a == 0 || a > ord)
+                goto bad;
+            do_free(L, thread, -1, ord - a);
+            break;
+        case 0x30:
+            if (tag != VT_TAG_MMAP && tag != VT_TAG_MUNMAP)
+                goto bad;
+            TIME();
+            GET(VT_COL_SIZE, a);
+            if (tag == VT_TAG_MMAP)
+                GET(VT_COL_STACK, c);
+            GET(VT_COL_MISC, e);
+            map_addr += (uint64_t)vt_unzigzag(e);
+            if (tag == VT_TAG_MMAP)
+                do_mmap(L, map_addr, a, c);
+            else
+                do_munmap(L, map_addr, a);
+            break;
+        case 0x40:
+            if (tag == VT_TAG_THREAD_START) {
+                TIME();
+                GET(VT_COL_MISC, a);
+                if (!thread_new(L, a)) {
+                    L->err = VT_ENOMEM;
+                    break;
+                }
+                thread = (int64_t)m->n_threads - 1;
+                m->threads[thread].first_ns = tsc; /* ticks until the end */
+            } else if (tag == VT_TAG_THREAD_EXIT) {
+                TIME();
+                if (thread >= 0)
+                    m->threads[thread].last_ns = tsc;
+            } else if (tag == VT_TAG_THREAD) {
+                GET(VT_COL_THREAD, a);
+                if (a >= m->n_threads)
+                    goto bad;
+                thread = (int64_t)a;
+            } else {
+                goto bad;
+            }
+            break;
+        default:
+            goto bad;
         }
+        m->events++;
     }
-    qsort(pairs, ne, 2 * sizeof(size_t), cmp_tid_idx);
-    for (size_t i = 0; i < ne; i++)
-        order[i] = pairs[2 * i + 1];
-    for (size_t i = 0; i < ne; i++)
-        n_cur += i == 0 || pairs[2 * i] != pairs[2 * i - 2];
-    cur = calloc(n_cur ? n_cur : 1, sizeof(*cur));
-    heap = calloc(n_cur ? n_cur : 1, sizeof(*heap));
-    m->threads = calloc(n_cur ? n_cur : 1, sizeof(*m->threads));
-    if (!cur || !heap || !m->threads) {
-        err = VT_ENOMEM;
-        goto out;
-    }
-    m->n_threads = n_cur;
-    for (size_t i = 0, k = 0; i < ne; k++) {
-        size_t j = i;
-        while (j < ne && pairs[2 * j] == pairs[2 * i])
-            j++;
-        cur[k].blocks = order + i;
-        cur[k].n_blocks = j - i;
-        cur[k].thread = (uint32_t)k;
-        m->threads[k].tid = (uint32_t)pairs[2 * i];
-        i = j;
-    }
-    size_t n_heap = 0;
-    for (size_t k = 0; k < n_cur; k++) {
-        cursor_next(L, &cur[k]);
-        if (!cur[k].done)
-            heap[n_heap++] = &cur[k];
-    }
-    for (size_t i = n_heap / 2; i-- > 0;)
-        heap_down(heap, n_heap, i);
-    uint64_t step = 0;
-    while (n_heap && !L->err) {
-        struct cursor *c = heap[0];
-        /* Run this thread's events up to the next thread's first pending one. */
-        uint64_t limit = UINT64_MAX;
-        if (n_heap > 1)
-            limit = heap[1]->ev.tsc;
-        if (n_heap > 2 && heap[2]->ev.tsc < limit)
-            limit = heap[2]->ev.tsc;
-        do {
-            apply(L, c);
-            cursor_next(L, c);
-        } while (!c->done && c->ev.tsc <= limit && !L->err);
-        if (c->done)
-            heap[0] = heap[--n_heap];
-        heap_down(heap, n_heap, 0);
-        if (progress && (++step & 1023) == 0)
-            progress(c->block_offset, vt_reader_file_size(L->r), arg);
-    }
-    err = L->err;
-out:
-    for (size_t k = 0; k < n_cur; k++)
-        free(cur[k].buf);
-    free(cur);
-    free(heap);
-    free(pairs);
-    free(order);
-    return err;
+    return;
+bad:
+    vt_reader_warn(L->r,
+                   "malformed record (tag 0x%02x, record %zu of the block at byte %llu); the rest "
+                   "of that block was skipped",
+                   tag, rec ? (size_t)(rec - d.base) : 0, (unsigned long long)b->offset);
 }
+#undef GET
+#undef TIME
 
 void vt_model_free(vt_model *m)
 {
@@ -829,33 +764,41 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     L.r = vt_reader_open(path, &e, msg, msg_size);
     if (!L.r)
         goto fail;
-    L.m->trace_bytes = vt_reader_file_size(L.r);
-    size_t nb = vt_reader_block_count(L.r);
-    for (size_t i = 0; i < nb; i++) {
-        const vt_block_info *b = vt_reader_block(L.r, i);
-        if (b->kind != VT_BLOCK_META)
-            continue;
-        if (vt_reader_load(L.r, i, &buf, &cap, &n) == 0)
-            decode_meta(&L, b, buf, n);
-    }
-    if (!L.m->exe) {
-        e = VT_ECORRUPT;
-        snprintf(msg, msg_size, "the trace has no process information (no INFO record)%s",
-                 vt_reader_warnings(L.r) ? "; it is truncated or corrupted" : "");
-        goto fail;
-    }
-    /* Ticks to nanoseconds: fitted over the longest span of clock pairs the trace holds. */
-    if (L.clock_ns > L.start_ns + 10000000 && L.clock_tsc > L.start_tsc)
-        L.ns_per_tick = (double)(L.clock_ns - L.start_ns) / (double)(L.clock_tsc - L.start_tsc);
-    else
-        L.ns_per_tick = L.tsc_hz ? 1e9 / (double)L.tsc_hz : 1.0;
-    e = merge_events(&L, progress, progress_arg);
-    if (e) {
-        snprintf(msg, msg_size, "%s while reading events", vt_strerror(e));
-        goto fail;
-    }
     vt_model *m = L.m;
-    m->duration_ns = to_ns(&L, L.last_tsc);
+    m->trace_bytes = vt_reader_file_size(L.r);
+    size_t nb = vt_reader_block_count(L.r);
+    for (size_t i = 0; i < nb && !L.err; i++) {
+        const vt_block_info *b = vt_reader_block(L.r, i);
+        if (vt_reader_load(L.r, i, &buf, &cap, &n) == 0)
+            decode_block(&L, b, buf, n);
+        if (progress && (i & 15) == 0)
+            progress(b->offset, m->trace_bytes, progress_arg);
+    }
+    if (L.err) {
+        e = L.err;
+        snprintf(msg, msg_size, "%s while reading the trace", vt_strerror(e));
+        goto fail;
+    }
+    if (!L.have_info) {
+        e = VT_ECORRUPT;
+        snprintf(msg, msg_size, "the trace has no process information (no INFO record)%s%s",
+                 vt_reader_warnings(L.r) ? ": " : "",
+                 vt_reader_warnings(L.r) ? vt_reader_warnings(L.r) : "");
+        goto fail;
+    }
+    /* Ticks to nanoseconds, fitted over the longest span of clock pairs the trace holds. */
+    double ns_per_tick;
+    if (L.clock_ns > L.start_ns + 10000000 && L.clock_tsc > L.start_tsc)
+        ns_per_tick = (double)(L.clock_ns - L.start_ns) / (double)(L.clock_tsc - L.start_tsc);
+    else
+        ns_per_tick = L.tsc_hz ? 1e9 / (double)L.tsc_hz : 1.0;
+    m->duration_ns = to_ns(&L, L.last_tsc, ns_per_tick);
+    m->peak_ns = to_ns(&L, L.peak_tsc, ns_per_tick);
+    for (size_t i = 0; i < m->n_threads; i++) {
+        vt_thread_stats *t = &m->threads[i];
+        t->first_ns = to_ns(&L, t->first_ns, ns_per_tick);
+        t->last_ns = t->last_ns ? to_ns(&L, t->last_ns, ns_per_tick) : m->duration_ns;
+    }
     m->live_bytes = L.heap;
     m->live_blocks = L.blocks;
     m->mapped_live = L.mapped;
@@ -866,13 +809,10 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     }
     if (vt_reader_warnings(L.r))
         m->warnings = strdup(vt_reader_warnings(L.r));
-    if (!m->has_end && !m->exec_path && !m->warnings) {
-        char w[256];
-        snprintf(w, sizeof(w),
-                 "the trace has no end record: the program was killed (SIGKILL?) or the trace "
-                 "was copied while being written; events still in the agent's buffers are lost");
-        m->warnings = strdup(w);
-    }
+    if (!m->has_end && !m->exec_path && !m->warnings)
+        m->warnings = strdup("the trace has no end record: the program was killed (SIGKILL?) or "
+                             "the trace was copied while being written; events still in the "
+                             "agent's buffers are lost");
     goto done;
 fail:
     *err = e;
@@ -885,6 +825,7 @@ done:
     free(L.site_of_stack);
     free(L.live.slots);
     free(L.regions);
+    free(L.last_alloc);
     vt_reader_free(L.r);
     return L.m;
 }

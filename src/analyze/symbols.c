@@ -316,19 +316,19 @@ static int open_matching(const struct module *m, const char *path)
 
 /* Opens the file to read the module's symbols from: the recorded path, or when the file there
  * is not the one that ran, the separate debug file named by the build-id (it has the same
- * addresses, symbol table and DWARF). Sets *out_path to the interned name of the file. */
-static int open_module_file(vt_symbols *s, const struct module *m, const char **out_path)
+ * addresses, symbol table and DWARF). Sets *out_fd to the descriptor, or to -1 when there is no
+ * such file, and *out_path to the interned name of the file. */
+static int open_module_file(vt_symbols *s, const struct module *m, int *out_fd,
+                            const char **out_path)
 {
-    int fd = open_matching(m, m->path);
-    if (fd >= 0) {
+    *out_fd = open_matching(m, m->path);
+    if (*out_fd >= 0) {
         *out_path = m->path;
-        return fd;
+        return 0;
     }
-    if (m->build_id_len < 2)
-        return -1;
-    char debug_path[sizeof build_id_debug_dir + 2 * 64 + sizeof ".debug"];
-    if (m->build_id_len > 64)
-        return -1;
+    if (m->build_id_len < 2 || m->build_id_len > 64)
+        return 0;
+    char debug_path[sizeof build_id_debug_dir + 2 * 64 + sizeof "/.debug"];
     size_t n = sizeof build_id_debug_dir - 1;
     memcpy(debug_path, build_id_debug_dir, n);
     for (size_t i = 0; i < m->build_id_len; i++) {
@@ -337,27 +337,33 @@ static int open_module_file(vt_symbols *s, const struct module *m, const char **
             debug_path[n++] = '/';
     }
     snprintf(debug_path + n, sizeof debug_path - n, ".debug");
-    fd = open_matching(m, debug_path);
+    int fd = open_matching(m, debug_path);
     if (fd < 0)
-        return -1;
-    if (intern(s, debug_path, out_path) != 0) {
+        return 0;
+    int err = intern(s, debug_path, out_path);
+    if (err) {
         close(fd);
-        return -1;
+        return err;
     }
-    return fd;
+    *out_fd = fd;
+    return 0;
 }
 
-/* Returns the libdwfl module for m, reporting it on first use, or NULL when its file cannot be
- * read. Failures are remembered, so a missing file is tried once. */
-static Dwfl_Module *module_open(vt_symbols *s, struct module *m)
+/* Sets *out to the libdwfl module for m, reporting it on first use, or to NULL when its file
+ * cannot be read. A missing file is tried once; running out of memory is not remembered. */
+static int module_open(vt_symbols *s, struct module *m, Dwfl_Module **out)
 {
+    *out = m->dwfl_mod;
     if (m->state != MODULE_UNOPENED)
-        return m->dwfl_mod;
-    m->state = MODULE_FAILED;
+        return 0;
     const char *opened_path = NULL;
-    int fd = open_module_file(s, m, &opened_path);
+    int fd;
+    int err = open_module_file(s, m, &fd, &opened_path);
+    if (err)
+        return err;
+    m->state = MODULE_FAILED;
     if (fd < 0)
-        return NULL;
+        return 0;
     /* libdwfl refuses, and then discards, a second report of the same file at the same place,
      * so a module loaded again where it was before shares the first report. */
     for (size_t i = 0; i < s->n_modules; i++) {
@@ -367,7 +373,8 @@ static Dwfl_Module *module_open(vt_symbols *s, struct module *m)
             m->state = MODULE_OPEN;
             m->opened_path = opened_path;
             m->dwfl_mod = o->dwfl_mod;
-            return m->dwfl_mod;
+            *out = m->dwfl_mod;
+            return 0;
         }
     }
     dwfl_report_begin_add(s->dwfl);
@@ -375,13 +382,14 @@ static Dwfl_Module *module_open(vt_symbols *s, struct module *m)
     dwfl_report_end(s->dwfl, NULL, NULL);
     if (dm == NULL) {
         close(fd);
-        return NULL;
+        return 0;
     }
     /* From here libdwfl owns fd. */
     m->state = MODULE_OPEN;
     m->opened_path = opened_path;
     m->dwfl_mod = dm;
-    return dm;
+    *out = dm;
+    return 0;
 }
 
 static struct module *module_find(vt_symbols *s, uint64_t addr)
@@ -661,7 +669,10 @@ static int resolve(vt_symbols *s, uint64_t pc)
         return frames_push(s, &f);
     f.module = m->path;
     f.offset = pc - m->bias;
-    Dwfl_Module *dm = module_open(s, m);
+    Dwfl_Module *dm;
+    int err = module_open(s, m, &dm);
+    if (err)
+        return err;
     if (dm == NULL)
         return frames_push(s, &f);
     return resolve_in_module(s, dm, pc, &f);

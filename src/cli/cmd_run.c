@@ -152,18 +152,18 @@ static void forward_signal(int sig)
         kill(child_pid, sig);
 }
 
-static void print_summary(const char *trace, const char *manifest_path, pid_t pid)
+static void print_summary(const char *trace, const char *shown, const char *manifest_path)
 {
     int err = 0;
     char msg[512];
     vt_model *m = vt_model_load(trace, NULL, NULL, &err, msg, sizeof(msg));
     if (!m) {
-        vt_cli_error("cannot read the trace '%s': %s", trace, msg);
+        vt_cli_error("cannot read the trace '%s': %s", shown, msg);
         return;
     }
     vt_symbols *syms = vt_model_symbols(m);
     if (syms)
-        vt_render_summary(m, syms, trace, stderr);
+        vt_render_summary(m, syms, shown, stderr);
     vt_symbols_free(syms);
     vt_model_free(m);
 
@@ -181,7 +181,6 @@ static void print_summary(const char *trace, const char *manifest_path, pid_t pi
     }
     if (f)
         fclose(f);
-    (void)pid;
 }
 
 int cmd_run(int argc, char **argv)
@@ -347,7 +346,7 @@ int cmd_run(int argc, char **argv)
         shown = trace + strlen(cwd) + 1;
     if (!quiet) {
         if (access(trace, R_OK) == 0)
-            print_summary(shown, manifest, pid);
+            print_summary(trace, shown, manifest);
         else
             vt_cli_error("no trace was written for '%s' (the agent did not start: was it "
                          "preloaded? see README troubleshooting)",

@@ -45,6 +45,10 @@ static void stack_json(FILE *out, vt_symbols *syms, const vt_stack *s)
     int first = 1;
     for (uint32_t i = 0; i < s->depth; i++) {
         int n = vt_symbols_lookup(syms, s->frames[i], 1, f, 16);
+        if (n < 1) {
+            n = 1;
+            f[0] = (vt_frame_info){0};
+        }
         for (int k = 0; k < n; k++) {
             fprintf(out, "%s{\"address\":\"0x%llx\",\"function\":", first ? "" : ",",
                     (unsigned long long)s->frames[i]);

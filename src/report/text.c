@@ -80,6 +80,10 @@ static void print_stack(const struct ctx *c, const vt_stack *s)
     }
     for (uint32_t i = 0; i < s->depth; i++) {
         int n = vt_symbols_lookup(c->syms, s->frames[i], 1, f, 16);
+        if (n < 1) {
+            n = 1;
+            f[0] = (vt_frame_info){0};
+        }
         for (int k = 0; k < n; k++) {
             if (run && same_frame(&prev, &f[k])) {
                 run++;
@@ -150,8 +154,8 @@ static void print_sites(const struct ctx *c, enum vt_site_key key, const char *t
         fprintf(out, "  %s%zu.%s ", bold(c), i + 1, reset(c));
         switch (key) {
         case VT_BY_LEAKED:
-            fprintf(out, "%s blocks, %s", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
-                    vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
+            fprintf(out, "%s block%s, %s", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
+                    s->live_blocks == 1 ? "" : "s", vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
             if (s->live_blocks && s->live_bytes % s->live_blocks == 0)
                 fprintf(out, " (%s each)",
                         vt_fmt_bytes(s->live_bytes / s->live_blocks, b3, sizeof(b3)));
@@ -163,8 +167,8 @@ static void print_sites(const struct ctx *c, enum vt_site_key key, const char *t
                     vt_fmt_bytes(s->mapped_live, b3, sizeof(b3)));
             break;
         default:
-            fprintf(out, "%s calls, %s allocated, %s at peak (%.1f%% of peak)",
-                    vt_fmt_count(s->alloc_calls, b1, sizeof(b1)),
+            fprintf(out, "%s call%s, %s allocated, %s at peak (%.1f%% of peak)",
+                    vt_fmt_count(s->alloc_calls, b1, sizeof(b1)), s->alloc_calls == 1 ? "" : "s",
                     vt_fmt_bytes(s->alloc_bytes, b2, sizeof(b2)),
                     vt_fmt_bytes(s->peak_bytes, b3, sizeof(b3)), pct(s->peak_bytes, m->peak_bytes));
             if (s->temporary)
@@ -254,13 +258,11 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     if (m->mmap_calls || m->munmap_calls) {
         fprintf(out, "\n%sMapped memory%s (anonymous mmap, outside the heap)\n", bold(&c),
                 reset(&c));
-        fprintf(out, "  mmap calls %s, munmap calls %s, mapped %s, peak %s, still mapped at exit "
-                     "%s\n",
-                vt_fmt_count(m->mmap_calls, b1, sizeof(b1)),
-                vt_fmt_count(m->munmap_calls, b2, sizeof(b2)),
-                vt_fmt_bytes(m->mapped_bytes, b3, sizeof(b3)),
-                vt_fmt_bytes(m->mapped_peak, b1, sizeof(b1)),
-                vt_fmt_bytes(m->mapped_live, b2, sizeof(b2)));
+        fprintf(out, "  mmap calls %s, munmap calls %s\n", vt_fmt_count(m->mmap_calls, b1, sizeof(b1)),
+                vt_fmt_count(m->munmap_calls, b2, sizeof(b2)));
+        fprintf(out, "  mapped %s, peak %s, ", vt_fmt_bytes(m->mapped_bytes, b1, sizeof(b1)),
+                vt_fmt_bytes(m->mapped_peak, b2, sizeof(b2)));
+        fprintf(out, "still mapped at exit %s\n", vt_fmt_bytes(m->mapped_live, b3, sizeof(b3)));
     }
 
     if (m->n_threads > 1) {
@@ -303,13 +305,17 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
         const vt_site *s = &m->sites[idx[i]];
         const vt_stack *st = &m->stacks[s->stack];
         vt_frame_info f[16];
-        fprintf(out, "vitals:   %s blocks, %s at ", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
-                vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
+        fprintf(out, "vitals:   %s block%s, %s at ", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
+                s->live_blocks == 1 ? "" : "s", vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
         if (!st->depth) {
             fputs("(no stack)\n", out);
             continue;
         }
         int k = vt_symbols_lookup(syms, st->frames[0], 1, f, 16);
+        if (k < 1) {
+            k = 1;
+            f[0] = (vt_frame_info){0};
+        }
         const vt_frame_info *outer = &f[k - 1];
         if (outer->function)
             fprintf(out, "%s", outer->function);

@@ -12,15 +12,17 @@
 #define VT_TRACE_HEADER_SIZE 32
 
 /* Every block starts with this 40-byte little-endian header:
- *   u32 sync, u8 kind, u8 encoding, u16 reserved, u32 tid, u32 raw_size, u32 stored_size,
- *   u64 first_tsc, u64 last_tsc, u32 check (FNV-1a of the 36 bytes before it). */
+ *   u32 sync, u8 kind, u8 encoding, u16 reserved, u32 reserved, u32 raw_size, u32 stored_size,
+ *   u64 base_time, u64 base_ordinal, u32 check (FNV-1a of the 36 bytes before it).
+ * base_time is the time (in quanta) the block's first delta is relative to; base_ordinal is the
+ * number of allocations recorded before the block, so that a block can be decoded even when
+ * the one before it was lost. */
 #define VT_BLOCK_SYNC 0x4b4c4256u /* "VBLK" */
 #define VT_BLOCK_HEADER_SIZE 40
 #define VT_BLOCK_MAX_RAW (1u << 20)
 
 enum vt_block_kind {
-    VT_BLOCK_META = 1,   /* definitions: info, modules, stacks, clock, end */
-    VT_BLOCK_EVENTS = 2, /* one thread's events, in the order they happened */
+    VT_BLOCK_STREAM = 1, /* a run of the record stream, column-encoded (stream.h) */
 };
 
 enum vt_block_encoding {
@@ -28,16 +30,44 @@ enum vt_block_encoding {
     VT_ENC_ZSTD = 1, /* one zstd frame with its content checksum */
 };
 
-/* Record tags in event blocks. Each record is the tag byte then varints; the time is a
- * delta in TSC ticks from the previous record of the block (the first from first_tsc), and
- * addresses are zigzag deltas from the previous address in the block. */
-enum vt_event_tag {
-    VT_EV_ALLOC = 0x10,  /* | fn; dt, size, stack, dptr */
-    VT_EV_FREE = 0x20,   /* | fn; dt, dptr */
-    VT_EV_MMAP = 0x30,   /* dt, size, stack, daddr */
-    VT_EV_MUNMAP = 0x31, /* dt, daddr, size */
-    VT_EV_THREAD_START = 0x40, /* dt */
-    VT_EV_THREAD_EXIT = 0x41,  /* dt */
+/* Record tags of the stream. Fields are listed as column:meaning (see stream.h); TIME is a
+ * delta in quanta (2^time_shift TSC ticks, time_shift from INFO) from the previous record that
+ * has a time. Strings are a varint length and bytes in MISC. */
+enum vt_tag {
+    /* MISC: pid, ppid, tsc_hz, start_tsc, start_ns (CLOCK_MONOTONIC), start_realtime_ns,
+     * depth, flags, time_shift, str exe, argc, argc strings */
+    VT_TAG_INFO = 0x01,
+    /* MISC: str path, bias, start, end, build-id length, build-id bytes */
+    VT_TAG_MODULE = 0x02,
+    /* MISC: id, depth, first frame, then zigzag deltas from the previous frame */
+    VT_TAG_STACK = 0x03,
+    /* MISC: tsc, ns: a clock pair the reader fits to turn ticks into nanoseconds */
+    VT_TAG_CLOCK = 0x04,
+    /* MISC: reason, status, dropped events, tsc */
+    VT_TAG_END = 0x05,
+    /* MISC: str message: the agent stopped tracing early */
+    VT_TAG_STOPPED = 0x06,
+    /* MISC: tsc, str path: the image was replaced by exec (events after it: exec failed) */
+    VT_TAG_EXEC = 0x07,
+    /* | fn. TIME, SIZE:bytes, STACK:id. Each ALLOC takes the next ordinal (0, 1, 2...). */
+    VT_TAG_ALLOC = 0x10,
+    /* | fn. TIME, ORDINAL:(ordinal of the next allocation - ordinal of the freed block). */
+    VT_TAG_FREE = 0x20,
+    /* TIME, SIZE, STACK, MISC:zigzag address delta from the previous mapping record */
+    VT_TAG_MMAP = 0x30,
+    /* TIME, SIZE, MISC:zigzag address delta */
+    VT_TAG_MUNMAP = 0x31,
+    /* TIME, MISC:tid. The thread gets the next thread index and becomes the current one. */
+    VT_TAG_THREAD_START = 0x40,
+    /* TIME. The current thread ended. */
+    VT_TAG_THREAD_EXIT = 0x41,
+    /* THREAD:index. Later records belong to that thread (each block starts with none). */
+    VT_TAG_THREAD = 0x42,
+    /* | fn. TIME. A free of a block allocated before tracing began. */
+    VT_TAG_FREE_UNKNOWN = 0x50,
+    /* TIME, ORDINAL. The block was released without a free being seen (its address was
+     * handed out again). */
+    VT_TAG_FREE_IMPLIED = 0x60,
 };
 
 /* The function that made or released a block, the low nibble of ALLOC and FREE tags. */
@@ -62,25 +92,6 @@ enum vt_fn {
     VT_FN_LIST(VT_FN_ENUM)
 #undef VT_FN_ENUM
         VT_FN_COUNT
-};
-
-/* Record tags in meta blocks. Strings are a varint length then bytes. */
-enum vt_meta_tag {
-    /* pid, ppid, tsc_hz, start_tsc, start_ns (CLOCK_MONOTONIC), start_realtime_ns, depth,
-     * flags, str exe, varint argc then argc strings */
-    VT_META_INFO = 0x01,
-    /* str path, bias, start, end, varint build-id length then bytes */
-    VT_META_MODULE = 0x02,
-    /* id, depth, first frame, then zigzag deltas from the previous frame */
-    VT_META_STACK = 0x03,
-    /* tsc, ns: a clock pair the reader fits to turn ticks into nanoseconds */
-    VT_META_CLOCK = 0x04,
-    /* reason, status, dropped events, tsc */
-    VT_META_END = 0x05,
-    /* reason code, str message: the agent stopped tracing early */
-    VT_META_STOPPED = 0x06,
-    /* tsc, str path: the image was replaced by exec (a failed exec is followed by events) */
-    VT_META_EXEC = 0x07,
 };
 
 enum vt_end_reason {

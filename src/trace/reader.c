@@ -101,14 +101,13 @@ static int index_blocks(vt_reader *r)
             .offset = off,
             .kind = h[4],
             .encoding = h[5],
-            .tid = get_u32(h + 8),
             .raw_size = get_u32(h + 12),
             .stored_size = get_u32(h + 16),
-            .first_tsc = get_u64(h + 20),
-            .last_tsc = get_u64(h + 28),
+            .base_time = get_u64(h + 20),
+            .base_ordinal = get_u64(h + 28),
         };
         if (b.raw_size > VT_BLOCK_MAX_RAW || b.stored_size > VT_BLOCK_MAX_RAW * 2 ||
-            (b.kind != VT_BLOCK_META && b.kind != VT_BLOCK_EVENTS) || b.encoding > VT_ENC_ZSTD) {
+            b.kind != VT_BLOCK_STREAM || b.encoding > VT_ENC_ZSTD) {
             vt_reader_warn(r,
                            "trace is corrupted at byte %llu (impossible block header); read up "
                            "to there",
@@ -260,9 +259,9 @@ int vt_reader_load(vt_reader *r, size_t i, uint8_t **buf, size_t *cap, size_t *n
     size_t got = ZSTD_decompressDCtx(r->dctx, *buf, b->raw_size, r->stored, b->stored_size);
     if (ZSTD_isError(got) || got != b->raw_size) {
         vt_reader_warn(r,
-                       "block at byte %llu (thread %u) is corrupted (%s) and was skipped; its "
-                       "%u bytes of records are lost",
-                       (unsigned long long)b->offset, b->tid,
+                       "block at byte %llu is corrupted (%s) and was skipped; its %u bytes of "
+                       "records are lost",
+                       (unsigned long long)b->offset,
                        ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong size", b->raw_size);
         return VT_ECORRUPT;
     }

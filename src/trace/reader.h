@@ -8,8 +8,7 @@
 
 typedef struct vt_block_info {
     uint64_t offset; /* of the block header in the file */
-    uint64_t first_tsc, last_tsc;
-    uint32_t tid;
+    uint64_t base_time, base_ordinal;
     uint32_t raw_size, stored_size;
     uint8_t kind, encoding;
 } vt_block_info;

@@ -37,18 +37,18 @@ uint32_t vt__fnv1a(const uint8_t *p, size_t n)
     return h;
 }
 
-void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t tid, uint32_t raw_size,
-                             uint32_t stored_size, uint64_t first_tsc, uint64_t last_tsc)
+void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t raw_size,
+                             uint32_t stored_size, uint64_t base_time, uint64_t base_ordinal)
 {
     put_u32(out, VT_BLOCK_SYNC);
     out[4] = (uint8_t)kind;
     out[5] = (uint8_t)encoding;
     put_u16(out + 6, 0);
-    put_u32(out + 8, tid);
+    put_u32(out + 8, 0);
     put_u32(out + 12, raw_size);
     put_u32(out + 16, stored_size);
-    put_u64(out + 20, first_tsc);
-    put_u64(out + 28, last_tsc);
+    put_u64(out + 20, base_time);
+    put_u64(out + 28, base_ordinal);
     put_u32(out + 36, vt__fnv1a(out, 36));
 }
 
@@ -125,8 +125,8 @@ int vt_trace_writer_enable_zstd(vt_trace_writer *w, int level)
     return 0;
 }
 
-int vt_trace_write_block(vt_trace_writer *w, int kind, uint32_t tid, uint64_t first_tsc,
-                         uint64_t last_tsc, const void *raw, size_t n, int compress)
+int vt_trace_write_block(vt_trace_writer *w, int kind, uint64_t base_time, uint64_t base_ordinal,
+                         const void *raw, size_t n, int compress)
 {
     if (w->fd < 0)
         return VT_EIO;
@@ -142,14 +142,14 @@ int vt_trace_write_block(vt_trace_writer *w, int kind, uint32_t tid, uint64_t fi
                                   w->scratch_cap - VT_BLOCK_HEADER_SIZE, raw, n);
         if (ZSTD_isError(c))
             return VT_ENOMEM;
-        vt__block_header_encode(w->scratch, kind, VT_ENC_ZSTD, tid, (uint32_t)n, (uint32_t)c,
-                                first_tsc, last_tsc);
+        vt__block_header_encode(w->scratch, kind, VT_ENC_ZSTD, (uint32_t)n, (uint32_t)c,
+                                base_time, base_ordinal);
         total = VT_BLOCK_HEADER_SIZE + c;
         iov[0] = (struct iovec){w->scratch, total};
         n_iov = 1;
     } else {
-        vt__block_header_encode(hdr, kind, VT_ENC_RAW, tid, (uint32_t)n, (uint32_t)n, first_tsc,
-                                last_tsc);
+        vt__block_header_encode(hdr, kind, VT_ENC_RAW, (uint32_t)n, (uint32_t)n, base_time,
+                                base_ordinal);
         total = VT_BLOCK_HEADER_SIZE + n;
         iov[0] = (struct iovec){hdr, sizeof(hdr)};
         iov[1] = (struct iovec){(void *)raw, n};

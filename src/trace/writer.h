@@ -27,8 +27,8 @@ int vt_trace_writer_enable_zstd(vt_trace_writer *w, int level);
  * compressed; that path is for one thread at a time (it uses the scratch buffer). Without
  * compress the block is written raw, which is async-signal-safe and allocation-free.
  * Returns 0 or VT_ENOSPC / VT_EIO. */
-int vt_trace_write_block(vt_trace_writer *w, int kind, uint32_t tid, uint64_t first_tsc,
-                         uint64_t last_tsc, const void *raw, size_t n, int compress);
+int vt_trace_write_block(vt_trace_writer *w, int kind, uint64_t base_time, uint64_t base_ordinal,
+                         const void *raw, size_t n, int compress);
 
 /* Closes the file; the zstd context and scratch memory are released too. */
 void vt_trace_writer_close(vt_trace_writer *w);
@@ -38,8 +38,8 @@ void vt_trace_writer_close(vt_trace_writer *w);
 void vt_trace_writer_abandon(vt_trace_writer *w);
 
 /* Encodes the 40-byte block header into out. */
-void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t tid, uint32_t raw_size,
-                             uint32_t stored_size, uint64_t first_tsc, uint64_t last_tsc);
+void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t raw_size,
+                             uint32_t stored_size, uint64_t base_time, uint64_t base_ordinal);
 
 /* FNV-1a over n bytes, the block header check. */
 uint32_t vt__fnv1a(const uint8_t *p, size_t n);

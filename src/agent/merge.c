@@ -1,0 +1,679 @@
+/* The writer's work: merging every thread's rows into one stream in time order, and encoding
+ * that stream into blocks.
+ *
+ * Each round the writer bumps the epoch (active threads hand their buffers over at their next
+ * event), takes the buffers of idle threads itself, and then writes every row older than all
+ * threads' covers. Because the stream is in time order, a free can name the block it releases
+ * by allocation ordinal instead of by address: the writer keeps the address -> ordinal map of
+ * live blocks, so the trace holds no heap addresses at all. Everything here runs on one thread
+ * at a time (the writer, or the final flush once the writer has stopped) and allocates only
+ * with mmap, so the final flush can run it from a signal handler. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "trace/stream.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+_Atomic uint32_t vt__epoch;
+
+static vt_stream_enc enc;
+static uint8_t *enc_out;
+static size_t enc_out_cap;
+static uint64_t block_base_q, last_q;
+static uint64_t block_base_ord, ordinal;
+static struct vt_thread *cur_thread;
+static uint32_t n_announced;
+static uint64_t last_map_addr;
+static uint64_t prev_target;
+static struct timespec last_block_time;
+static _Atomic int modules_dirty = 1;
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
+
+/* Which stack ids the stream has defined, one bit each. */
+static uint64_t *stack_bits;
+static size_t stack_bits_words;
+
+/* Live blocks: address -> ordinal, open addressing with backward-shift deletion. */
+struct pslot {
+    uint64_t ptr, ord;
+};
+static struct pslot *pmap;
+static size_t pmask, pcount;
+
+static void *map_zeroed(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int vt__merge_init(void)
+{
+    enc_out_cap = VT_STREAM_BLOCK_TARGET + 128 * 1024;
+    uint8_t *mem = map_zeroed(VT_STREAM_ENC_MEM);
+    enc_out = map_zeroed(enc_out_cap);
+    stack_bits_words = (1u << 24) / 64;
+    stack_bits = map_zeroed(stack_bits_words * 8);
+    pmask = (1u << 16) - 1;
+    pmap = map_zeroed((pmask + 1) * sizeof(*pmap));
+    if (!mem || !enc_out || !stack_bits || !pmap)
+        return VT_ENOMEM;
+    vt_stream_enc_init(&enc, mem);
+    clock_gettime(CLOCK_MONOTONIC, &last_block_time);
+    return 0;
+}
+
+static int pmap_grow(void)
+{
+    size_t cap = (pmask + 1) * 2;
+    struct pslot *n = map_zeroed(cap * sizeof(*n));
+    if (!n)
+        return VT_ENOMEM;
+    for (size_t i = 0; i <= pmask; i++) {
+        if (!pmap[i].ptr)
+            continue;
+        size_t j = vt_hash64(pmap[i].ptr) & (cap - 1);
+        while (n[j].ptr)
+            j = (j + 1) & (cap - 1);
+        n[j] = pmap[i];
+    }
+    munmap(pmap, (pmask + 1) * sizeof(*pmap));
+    pmap = n;
+    pmask = cap - 1;
+    return 0;
+}
+
+/* Records ptr -> ord; returns 1 and the previous ordinal in *old if ptr was live. */
+static int pmap_put(uint64_t ptr, uint64_t ord, uint64_t *old)
+{
+    if ((pcount + 1) * 2 > pmask + 1 && pmap_grow() != 0)
+        return -1;
+    size_t i = vt_hash64(ptr) & pmask;
+    for (; pmap[i].ptr; i = (i + 1) & pmask) {
+        if (pmap[i].ptr == ptr) {
+            *old = pmap[i].ord;
+            pmap[i].ord = ord;
+            return 1;
+        }
+    }
+    pmap[i].ptr = ptr;
+    pmap[i].ord = ord;
+    pcount++;
+    return 0;
+}
+
+/* Removes ptr; returns 1 and its ordinal in *ord, or 0 if it was not live. */
+static int pmap_take(uint64_t ptr, uint64_t *ord)
+{
+    size_t i = vt_hash64(ptr) & pmask;
+    for (; pmap[i].ptr != ptr; i = (i + 1) & pmask)
+        if (!pmap[i].ptr)
+            return 0;
+    *ord = pmap[i].ord;
+    pcount--;
+    for (size_t j = i;;) {
+        j = (j + 1) & pmask;
+        if (!pmap[j].ptr)
+            break;
+        size_t home = vt_hash64(pmap[j].ptr) & pmask;
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            pmap[i] = pmap[j];
+            i = j;
+        }
+    }
+    pmap[i].ptr = 0;
+    return 1;
+}
+
+int vt__merge_flush_block(int compress)
+{
+    if (!enc.total)
+        return 0;
+    size_t n = vt_stream_enc_finish(&enc, enc_out, enc_out_cap);
+    int err = n ? vt_trace_write_block(&vt__writer, VT_BLOCK_STREAM, block_base_q, block_base_ord,
+                                       enc_out, n, compress)
+                : VT_EINVAL;
+    vt_stream_enc_reset(&enc);
+    block_base_q = last_q;
+    block_base_ord = ordinal;
+    cur_thread = NULL;
+    last_map_addr = 0;
+    clock_gettime(CLOCK_MONOTONIC, &last_block_time);
+    if (err)
+        vt__disable("cannot write the trace", err);
+    return err;
+}
+
+static int compress_blocks = 1;
+
+/* Makes room for a record of need bytes, writing the block out when it is full. */
+static int room(size_t need)
+{
+    if (vt_stream_room(&enc, need))
+        return 0;
+    return vt__merge_flush_block(compress_blocks);
+}
+
+static void put_time(uint64_t tsc)
+{
+    uint64_t q = tsc >> VT_TIME_SHIFT;
+    if (q < last_q)
+        q = last_q;
+    vt_stream_put(&enc, VT_COL_TIME, q - last_q);
+    last_q = q;
+}
+
+static void put_str(const char *s, size_t n)
+{
+    vt_stream_put_bytes(&enc, s, n);
+}
+
+/* Reads a whole small file (/proc) into buf without stdio; returns its length. */
+static size_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+    if (fd < 0)
+        return 0;
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    return n;
+}
+
+void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t tsc_hz)
+{
+    static char exe[4096], cmdline[32768];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = 0;
+    size_t clen = read_small("/proc/self/cmdline", cmdline, sizeof(cmdline));
+    if (room(sizeof(exe) + clen * 2 + 256))
+        return;
+    struct timespec rt, mono;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    uint64_t now_ns = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
+    uint64_t real_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_INFO);
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)getpid());
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)getppid());
+    vt_stream_put(&enc, VT_COL_MISC, tsc_hz);
+    vt_stream_put(&enc, VT_COL_MISC, start_tsc);
+    vt_stream_put(&enc, VT_COL_MISC, start_ns);
+    vt_stream_put(&enc, VT_COL_MISC, real_ns - (now_ns - start_ns));
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)vt__config.depth);
+    vt_stream_put(&enc, VT_COL_MISC, forked ? VT_INFO_FORKED : 0);
+    vt_stream_put(&enc, VT_COL_MISC, VT_TIME_SHIFT);
+    put_str(exe, strlen(exe));
+    size_t argc = 0;
+    for (size_t i = 0; i < clen; i++)
+        argc += cmdline[i] == 0;
+    vt_stream_put(&enc, VT_COL_MISC, argc);
+    for (size_t i = 0; i < clen;) {
+        size_t l = strnlen(cmdline + i, clen - i);
+        put_str(cmdline + i, l);
+        i += l + 1;
+    }
+    if (last_q == 0)
+        last_q = block_base_q = start_tsc >> VT_TIME_SHIFT;
+}
+
+void vt__emit_clock(void)
+{
+    if (room(32))
+        return;
+    struct timespec ts;
+    uint64_t a = vt__now();
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t b = vt__now();
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_CLOCK);
+    vt_stream_put(&enc, VT_COL_MISC, a + (b - a) / 2);
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
+void vt__emit_end(int reason, int status, uint64_t dropped)
+{
+    if (room(64))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_END);
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)reason);
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)status);
+    vt_stream_put(&enc, VT_COL_MISC, dropped);
+    vt_stream_put(&enc, VT_COL_MISC, vt__now());
+}
+
+void vt__emit_exec(const char *path)
+{
+    size_t n = strnlen(path, 4096);
+    if (room(n + 32))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_EXEC);
+    vt_stream_put(&enc, VT_COL_MISC, vt__now());
+    put_str(path, n);
+}
+
+void vt__modules_dirty(void)
+{
+    atomic_store_explicit(&modules_dirty, 1, memory_order_release);
+}
+
+void vt__emit_modules(void)
+{
+    atomic_store_explicit(&modules_dirty, 0, memory_order_release);
+    dl_iterate_phdr(module_cb, NULL);
+}
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    static char exe[4096];
+    const char *path = info->dlpi_name;
+    if (!path || !*path) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = 0;
+        path = exe;
+    }
+    uint64_t lo = UINT64_MAX, hi = 0;
+    const uint8_t *build_id = NULL;
+    size_t build_id_len = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD) {
+            uint64_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+            lo = s < lo ? s : lo;
+            hi = e > hi ? e : hi;
+        } else if (ph->p_type == PT_NOTE && !build_id) {
+            const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+            const uint8_t *end = p + ph->p_memsz;
+            while (p + sizeof(ElfW(Nhdr)) <= end) {
+                const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+                const uint8_t *name = p + sizeof(*nh);
+                const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+                if (desc + nh->n_descsz > end)
+                    break;
+                if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+                    memcmp(name, "GNU", 4) == 0) {
+                    build_id = desc;
+                    build_id_len = nh->n_descsz;
+                    break;
+                }
+                p = desc + ((nh->n_descsz + 3) & ~3u);
+            }
+        }
+    }
+    if (lo >= hi)
+        return 0;
+    size_t plen = strnlen(path, 4096);
+    if (build_id_len > 64)
+        build_id_len = 64;
+    if (room(plen + build_id_len + 64))
+        return 1;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_MODULE);
+    put_str(path, plen);
+    vt_stream_put(&enc, VT_COL_MISC, info->dlpi_addr);
+    vt_stream_put(&enc, VT_COL_MISC, lo);
+    vt_stream_put(&enc, VT_COL_MISC, hi);
+    vt_stream_put_bytes(&enc, build_id, build_id_len);
+    return 0;
+}
+
+/* Defines stack id in the stream before its first use. */
+static void ensure_stack(uint32_t id)
+{
+    if (id / 64 >= stack_bits_words || (stack_bits[id / 64] >> (id % 64) & 1))
+        return;
+    uint32_t depth;
+    const uint64_t *f = vt__stack_frames(id, &depth);
+    if (depth == UINT32_MAX)
+        depth = 0; /* cannot happen: a stack is ready before any row names it */
+    if (room((size_t)depth * VT_VARINT_MAX + 32))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_STACK);
+    vt_stream_put(&enc, VT_COL_MISC, id);
+    vt_stream_put(&enc, VT_COL_MISC, depth);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < depth; i++) {
+        vt_stream_put(&enc, VT_COL_MISC, vt_zigzag((int64_t)(f[i] - prev)));
+        prev = f[i];
+    }
+    stack_bits[id / 64] |= 1ull << (id % 64);
+}
+
+/* Decodes the thread's next row into t->ev; 0 when its handed-over buffers are used up. */
+static int next_event(struct vt_thread *t)
+{
+    for (;;) {
+        if (t->rp && t->rp < t->rend) {
+            const uint8_t *p = t->rp, *end = t->rend;
+            struct vt_event *ev = &t->ev;
+            uint64_t dt, v;
+            ev->tag = *p++;
+            if (vt_varint_get(&p, end, &dt))
+                goto bad;
+            t->rtsc += dt;
+            ev->tsc = t->rtsc;
+            switch (ev->tag & 0xf0) {
+            case VT_TAG_ALLOC:
+            case VT_TAG_MMAP & 0xf0:
+                if ((ev->tag & 0xf0) == (VT_TAG_MMAP & 0xf0) && ev->tag != VT_TAG_MMAP) {
+                    /* MUNMAP: address, size */
+                    if (vt_varint_get(&p, end, &v))
+                        goto bad;
+                    t->rptr += (uint64_t)vt_unzigzag(v);
+                    ev->ptr = t->rptr;
+                    if (vt_varint_get(&p, end, &ev->size))
+                        goto bad;
+                    break;
+                }
+                if (vt_varint_get(&p, end, &ev->size) || vt_varint_get(&p, end, &v))
+                    goto bad;
+                ev->stack = (uint32_t)v;
+                if (vt_varint_get(&p, end, &v))
+                    goto bad;
+                t->rptr += (uint64_t)vt_unzigzag(v);
+                ev->ptr = t->rptr;
+                break;
+            case VT_TAG_FREE:
+                if (vt_varint_get(&p, end, &v))
+                    goto bad;
+                t->rptr += (uint64_t)vt_unzigzag(v);
+                ev->ptr = t->rptr;
+                break;
+            default: /* THREAD_START, THREAD_EXIT */
+                break;
+            }
+            t->rp = p;
+            return 1;
+        bad:
+            t->rp = t->rend; /* cannot happen: the rows are our own */
+            continue;
+        }
+        if (t->rp) {
+            struct vt_buf *done = t->pend;
+            t->pend = done->next;
+            if (!t->pend)
+                t->pend_tail = NULL;
+            vt__buf_put(done);
+            t->rp = t->rend = NULL;
+        }
+        if (!t->pend)
+            return 0;
+        t->rp = t->pend->data;
+        t->rend = t->pend->data + t->pend->len;
+        t->rtsc = t->pend->first_tsc;
+        t->rptr = 0;
+    }
+}
+
+static void append_pending(struct vt_buf *b)
+{
+    struct vt_thread *t = b->owner;
+    b->next = NULL;
+    if (t->pend_tail)
+        t->pend_tail->next = b;
+    else
+        t->pend = b;
+    t->pend_tail = b;
+}
+
+static void take_queue(void)
+{
+    struct vt_buf *b = vt__queue_take();
+    while (b) {
+        struct vt_buf *next = b->next;
+        append_pending(b);
+        b = next;
+    }
+}
+
+static void emit(struct vt_thread *t, const struct vt_event *ev)
+{
+    int kind = ev->tag & 0xf0;
+    if (kind == VT_TAG_ALLOC || ev->tag == VT_TAG_MMAP)
+        ensure_stack(ev->stack);
+    if (room(96))
+        return;
+    if (cur_thread != t) {
+        if (!t->announced) {
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD_START);
+            put_time(ev->tsc);
+            vt_stream_put(&enc, VT_COL_MISC, t->tid);
+            t->index = n_announced++;
+            t->announced = 1;
+        } else {
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD);
+            vt_stream_put(&enc, VT_COL_THREAD, t->index);
+        }
+        cur_thread = t;
+    }
+    uint64_t old;
+    switch (kind) {
+    case VT_TAG_ALLOC: {
+        int r = pmap_put(ev->ptr, ordinal, &old);
+        if (r == 1) {
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_FREE_IMPLIED);
+            put_time(ev->tsc);
+            vt_stream_put(&enc, VT_COL_ORDINAL, ordinal - old);
+        }
+        vt_stream_put_byte(&enc, VT_COL_TAG, ev->tag);
+        put_time(ev->tsc);
+        vt_stream_put(&enc, VT_COL_SIZE, ev->size);
+        vt_stream_put(&enc, VT_COL_STACK, ev->stack);
+        ordinal++;
+        if (r < 0)
+            vt__disable("out of memory for the map of live blocks", VT_ENOMEM);
+        break;
+    }
+    case VT_TAG_FREE:
+        if (pmap_take(ev->ptr, &old)) {
+            vt_stream_put_byte(&enc, VT_COL_TAG, ev->tag);
+            put_time(ev->tsc);
+            vt_stream_put(&enc, VT_COL_ORDINAL, ordinal - old);
+        } else {
+            vt_stream_put_byte(&enc, VT_COL_TAG, (uint8_t)(VT_TAG_FREE_UNKNOWN | (ev->tag & 0xf)));
+            put_time(ev->tsc);
+        }
+        break;
+    case VT_TAG_MMAP & 0xf0:
+        if (ev->tag == VT_TAG_MMAP) {
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_MMAP);
+            put_time(ev->tsc);
+            vt_stream_put(&enc, VT_COL_SIZE, ev->size);
+            vt_stream_put(&enc, VT_COL_STACK, ev->stack);
+        } else {
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_MUNMAP);
+            put_time(ev->tsc);
+            vt_stream_put(&enc, VT_COL_SIZE, ev->size);
+        }
+        vt_stream_put(&enc, VT_COL_MISC, vt_zigzag((int64_t)(ev->ptr - last_map_addr)));
+        last_map_addr = ev->ptr;
+        break;
+    default:
+        if (ev->tag == VT_TAG_THREAD_EXIT) {
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD_EXIT);
+            put_time(ev->tsc);
+        }
+        /* THREAD_START rows are implied by the thread's announcement above. */
+        break;
+    }
+}
+
+static void heap_down(struct vt_thread **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, s = i;
+        if (l < n && h[l]->ev.tsc < h[s]->ev.tsc)
+            s = l;
+        if (r < n && h[r]->ev.tsc < h[s]->ev.tsc)
+            s = r;
+        if (s == i)
+            return;
+        struct vt_thread *x = h[i];
+        h[i] = h[s];
+        h[s] = x;
+        i = s;
+    }
+}
+
+/* Writes, in time order, every pending row older than watermark. */
+static long merge(uint64_t watermark)
+{
+    static struct vt_thread **heap;
+    static size_t heap_cap;
+    size_t n = 0;
+    long written = 0;
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (!t->has_ev)
+            t->has_ev = next_event(t);
+        if (!t->has_ev)
+            continue;
+        if (n == heap_cap) {
+            size_t cap = heap_cap ? heap_cap * 2 : 1024;
+            struct vt_thread **nh = map_zeroed(cap * sizeof(*nh));
+            if (!nh)
+                return VT_ENOMEM;
+            if (heap) {
+                memcpy(nh, heap, n * sizeof(*nh));
+                munmap(heap, heap_cap * sizeof(*heap));
+            }
+            heap = nh;
+            heap_cap = cap;
+        }
+        heap[n++] = t;
+    }
+    for (size_t i = n / 2; i-- > 0;)
+        heap_down(heap, n, i);
+    while (n && heap[0]->ev.tsc < watermark) {
+        struct vt_thread *t = heap[0];
+        /* Run this thread's rows up to the next thread's first pending one. */
+        uint64_t limit = watermark;
+        if (n > 1 && heap[1]->ev.tsc < limit)
+            limit = heap[1]->ev.tsc + 1;
+        if (n > 2 && heap[2]->ev.tsc < limit)
+            limit = heap[2]->ev.tsc + 1;
+        do {
+            emit(t, &t->ev);
+            written++;
+            t->has_ev = next_event(t);
+        } while (t->has_ev && t->ev.tsc < limit);
+        if (!t->has_ev)
+            heap[0] = heap[--n];
+        heap_down(heap, n, 0);
+    }
+    return written;
+}
+
+/* Takes the buffers of threads that did not answer the last epoch: they are idle (or blocked
+ * outside the hooks), and only the writer can move their cover on. */
+static void steal_idle(uint64_t before)
+{
+    int any = 0;
+    uint64_t now = vt__now();
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (atomic_load_explicit(&t->retired, memory_order_relaxed) ||
+            atomic_load_explicit(&t->cover, memory_order_acquire) >= before)
+            continue;
+        atomic_store_explicit(&t->steal, 1, memory_order_relaxed);
+        any = 1;
+    }
+    if (!any)
+        return;
+    vt__barrier();
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (!atomic_load_explicit(&t->steal, memory_order_relaxed))
+            continue;
+        if (!atomic_load_explicit(&t->in_hook, memory_order_relaxed)) {
+            struct vt_buf *b = t->buf;
+            t->buf = NULL;
+            if (b && b->len)
+                append_pending(b);
+            else if (b)
+                vt__buf_put(b);
+            atomic_store_explicit(&t->cover, now, memory_order_relaxed);
+            /* A thread whose key destructor ran and that stays idle has ended. */
+            if (t->exiting && ++t->idle_rounds > 100 && !t->pend && !t->has_ev)
+                atomic_store_explicit(&t->retired, 1, memory_order_relaxed);
+        }
+        atomic_store_explicit(&t->steal, 0, memory_order_release);
+    }
+}
+
+long vt__merge_round(int final, int compress)
+{
+    compress_blocks = compress;
+    uint64_t target = vt__now();
+    if (final) {
+        /* The threads are stopped: take everything they hold, after what they handed over. */
+        take_queue();
+        for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+            if (t->buf && t->buf->len)
+                append_pending(t->buf);
+            else if (t->buf)
+                vt__buf_put(t->buf);
+            t->buf = NULL;
+        }
+    } else {
+        atomic_fetch_add_explicit(&vt__epoch, 1, memory_order_relaxed);
+        steal_idle(prev_target);
+    }
+    uint64_t watermark = UINT64_MAX;
+    if (!final) {
+        /* A thread that registers after this moment records nothing older than it. */
+        watermark = vt__now();
+        for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+            if (atomic_load_explicit(&t->retired, memory_order_relaxed))
+                continue;
+            uint64_t c = atomic_load_explicit(&t->cover, memory_order_acquire);
+            if (c < watermark)
+                watermark = c;
+        }
+    }
+    if (!final)
+        take_queue();
+    /* Rows taken above may name stacks from a library loaded since the last round. */
+    if (compress && atomic_exchange_explicit(&modules_dirty, 0, memory_order_acq_rel))
+        dl_iterate_phdr(module_cb, NULL);
+    long n = merge(watermark);
+    prev_target = target;
+    if (n > 0)
+        vt__emit_clock();
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    /* Write at least once a second, so that a killed program loses little. */
+    if (final || now.tv_sec > last_block_time.tv_sec + 1)
+        vt__merge_flush_block(compress);
+    return n;
+}
+
+void vt__merge_after_fork(void)
+{
+    /* The child's trace starts afresh: no stacks defined, no live blocks known. */
+    memset(stack_bits, 0, stack_bits_words * 8);
+    munmap(pmap, (pmask + 1) * sizeof(*pmap));
+    pmask = (1u << 16) - 1;
+    pmap = map_zeroed((pmask + 1) * sizeof(*pmap));
+    pcount = 0;
+    vt_stream_enc_reset(&enc);
+    ordinal = block_base_ord = 0;
+    last_q = block_base_q = 0;
+    cur_thread = NULL;
+    n_announced = 0;
+    last_map_addr = 0;
+    prev_target = 0;
+    atomic_store(&modules_dirty, 1);
+}
