@@ -62,7 +62,7 @@ int vt__merge_init(void)
     enc_out = map_zeroed(enc_out_cap);
     stack_bits_words = (1u << 24) / 64;
     stack_bits = map_zeroed(stack_bits_words * 8);
-    pmask = (1u << 16) - 1;
+    pmask = (1u << 12) - 1;
     pmap = map_zeroed((pmask + 1) * sizeof(*pmap));
     if (!mem || !enc_out || !stack_bits || !pmap)
         return VT_ENOMEM;
@@ -665,7 +665,7 @@ void vt__merge_after_fork(void)
     /* The child's trace starts afresh: no stacks defined, no live blocks known. */
     memset(stack_bits, 0, stack_bits_words * 8);
     munmap(pmap, (pmask + 1) * sizeof(*pmap));
-    pmask = (1u << 16) - 1;
+    pmask = (1u << 12) - 1;
     pmap = map_zeroed((pmask + 1) * sizeof(*pmap));
     pcount = 0;
     vt_stream_enc_reset(&enc);

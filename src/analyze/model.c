@@ -400,7 +400,7 @@ static void do_munmap(struct loader *L, uint64_t addr, uint64_t size)
 {
     vt_model *m = L->m;
     uint64_t lo = addr, hi = addr + size;
-    m->munmap_calls++;
+    int counted = 0;
     for (size_t i = 0; i < L->n_regions;) {
         struct region *r = &L->regions[i];
         uint64_t rlo = r->start, rhi = r->start + r->len;
@@ -409,6 +409,10 @@ static void do_munmap(struct loader *L, uint64_t addr, uint64_t size)
             continue;
         }
         uint64_t cut = (rhi < hi ? rhi : hi) - (rlo > lo ? rlo : lo);
+        /* Only unmaps of recorded (anonymous) mappings count; the rest are file mappings or
+         * memory mapped inside the C library. */
+        if (!counted++)
+            m->munmap_calls++;
         m->sites[r->site].mapped_live -= cut;
         L->mapped -= cut;
         if (rlo < lo && rhi > hi) {
@@ -809,10 +813,15 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     }
     if (vt_reader_warnings(L.r))
         m->warnings = strdup(vt_reader_warnings(L.r));
-    if (!m->has_end && !m->exec_path && !m->warnings)
-        m->warnings = strdup("the trace has no end record: the program was killed (SIGKILL?) or "
-                             "the trace was copied while being written; events still in the "
-                             "agent's buffers are lost");
+    if (!m->has_end && !m->exec_path && !m->warnings) {
+        char w[320];
+        snprintf(w, sizeof(w),
+                 "the trace ends at byte %llu without an end record: the program was killed "
+                 "(SIGKILL?) or the trace was copied while being written; events still in the "
+                 "agent's buffers are lost",
+                 (unsigned long long)vt_reader_end_offset(L.r));
+        m->warnings = strdup(w);
+    }
     goto done;
 fail:
     *err = e;

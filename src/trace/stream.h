@@ -77,15 +77,11 @@ static inline void vt_stream_put_bytes(vt_stream_enc *e, const void *p, size_t n
     e->total += n;
 }
 
-/* Whether a record of up to need bytes still fits in every column. */
+/* Whether a record of up to need bytes still fits. Every column has room for the whole target
+ * and then some, so checking the total is enough. */
 static inline int vt_stream_room(const vt_stream_enc *e, size_t need)
 {
-    if (e->total + need > VT_STREAM_BLOCK_TARGET)
-        return 0;
-    for (int i = 0; i < VT_COLUMNS; i++)
-        if (e->len[i] + need > VT_STREAM_COL_CAP)
-            return 0;
-    return 1;
+    return e->total + need <= VT_STREAM_BLOCK_TARGET && need <= VT_STREAM_COL_CAP / 2;
 }
 
 /* Serialises the columns into out (capacity cap); returns the length or 0 if it does not fit. */

@@ -1,6 +1,8 @@
 /* Unit tests for the symbolizer: the test registers its own process's modules, as the agent
  * records them, and symbolizes addresses of its own functions. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <elf.h>
 #include <limits.h>
@@ -8,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +390,38 @@ static void test_build_id_mismatch(void **state)
     vt_symbols_free(s);
 }
 
+static void test_debug_file_by_build_id(void **state)
+{
+    (void)state;
+    const struct self_module *libc = self_module_named("libc.so");
+    if (libc == NULL || libc->build_id_len < 2)
+        skip();
+    char debug_path[PATH_MAX];
+    int n = snprintf(debug_path, sizeof debug_path, "/usr/lib/debug/.build-id/%02x/",
+                     libc->build_id[0]);
+    for (size_t i = 1; i < libc->build_id_len; i++)
+        n += snprintf(debug_path + n, sizeof debug_path - (size_t)n, "%02x", libc->build_id[i]);
+    snprintf(debug_path + n, sizeof debug_path - (size_t)n, ".debug");
+    if (access(debug_path, R_OK) != 0)
+        skip(); /* libc's separate debug file (libc6-dbg) is not installed */
+
+    /* The library itself is gone; its separate debug file, found by build-id, stands in. */
+    vt_symbols *s = vt_symbols_new();
+    assert_non_null(s);
+    assert_int_equal(vt_symbols_add_module(s, "/nonexistent/libc.so.6", libc->bias, libc->start,
+                                           libc->end, libc->build_id, libc->build_id_len),
+                     0);
+    void *fn = dlsym(RTLD_DEFAULT, "getpid");
+    assert_non_null(fn);
+    vt_frame_info f[MAX_FRAMES];
+    int count = vt_symbols_lookup(s, (uint64_t)(uintptr_t)fn, 0, f, MAX_FRAMES);
+    assert_true(count >= 1);
+    assert_non_null(f[count - 1].function);
+    assert_non_null(strstr(f[count - 1].function, "getpid"));
+    assert_string_equal(f[count - 1].module, "/nonexistent/libc.so.6");
+    vt_symbols_free(s);
+}
+
 static void test_cached_results(void **state)
 {
     (void)state;
@@ -435,12 +470,19 @@ static void test_invalid_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new_free),          cmocka_unit_test(test_return_address_line),
-        cmocka_unit_test(test_function_address),  cmocka_unit_test(test_inlined_frames),
-        cmocka_unit_test(test_cxx_demangling),    cmocka_unit_test(test_libc_function),
-        cmocka_unit_test(test_unknown_address),   cmocka_unit_test(test_missing_module_file),
-        cmocka_unit_test(test_later_module_wins), cmocka_unit_test(test_build_id_mismatch),
-        cmocka_unit_test(test_cached_results),    cmocka_unit_test(test_invalid_arguments),
+        cmocka_unit_test(test_new_free),
+        cmocka_unit_test(test_return_address_line),
+        cmocka_unit_test(test_function_address),
+        cmocka_unit_test(test_inlined_frames),
+        cmocka_unit_test(test_cxx_demangling),
+        cmocka_unit_test(test_libc_function),
+        cmocka_unit_test(test_unknown_address),
+        cmocka_unit_test(test_missing_module_file),
+        cmocka_unit_test(test_later_module_wins),
+        cmocka_unit_test(test_build_id_mismatch),
+        cmocka_unit_test(test_debug_file_by_build_id),
+        cmocka_unit_test(test_cached_results),
+        cmocka_unit_test(test_invalid_arguments),
     };
     return cmocka_run_group_tests(tests, setup_group, NULL);
 }
