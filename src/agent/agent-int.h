@@ -89,6 +89,7 @@ struct vt_thread {
     int announced; /* its THREAD_START is in the trace */
     uint32_t index;
     uint64_t idle_rounds;
+    struct vt_unwind_cache *unwind; /* the thread's own, made on first use (unwind.c) */
 };
 
 struct vt_config {
@@ -181,12 +182,21 @@ static inline void vt__leave(struct vt_thread *t)
 
 /* stacks.c */
 int vt__stacks_init(void);
-uint32_t vt__stack_capture(void);
+uint32_t vt__stack_capture(struct vt_thread *t);
 uint32_t vt__stack_count_ready(void);
 /* Frames of stack id (borrowed); *depth set. */
 const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth);
 void vt__stacks_after_fork(void);
+
+/* unwind.c */
+int vt__unwind_init(int check);
 void vt__set_agent_range(uint64_t start, uint64_t end);
+/* Fills out with up to max return addresses of the calling thread's stack, the agent's own
+ * frames left out; returns how many. */
+int vt__unwind(struct vt_thread *t, uint64_t *out, int max);
+void vt__unwind_code_changed(void);
+/* With VITALS_CHECK_UNWIND=1, says on stderr how many stacks differed from unw_backtrace. */
+void vt__unwind_report(void);
 
 /* merge.c: the writer's work */
 int vt__merge_init(void);

@@ -216,8 +216,11 @@ static void after_fork_child(void)
 {
     if (atomic_load(&vt__state) == VT_STATE_OFF)
         return;
+    int guard = vt__guard;
+    vt__guard = 1; /* what the agent maps for the child is its own */
     vt__config.output[0] = 0; /* the child writes its own trace, named with its pid */
     vt__flush_after_fork_child();
+    vt__guard = guard;
 }
 
 void vt__agent_init(void)
@@ -248,7 +251,8 @@ void vt__agent_init(void)
     if (!vt__config.follow && self.dli_fname)
         drop_from_preload(self.dli_fname);
 
-    if (vt__stacks_init() != 0 || vt__merge_init() != 0) {
+    if (vt__stacks_init() != 0 || vt__merge_init() != 0 ||
+        vt__unwind_init((int)env_long("VITALS_CHECK_UNWIND", 0, 0, 1)) != 0) {
         vt__say("cannot reserve memory for call stacks; the program runs untraced");
         goto out;
     }

@@ -267,6 +267,7 @@ void vt__final_flush(int reason, int status, int in_signal)
             vt_trace_writer_close(&vt__writer);
     }
     atomic_store(&vt__state, VT_STATE_OFF);
+    vt__unwind_report();
     vt__guard = guard;
 }
 

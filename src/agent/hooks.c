@@ -455,6 +455,7 @@ VT_EXPORT int dlclose(void *h)
 {
     starting();
     int r = real.dlclose(h);
+    vt__unwind_code_changed();
     vt__modules_dirty();
     return r;
 }

@@ -566,11 +566,25 @@ static long merge(uint64_t watermark)
             limit = heap[1]->ev.tsc + 1;
         if (n > 2 && heap[2]->ev.tsc < limit)
             limit = heap[2]->ev.tsc + 1;
-        do {
-            emit(t, &t->ev);
-            written++;
-            t->has_ev = next_event(t);
-        } while (t->has_ev && t->ev.tsc < limit);
+        /* Decode a batch first and prefetch the map slots it will touch: the map is cold
+         * by the time the writer comes back to it. */
+        for (;;) {
+            struct vt_event batch[32];
+            int nb = 0;
+            for (;;) {
+                batch[nb++] = t->ev;
+                if ((t->ev.tag & 0xf0) == VT_TAG_ALLOC || (t->ev.tag & 0xf0) == VT_TAG_FREE)
+                    __builtin_prefetch(&pmap[vt_hash64(t->ev.ptr) & pmask]);
+                t->has_ev = next_event(t);
+                if (!t->has_ev || t->ev.tsc >= limit || nb == 32)
+                    break;
+            }
+            for (int i = 0; i < nb; i++)
+                emit(t, &batch[i]);
+            written += nb;
+            if (!t->has_ev || t->ev.tsc >= limit)
+                break;
+        }
         if (!t->has_ev)
             heap[0] = heap[--n];
         heap_down(heap, n, 0);

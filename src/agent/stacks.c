@@ -3,8 +3,6 @@
  * writes its definition, in id order, before any block that refers to it. The table is
  * lock-free: slots are claimed with compare-and-swap, and an entry is published (ready) only
  * after its frames are in place. */
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -25,7 +23,6 @@ static uint64_t *arena;
 static uint64_t arena_cap;
 static _Atomic uint32_t next_id = 1; /* id 0 is the empty (unknown) stack */
 static _Atomic uint64_t arena_used;
-static uint64_t agent_lo, agent_hi;
 
 static void *reserve_mem(size_t *bytes, size_t min)
 {
@@ -56,15 +53,7 @@ int vt__stacks_init(void)
         max_entries = (uint32_t)((table_mask + 1) / 4 * 3);
     arena_cap = abytes / sizeof(uint64_t);
     atomic_store(&entries[0].depth_plus1, 1);
-    /* Each thread keeps libunwind's cache to itself: no lock on the unwinding path. */
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     return 0;
-}
-
-void vt__set_agent_range(uint64_t start, uint64_t end)
-{
-    agent_lo = start;
-    agent_hi = end;
 }
 
 static int same_frames(uint32_t id, const uint64_t *frames, uint32_t n)
@@ -113,21 +102,11 @@ static uint32_t intern(const uint64_t *frames, uint32_t n)
     return id;
 }
 
-uint32_t vt__stack_capture(void)
+uint32_t vt__stack_capture(struct vt_thread *t)
 {
-    void *ips[VT_MAX_DEPTH + 8];
-    int want = vt__config.depth + 8;
-    int n = unw_backtrace(ips, want);
-    int skip = 0;
-    while (skip < n && (uint64_t)(uintptr_t)ips[skip] >= agent_lo &&
-           (uint64_t)(uintptr_t)ips[skip] < agent_hi)
-        skip++;
-    n -= skip;
-    if (n > vt__config.depth)
-        n = vt__config.depth;
-    if (n <= 0)
-        return 0;
-    return intern((const uint64_t *)(ips + skip), (uint32_t)n);
+    uint64_t frames[VT_MAX_DEPTH];
+    int n = vt__unwind(t, frames, vt__config.depth);
+    return n > 0 ? intern(frames, (uint32_t)n) : 0;
 }
 
 uint32_t vt__stack_count_ready(void)

@@ -229,7 +229,7 @@ static inline void commit(struct vt_thread *t, uint8_t *end)
 void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
 {
     uint64_t tsc = vt__now();
-    uint32_t stack = vt__stack_capture();
+    uint32_t stack = vt__stack_capture(t);
     uint8_t *p = reserve(t);
     if (!p)
         return;
@@ -264,7 +264,7 @@ void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t fr
 void vt__track_mmap(struct vt_thread *t, const void *ptr, size_t size)
 {
     uint64_t tsc = vt__now();
-    uint32_t stack = vt__stack_capture();
+    uint32_t stack = vt__stack_capture(t);
     uint8_t *p = reserve(t);
     if (!p)
         return;
