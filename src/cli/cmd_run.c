@@ -260,6 +260,12 @@ int cmd_run(int argc, char **argv)
             return 2;
         }
         *strrchr(dir, '/') = 0;
+        struct stat st;
+        if (lstat(trace, &st) == 0 && !S_ISREG(st.st_mode)) {
+            vt_cli_error("cannot write the trace to '%s': it exists and is not a regular file",
+                         output);
+            return 2;
+        }
         if (unlink(trace) != 0 && errno != ENOENT) {
             vt_cli_error("cannot replace '%s': %m", output);
             return 1;

@@ -246,11 +246,14 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fprintf(out, "  peak heap          %s in %s blocks, at %.3f s\n",
             vt_fmt_bytes(m->peak_bytes, b1, sizeof(b1)),
             vt_fmt_count(m->peak_blocks, b2, sizeof(b2)), (double)m->peak_ns / 1e9);
-    fprintf(out, "  leaked at exit     %s blocks, %s\n", vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
+    fprintf(out, "  %s %s blocks, %s\n",
+            m->has_end ? "leaked at exit    " : "live at trace end ",
+            vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
             vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
-    fprintf(out, "  temporary          %s allocations (%.1f%% of calls) freed by their thread "
+    fprintf(out, "  temporary          %s allocation%s (%.1f%% of calls) freed by their thread "
                  "before it allocated again\n",
-            vt_fmt_count(m->temporary, b1, sizeof(b1)), pct(m->temporary, m->alloc_calls));
+            vt_fmt_count(m->temporary, b1, sizeof(b1)), m->temporary == 1 ? "" : "s",
+            pct(m->temporary, m->alloc_calls));
     if (m->unmatched_frees)
         fprintf(out, "  unknown frees      %s (blocks allocated before tracing began)\n",
                 vt_fmt_count(m->unmatched_frees, b1, sizeof(b1)));
@@ -279,7 +282,9 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             fprintf(out, "  ... %zu more threads\n", m->n_threads - n);
     }
 
-    print_sites(&c, VT_BY_LEAKED, "Leaked at exit, by call stack");
+    print_sites(&c, VT_BY_LEAKED,
+                m->has_end ? "Leaked at exit, by call stack"
+                           : "Still allocated where the trace ends, by call stack");
     print_sites(&c, VT_BY_PEAK, "Top sites by share of the peak");
     print_sites(&c, VT_BY_CALLS, "Top sites by allocation calls");
     print_sites(&c, VT_BY_BYTES, "Top sites by bytes allocated");
@@ -296,7 +301,9 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
             vt_fmt_count(m->free_calls, b4, sizeof(b4)));
     size_t idx[3], total = 0;
     size_t n = vt_sites_rank(m, VT_BY_LEAKED, idx, 3, &total);
-    fprintf(out, "vitals: leaked at exit: %s blocks, %s", vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
+    fprintf(out, "vitals: %s: %s blocks, %s",
+            m->has_end ? "leaked at exit" : "still allocated where the trace ends",
+            vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
             vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
     if (total)
         fprintf(out, " from %zu call stack%s", total, total == 1 ? "" : "s");

@@ -60,7 +60,7 @@ static int pwritev_all(int fd, struct iovec *iov, int n_iov, uint64_t off)
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return errno == ENOSPC || errno == EDQUOT ? VT_ENOSPC : VT_EIO;
+            return errno == ENOSPC || errno == EDQUOT || errno == EFBIG ? VT_ENOSPC : VT_EIO;
         }
         if (r == 0)
             return VT_EIO;
