@@ -103,6 +103,7 @@ struct vt_config {
 extern VT_HIDDEN _Atomic int vt__state;
 extern VT_HIDDEN _Atomic uint32_t vt__epoch;
 extern VT_HIDDEN _Atomic int vt__strong_fence;
+extern VT_HIDDEN _Atomic int vt__forking;
 extern VT_HIDDEN struct vt_config vt__config;
 extern VT_HIDDEN vt_trace_writer vt__writer;
 extern VT_HIDDEN _Atomic uint64_t vt__dropped;
@@ -165,6 +166,7 @@ static inline struct vt_thread *vt__enter(void)
         return NULL;
     }
     if (unlikely(atomic_load_explicit(&t->steal, memory_order_relaxed) ||
+                 atomic_load_explicit(&vt__forking, memory_order_relaxed) ||
                  t->seen_epoch != atomic_load_explicit(&vt__epoch, memory_order_relaxed) ||
                  t->exiting)) {
         vt__thread_sync(t);
@@ -215,6 +217,9 @@ void vt__emit_exec(const char *path);
 void vt__modules_dirty(void);
 /* Writes the module map now (not from a signal handler: it takes the loader's lock). */
 void vt__emit_modules(void);
+/* Takes (take = 1) or releases the lock the writer holds while it walks the loader's list. */
+void vt__modules_lock(int take);
+void vt__modules_lock_reset(void);
 void vt__merge_after_fork(void);
 
 /* flush.c: the writer thread and the ends of a trace */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,8 +213,42 @@ static void install_signal_handlers(void)
     }
 }
 
+_Atomic int vt__forking;
+
+/* Before fork: no thread of ours may hold a lock the child would inherit held. Threads leave
+ * the hooks (new ones wait at the door) and the writer finishes any walk of the module list. */
+static void before_fork(void)
+{
+    if (atomic_load(&vt__state) == VT_STATE_OFF || vt__guard)
+        return;
+    int guard = vt__guard;
+    vt__guard = 1;
+    atomic_store(&vt__forking, 1);
+    vt__barrier();
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (t == vt__self)
+            continue;
+        for (int i = 0; i < 100000 && atomic_load(&t->in_hook); i++)
+            sched_yield();
+    }
+    vt__modules_lock(1);
+    vt__guard = guard;
+}
+
+static void after_fork_parent(void)
+{
+    if (!atomic_load(&vt__forking))
+        return;
+    vt__modules_lock(0);
+    atomic_store(&vt__forking, 0);
+}
+
 static void after_fork_child(void)
 {
+    if (atomic_load(&vt__forking)) {
+        vt__modules_lock_reset();
+        atomic_store(&vt__forking, 0);
+    }
     if (atomic_load(&vt__state) == VT_STATE_OFF)
         return;
     int guard = vt__guard;
@@ -259,7 +294,7 @@ void vt__agent_init(void)
     vt__thread_key_init();
     vt__membarrier_init();
     vt__clock_init();
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     install_signal_handlers();
     atomic_store(&vt__state, VT_STATE_TRACING);
     vt__writer_start();

@@ -19,10 +19,10 @@ vt_trace_writer vt__writer = {.fd = -1};
 _Atomic uint64_t vt__dropped;
 _Atomic int vt__strong_fence;
 
+static _Atomic int file_opened;
 static _Atomic uint32_t wake_seq;
 static _Atomic int writer_started, writer_busy, writer_quit, writer_abort;
 static pthread_t writer_tid;
-static _Atomic int file_opened;
 static _Atomic int membarrier_ok;
 static int is_forked_child;
 static uint64_t tsc_hz, start_tsc, start_ns;
@@ -60,9 +60,20 @@ void vt__disable(const char *why, int err)
         return;
     char msg[4400];
     size_t n = 0;
-    const char *parts[] = {"tracing stopped: ", why, err ? " (" : "", err ? vt_strerror(err) : "",
-                           err ? ")" : "", "; the program continues untraced; the trace '",
-                           vt__config.output, "' is readable up to this point"};
+    int opened = atomic_load(&file_opened);
+    const char *path = vt__config.output;
+    const char *parts[] = {"tracing stopped: ",
+                           why,
+                           opened ? "" : " '",
+                           opened ? "" : path,
+                           opened ? "" : "'",
+                           err ? " (" : "",
+                           err ? vt_strerror(err) : "",
+                           err ? ")" : "",
+                           "; the program continues untraced",
+                           opened ? "; the trace '" : "",
+                           opened ? path : "",
+                           opened ? "' is readable up to this point" : ""};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         size_t l = strlen(parts[i]);
         if (n + l >= sizeof(msg))

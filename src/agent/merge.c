@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -271,10 +272,34 @@ void vt__modules_dirty(void)
     atomic_store_explicit(&modules_dirty, 1, memory_order_release);
 }
 
+/* Held by the writer while it walks the loader's list, and by fork's prepare handler: a child
+ * must not inherit the loader's lock from a thread that does not exist in it. */
+static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void walk_modules(void)
+{
+    pthread_mutex_lock(&modules_lock);
+    dl_iterate_phdr(module_cb, NULL);
+    pthread_mutex_unlock(&modules_lock);
+}
+
+void vt__modules_lock(int take)
+{
+    if (take)
+        pthread_mutex_lock(&modules_lock);
+    else
+        pthread_mutex_unlock(&modules_lock);
+}
+
+void vt__modules_lock_reset(void)
+{
+    pthread_mutex_init(&modules_lock, NULL);
+}
+
 void vt__emit_modules(void)
 {
     atomic_store_explicit(&modules_dirty, 0, memory_order_release);
-    dl_iterate_phdr(module_cb, NULL);
+    walk_modules();
 }
 
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -661,7 +686,7 @@ long vt__merge_round(int final, int compress)
         take_queue();
     /* Rows taken above may name stacks from a library loaded since the last round. */
     if (compress && atomic_exchange_explicit(&modules_dirty, 0, memory_order_acq_rel))
-        dl_iterate_phdr(module_cb, NULL);
+        walk_modules();
     long n = merge(watermark);
     prev_target = target;
     if (n > 0)

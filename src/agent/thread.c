@@ -136,6 +136,15 @@ static void handoff(struct vt_thread *t, uint64_t cover)
 
 void vt__thread_sync(struct vt_thread *t)
 {
+    while (unlikely(atomic_load_explicit(&vt__forking, memory_order_acquire))) {
+        /* Another thread is forking: stay out of the hooks (and of the loader's lock, which
+         * unwinding may take) until it is done. */
+        atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);
+        while (atomic_load_explicit(&vt__forking, memory_order_acquire))
+            sched_yield();
+        atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+    }
     while (atomic_load_explicit(&t->steal, memory_order_acquire))
         sched_yield();
     if (unlikely(atomic_load_explicit(&t->retired, memory_order_acquire))) {

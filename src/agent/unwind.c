@@ -39,7 +39,11 @@ struct suffix {
 
 #define NEAR_VERDICTS 256
 
+enum { WALK_MAX = VT_MAX_DEPTH + 16 };
+
 struct vt_unwind_cache {
+    /* The slow walk's registers per frame: kept here, not on a stack that may be small. */
+    uint64_t ip[WALK_MAX], sp[WALK_MAX], rbp[WALK_MAX], rbp_loc[WALK_MAX];
     /* The last verdicts this thread used, direct-mapped: the global table is too big to stay
      * in this core's cache. Entries are (return address, generation << 2 | verdict). */
     uint64_t near_ip[NEAR_VERDICTS];
@@ -149,10 +153,10 @@ static struct suffix *suffix_find(struct vt_unwind_cache *c, uint64_t ip, uint64
 
 /* The reference walk. Fills out with the caller's frames (the agent's own skipped), learns
  * verdicts and, when it can, the tail for the point where a fast walk would stop. */
-static int slow_walk(struct vt_thread *t, uint64_t *out, int max, uint32_t gen)
+static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t gen)
 {
-    enum { N = VT_MAX_DEPTH + 16 };
-    uint64_t ip[N], sp[N], rbp[N], rbp_loc[N];
+    enum { N = WALK_MAX };
+    uint64_t *ip = c->ip, *sp = c->sp, *rbp = c->rbp, *rbp_loc = c->rbp_loc;
     unw_context_t uc;
     unw_cursor_t cur;
     int n = 0;
@@ -189,11 +193,10 @@ static int slow_walk(struct vt_thread *t, uint64_t *out, int max, uint32_t gen)
     memcpy(out, ip + u, (size_t)m * sizeof(uint64_t));
 
     /* The tail below the first frame a fast walk cannot step, with the slots it rests on. */
-    struct vt_unwind_cache *c = cache_of(t);
     int k = u;
     while (k < n && verdict_get(ip[k], gen) == V_FP)
         k++;
-    if (c && k < n && n - (k + 1) <= SUFFIX_MAX && sp[k]) {
+    if (k < n && n - (k + 1) <= SUFFIX_MAX && sp[k]) {
         struct suffix *s = suffix_slot(c, ip[k], sp[k]);
         s->gen = 0; /* invalid while being filled */
         s->ip = ip[k];
@@ -298,12 +301,12 @@ slow:
     /* Where tails keep missing (code without frame pointers throughout), the full reference
      * walk costs more than it teaches: use libunwind's own fast trace instead, and try again
      * now and then. */
-    if (c && c->misses > 256 && c->misses > 4 * c->hits) {
-        if ((c->stacks & 0xffff) == 0)
+    if (!c || (c->misses > 256 && c->misses > 4 * c->hits)) {
+        if (c && (c->stacks & 0xffff) == 0)
             c->hits = c->misses = 0;
         n = reference(out, max);
     } else {
-        n = slow_walk(t, out, max, gen);
+        n = slow_walk(c, out, max, gen);
     }
 done:
     if (unlikely(check_mode)) {

@@ -101,6 +101,7 @@ static int index_blocks(vt_reader *r)
             .offset = off,
             .kind = h[4],
             .encoding = h[5],
+            .payload_check = get_u32(h + 8),
             .raw_size = get_u32(h + 12),
             .stored_size = get_u32(h + 16),
             .base_time = get_u64(h + 20),
@@ -249,6 +250,13 @@ int vt_reader_load(vt_reader *r, size_t i, uint8_t **buf, size_t *cap, size_t *n
     if (b->encoding == VT_ENC_RAW) {
         if (b->raw_size != b->stored_size || pread_all(r->fd, *buf, b->raw_size, payload) != 0)
             goto corrupt;
+        if (vt__fnv1a(*buf, b->raw_size) != b->payload_check) {
+            vt_reader_warn(r,
+                           "block at byte %llu is corrupted (its check does not match) and was "
+                           "skipped; its %u bytes of records are lost",
+                           (unsigned long long)b->offset, b->raw_size);
+            return VT_ECORRUPT;
+        }
         *n = b->raw_size;
         return 0;
     }

@@ -10,6 +10,7 @@ typedef struct vt_block_info {
     uint64_t offset; /* of the block header in the file */
     uint64_t base_time, base_ordinal;
     uint32_t raw_size, stored_size;
+    uint32_t payload_check; /* FNV-1a of a raw payload */
     uint8_t kind, encoding;
 } vt_block_info;
 

@@ -37,14 +37,15 @@ uint32_t vt__fnv1a(const uint8_t *p, size_t n)
     return h;
 }
 
-void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t raw_size,
-                             uint32_t stored_size, uint64_t base_time, uint64_t base_ordinal)
+void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t payload_check,
+                             uint32_t raw_size, uint32_t stored_size, uint64_t base_time,
+                             uint64_t base_ordinal)
 {
     put_u32(out, VT_BLOCK_SYNC);
     out[4] = (uint8_t)kind;
     out[5] = (uint8_t)encoding;
     put_u16(out + 6, 0);
-    put_u32(out + 8, 0);
+    put_u32(out + 8, payload_check);
     put_u32(out + 12, raw_size);
     put_u32(out + 16, stored_size);
     put_u64(out + 20, base_time);
@@ -87,7 +88,10 @@ int vt_trace_writer_open(vt_trace_writer *w, const char *path)
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
-        return errno == ENOENT ? VT_ENOENT : errno == ENOSPC ? VT_ENOSPC : VT_EIO;
+        return errno == ENOENT   ? VT_ENOENT
+               : errno == EEXIST ? VT_EEXIST
+               : errno == ENOSPC ? VT_ENOSPC
+                                 : VT_EIO;
 
     uint8_t hdr[VT_TRACE_HEADER_SIZE] = {0};
     memcpy(hdr, VT_TRACE_MAGIC, 8);
@@ -142,14 +146,15 @@ int vt_trace_write_block(vt_trace_writer *w, int kind, uint64_t base_time, uint6
                                   w->scratch_cap - VT_BLOCK_HEADER_SIZE, raw, n);
         if (ZSTD_isError(c))
             return VT_ENOMEM;
-        vt__block_header_encode(w->scratch, kind, VT_ENC_ZSTD, (uint32_t)n, (uint32_t)c,
+        vt__block_header_encode(w->scratch, kind, VT_ENC_ZSTD, 0, (uint32_t)n, (uint32_t)c,
                                 base_time, base_ordinal);
         total = VT_BLOCK_HEADER_SIZE + c;
         iov[0] = (struct iovec){w->scratch, total};
         n_iov = 1;
     } else {
-        vt__block_header_encode(hdr, kind, VT_ENC_RAW, (uint32_t)n, (uint32_t)n, base_time,
-                                base_ordinal);
+        /* zstd checks its own frames; a raw payload gets an FNV-1a check in the header. */
+        vt__block_header_encode(hdr, kind, VT_ENC_RAW, vt__fnv1a(raw, n), (uint32_t)n,
+                                (uint32_t)n, base_time, base_ordinal);
         total = VT_BLOCK_HEADER_SIZE + n;
         iov[0] = (struct iovec){hdr, sizeof(hdr)};
         iov[1] = (struct iovec){(void *)raw, n};

@@ -38,8 +38,9 @@ void vt_trace_writer_close(vt_trace_writer *w);
 void vt_trace_writer_abandon(vt_trace_writer *w);
 
 /* Encodes the 40-byte block header into out. */
-void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t raw_size,
-                             uint32_t stored_size, uint64_t base_time, uint64_t base_ordinal);
+void vt__block_header_encode(uint8_t *out, int kind, int encoding, uint32_t payload_check,
+                             uint32_t raw_size, uint32_t stored_size, uint64_t base_time,
+                             uint64_t base_ordinal);
 
 /* FNV-1a over n bytes, the block header check. */
 uint32_t vt__fnv1a(const uint8_t *p, size_t n);

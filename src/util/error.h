@@ -7,6 +7,7 @@
     X(NOMEM, "out of memory")                                                                      \
     X(IO, "input/output error")                                                                    \
     X(NOENT, "no such file")                                                                       \
+    X(EXIST, "file exists")                                                                        \
     X(BADMAGIC, "not a vitals trace")                                                              \
     X(VERSION, "unsupported trace format version")                                                 \
     X(TRUNCATED, "truncated trace")                                                                \
