@@ -170,9 +170,9 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
     return 1;
 }
 
-static const int fatal_signals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGTRAP, SIGABRT,
-                                    SIGBUS,  SIGFPE,  SIGSEGV, SIGPIPE, SIGTERM, SIGXCPU,
-                                    SIGXFSZ, SIGSYS,  SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM};
+static const int fatal_signals[] = {SIGHUP,  SIGINT, SIGQUIT, SIGILL,  SIGTRAP, SIGABRT,
+                                    SIGBUS,  SIGFPE, SIGSEGV, SIGPIPE, SIGTERM, SIGXCPU,
+                                    SIGXFSZ, SIGSYS, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM};
 
 /* A signal whose default action ends the process: write the trace, then let the default
  * action happen exactly as it would have. */
@@ -252,7 +252,7 @@ static void after_fork_child(void)
     if (atomic_load(&vt__state) == VT_STATE_OFF)
         return;
     int guard = vt__guard;
-    vt__guard = 1; /* what the agent maps for the child is its own */
+    vt__guard = 1;            /* what the agent maps for the child is its own */
     vt__config.output[0] = 0; /* the child writes its own trace, named with its pid */
     vt__flush_after_fork_child();
     vt__guard = guard;

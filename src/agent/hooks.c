@@ -328,8 +328,7 @@ NEW_HOOK(_Znam, NEW_ARRAY, VT_FN_NEW_ARRAY, (size_t n), (n), new_fn)
 NEW_HOOK(_ZnwmRKSt9nothrow_t, NEW_NOTHROW, VT_FN_NEW, (size_t n, const void *nt), (n, nt), new2_fn)
 NEW_HOOK(_ZnamRKSt9nothrow_t, NEW_ARRAY_NOTHROW, VT_FN_NEW_ARRAY, (size_t n, const void *nt),
          (n, nt), new2_fn)
-NEW_HOOK(_ZnwmSt11align_val_t, NEW_ALIGN, VT_FN_NEW, (size_t n, size_t al), (n, al),
-         new_align_fn)
+NEW_HOOK(_ZnwmSt11align_val_t, NEW_ALIGN, VT_FN_NEW, (size_t n, size_t al), (n, al), new_align_fn)
 NEW_HOOK(_ZnamSt11align_val_t, NEW_ARRAY_ALIGN, VT_FN_NEW_ARRAY, (size_t n, size_t al), (n, al),
          new_align_fn)
 NEW_HOOK(_ZnwmSt11align_val_tRKSt9nothrow_t, NEW_ALIGN_NOTHROW, VT_FN_NEW,
@@ -347,7 +346,7 @@ NEW_HOOK(_ZnamSt11align_val_tRKSt9nothrow_t, NEW_ARRAY_ALIGN_NOTHROW, VT_FN_NEW_
         struct vt_thread *t = vt__enter();                                                         \
         if (t)                                                                                     \
             vt__track_free(t, fn, p, vt__now());                                                   \
-        ((type)cxx_fn(which))args;                                                                 \
+        ((type)cxx_fn(which)) args;                                                                \
         if (t)                                                                                     \
             vt__leave(t);                                                                          \
     }

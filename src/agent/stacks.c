@@ -10,7 +10,7 @@
 #include "util/hash.h"
 
 struct entry {
-    uint64_t offset;             /* index of the first frame in the arena */
+    uint64_t offset;              /* index of the first frame in the arena */
     _Atomic uint32_t depth_plus1; /* 0 until the entry is ready */
     uint32_t pad;
 };
@@ -27,8 +27,8 @@ static _Atomic uint64_t arena_used;
 static void *reserve_mem(size_t *bytes, size_t min)
 {
     for (size_t n = *bytes; n >= min; n /= 2) {
-        void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                       -1, 0);
         if (p != MAP_FAILED) {
             *bytes = n;
             return p;
@@ -95,8 +95,7 @@ static uint32_t intern(const uint64_t *frames, uint32_t n)
                                                     memory_order_release, memory_order_acquire))
             return id;
         /* Another thread took the slot: it may hold this very stack. */
-        if ((expected & 0xffffffff00000000ULL) == tag &&
-            same_frames((uint32_t)expected, frames, n))
+        if ((expected & 0xffffffff00000000ULL) == tag && same_frames((uint32_t)expected, frames, n))
             return (uint32_t)expected;
     }
     return id;

@@ -235,19 +235,25 @@ static inline void commit(struct vt_thread *t, uint8_t *end)
         handoff(t, t->last_tsc);
 }
 
-void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
+/* A row that made memory: tag, time, size, stack, address. */
+static void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t size)
 {
     uint64_t tsc = vt__now();
     uint32_t stack = vt__stack_capture(t);
     uint8_t *p = reserve(t);
     if (!p)
         return;
-    *p++ = (uint8_t)(VT_TAG_ALLOC | fn);
+    *p++ = tag;
     p = vt_varint_put(p, tick(t, tsc));
     p = vt_varint_put(p, size);
     p = vt_varint_put(p, stack);
     p = put_ptr(t, p, ptr);
     commit(t, p);
+}
+
+void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
+{
+    track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size);
 }
 
 void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
@@ -272,17 +278,7 @@ void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t fr
 
 void vt__track_mmap(struct vt_thread *t, const void *ptr, size_t size)
 {
-    uint64_t tsc = vt__now();
-    uint32_t stack = vt__stack_capture(t);
-    uint8_t *p = reserve(t);
-    if (!p)
-        return;
-    *p++ = VT_TAG_MMAP;
-    p = vt_varint_put(p, tick(t, tsc));
-    p = vt_varint_put(p, size);
-    p = vt_varint_put(p, stack);
-    p = put_ptr(t, p, ptr);
-    commit(t, p);
+    track_made(t, VT_TAG_MMAP, ptr, size);
 }
 
 void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)

@@ -139,8 +139,8 @@ static inline struct suffix *suffix_slot(struct vt_unwind_cache *c, uint64_t ip,
     return &c->entries[vt_hash64(ip ^ (sp << 7)) % SUFFIX_ENTRIES];
 }
 
-static struct suffix *suffix_find(struct vt_unwind_cache *c, uint64_t ip, uint64_t sp,
-                                  uint64_t rbp, uint32_t gen)
+static struct suffix *suffix_find(struct vt_unwind_cache *c, uint64_t ip, uint64_t sp, uint64_t rbp,
+                                  uint32_t gen)
 {
     struct suffix *s = suffix_slot(c, ip, sp);
     if (s->ip != ip || s->sp != sp || s->rbp != rbp || s->gen != gen)
@@ -170,8 +170,7 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
         unw_get_reg(&cur, UNW_REG_SP, &v);
         sp[n] = v;
         rbp[n] = unw_get_reg(&cur, UNW_X86_64_RBP, &v) == 0 ? v : 0;
-        rbp_loc[n] = unw_get_save_loc(&cur, UNW_X86_64_RBP, &loc) == 0 &&
-                             loc.type == UNW_SLT_MEMORY
+        rbp_loc[n] = unw_get_save_loc(&cur, UNW_X86_64_RBP, &loc) == 0 && loc.type == UNW_SLT_MEMORY
                          ? loc.u.addr
                          : 0;
         n++;

@@ -8,6 +8,7 @@
 
 #include "trace/reader.h"
 #include "trace/stream.h"
+#include "util/array.h"
 #include "util/error.h"
 #include "util/hash.h"
 #include "util/varint.h"
@@ -138,14 +139,8 @@ struct loader {
 static int add_module(struct loader *L, const vt_module *mod)
 {
     vt_model *m = L->m;
-    if (m->n_modules == L->modules_cap) {
-        size_t cap = L->modules_cap ? L->modules_cap * 2 : 32;
-        vt_module *nm = realloc(m->modules, cap * sizeof(*nm));
-        if (!nm)
-            return VT_ENOMEM;
-        m->modules = nm;
-        L->modules_cap = cap;
-    }
+    if (vt_grow(&m->modules, &L->modules_cap, m->n_modules + 1, sizeof(*mod), 32))
+        return VT_ENOMEM;
     m->modules[m->n_modules++] = *mod;
     return 0;
 }
@@ -211,7 +206,8 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
 static int get_str(vt_stream_dec *d, char **out)
 {
     uint64_t n;
-    if (vt_stream_get(d, VT_COL_MISC, &n) || n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
+    if (vt_stream_get(d, VT_COL_MISC, &n) ||
+        n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
         return -1;
     char *s = malloc(n + 1);
     if (!s)
@@ -245,14 +241,8 @@ static vt_site *site_for(struct loader *L, uint64_t trace_stack)
     int32_t s = L->site_of_stack[canon];
     if (s >= 0)
         return &m->sites[s];
-    if (m->n_sites == L->sites_cap) {
-        size_t cap = L->sites_cap ? L->sites_cap * 2 : 1024;
-        vt_site *ns = realloc(m->sites, cap * sizeof(*ns));
-        if (!ns)
-            return NULL;
-        m->sites = ns;
-        L->sites_cap = cap;
-    }
+    if (vt_grow(&m->sites, &L->sites_cap, m->n_sites + 1, sizeof(vt_site), 1024))
+        return NULL;
     vt_site *site = &m->sites[m->n_sites];
     memset(site, 0, sizeof(*site));
     site->stack = canon;
@@ -364,14 +354,8 @@ static void do_free(struct loader *L, int64_t thread, int fn, uint64_t ord)
 
 static int region_add(struct loader *L, struct region r)
 {
-    if (L->n_regions == L->regions_cap) {
-        size_t cap = L->regions_cap ? L->regions_cap * 2 : 64;
-        struct region *nr = realloc(L->regions, cap * sizeof(*nr));
-        if (!nr)
-            return VT_ENOMEM;
-        L->regions = nr;
-        L->regions_cap = cap;
-    }
+    if (vt_grow(&L->regions, &L->regions_cap, L->n_regions + 1, sizeof(r), 64))
+        return VT_ENOMEM;
     L->regions[L->n_regions++] = r;
     return 0;
 }

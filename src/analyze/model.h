@@ -10,18 +10,18 @@
 
 /* Aggregates for one call stack (a "site"). */
 typedef struct vt_site {
-    uint32_t stack;          /* index into vt_model.stacks */
-    uint64_t alloc_calls;    /* allocations made here (realloc counts as one) */
-    uint64_t alloc_bytes;    /* bytes requested here */
-    uint64_t temporary;      /* temporary allocations (see docs/REPORT.md) */
-    uint64_t live_blocks;    /* still allocated at the end of the trace */
+    uint32_t stack;       /* index into vt_model.stacks */
+    uint64_t alloc_calls; /* allocations made here (realloc counts as one) */
+    uint64_t alloc_bytes; /* bytes requested here */
+    uint64_t temporary;   /* temporary allocations (see docs/REPORT.md) */
+    uint64_t live_blocks; /* still allocated at the end of the trace */
     uint64_t live_bytes;
-    uint64_t peak_bytes;     /* held at the moment of the heap peak */
+    uint64_t peak_bytes; /* held at the moment of the heap peak */
     uint64_t peak_blocks;
-    uint64_t fn_mask;        /* bit per VT_FN_* that allocated here */
-    uint64_t mapped_calls;   /* anonymous mmap calls */
-    uint64_t mapped_bytes;   /* bytes mapped */
-    uint64_t mapped_live;    /* still mapped at the end */
+    uint64_t fn_mask;      /* bit per VT_FN_* that allocated here */
+    uint64_t mapped_calls; /* anonymous mmap calls */
+    uint64_t mapped_bytes; /* bytes mapped */
+    uint64_t mapped_live;  /* still mapped at the end */
     /* private to the model */
     uint64_t at_peak_bytes, at_peak_blocks, epoch;
 } vt_site;
@@ -51,15 +51,15 @@ typedef struct vt_model {
     char *exe;
     char **argv;
     size_t argc;
-    int forked;             /* a forked child of the traced program */
+    int forked; /* a forked child of the traced program */
     uint64_t start_realtime_ns;
-    uint64_t duration_ns;   /* first to last recorded moment */
-    int depth;              /* maximum stack depth the agent recorded */
-    int has_end;            /* the trace ended with an END record */
+    uint64_t duration_ns; /* first to last recorded moment */
+    int depth;            /* maximum stack depth the agent recorded */
+    int has_end;          /* the trace ended with an END record */
     int end_reason, end_status;
-    char *exec_path;        /* the image was replaced by exec of this, or NULL */
-    char *stopped;          /* why the agent stopped early, or NULL */
-    uint64_t dropped;       /* events the agent could not record */
+    char *exec_path;  /* the image was replaced by exec of this, or NULL */
+    char *stopped;    /* why the agent stopped early, or NULL */
+    uint64_t dropped; /* events the agent could not record */
 
     /* heap totals */
     uint64_t alloc_calls, free_calls, realloc_calls, alloc_bytes;

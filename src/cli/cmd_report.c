@@ -11,11 +11,10 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: vitals report [options] TRACE\n\n"
-            "Reads a trace written by 'vitals run' and prints its report.\n\n"
-            "options:\n"
-            "  -f, --format FORMAT  output format:");
+    fprintf(out, "usage: vitals report [options] TRACE\n\n"
+                 "Reads a trace written by 'vitals run' and prints its report.\n\n"
+                 "options:\n"
+                 "  -f, --format FORMAT  output format:");
     for (const vt_renderer *r = vt_renderers; r->name; r++)
         fprintf(out, " %s", r->name);
     fprintf(out, " (default text)\n"
@@ -37,9 +36,12 @@ static void progress(uint64_t done, uint64_t total, void *arg)
 int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-        {"top", required_argument, NULL, 'n'},    {"frames", required_argument, NULL, 'F'},
-        {"color", required_argument, NULL, 'C'},  {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"top", required_argument, NULL, 'n'},
+        {"frames", required_argument, NULL, 'F'},
+        {"color", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *format = "text", *output = NULL, *color = "auto";
@@ -101,7 +103,8 @@ int cmd_report(int argc, char **argv)
     int err = 0;
     char msg[512] = "";
     int show_progress = isatty(2);
-    vt_model *m = vt_model_load(path, show_progress ? progress : NULL, NULL, &err, msg, sizeof(msg));
+    vt_model *m =
+        vt_model_load(path, show_progress ? progress : NULL, NULL, &err, msg, sizeof(msg));
     if (show_progress)
         fputs("\r\033[K", stderr);
     if (!m) {

@@ -36,7 +36,8 @@ static void usage(FILE *out)
 }
 
 /* snprintf that reports truncation: 0 when the whole string fit, -1 when not. */
-static int fmt_path(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fmt_path(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fmt_path(char *out, size_t n, const char *fmt, ...)
 {
     va_list ap;

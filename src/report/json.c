@@ -118,7 +118,8 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fprintf(out, "{\"schema\":\"vitals-report\",\"version\":%d,\"trace\":{\"path\":",
             JSON_SCHEMA_VERSION);
     jstr(out, o->trace_path);
-    fprintf(out, ",\"bytes\":%llu,\"events\":%llu,\"warnings\":", (unsigned long long)m->trace_bytes,
+    fprintf(out,
+            ",\"bytes\":%llu,\"events\":%llu,\"warnings\":", (unsigned long long)m->trace_bytes,
             (unsigned long long)m->events);
     jstr(out, m->warnings);
     fputs("},\"process\":{\"pid\":", out);

@@ -226,16 +226,16 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
         fprintf(out, "  %swarning%s    the agent stopped early: %s\n", bold(&c), reset(&c),
                 m->stopped);
     if (m->dropped)
-        fprintf(out, "  %swarning%s    %s events were not recorded (they happened while the "
-                     "trace was being finished)\n",
+        fprintf(out,
+                "  %swarning%s    %s events were not recorded (they happened while the "
+                "trace was being finished)\n",
                 bold(&c), reset(&c), vt_fmt_count(m->dropped, b1, sizeof(b1)));
 
     fprintf(out, "\n%sHeap%s\n", bold(&c), reset(&c));
     fprintf(out, "  allocation calls   %s", vt_fmt_count(m->alloc_calls, b1, sizeof(b1)));
     const char *sep = "  (";
     for (int fn = 0; fn < VT_FN_COUNT; fn++) {
-        if (fn == VT_FN_FREE || fn == VT_FN_DELETE || fn == VT_FN_DELETE_ARRAY ||
-            !m->fn_calls[fn])
+        if (fn == VT_FN_FREE || fn == VT_FN_DELETE || fn == VT_FN_DELETE_ARRAY || !m->fn_calls[fn])
             continue;
         fprintf(out, "%s%s %s", sep, vt_fn_name(fn), vt_fmt_count(m->fn_calls[fn], b1, sizeof(b1)));
         sep = ", ";
@@ -246,12 +246,12 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fprintf(out, "  peak heap          %s in %s blocks, at %.3f s\n",
             vt_fmt_bytes(m->peak_bytes, b1, sizeof(b1)),
             vt_fmt_count(m->peak_blocks, b2, sizeof(b2)), (double)m->peak_ns / 1e9);
-    fprintf(out, "  %s %s blocks, %s\n",
-            m->has_end ? "leaked at exit    " : "live at trace end ",
+    fprintf(out, "  %s %s blocks, %s\n", m->has_end ? "leaked at exit    " : "live at trace end ",
             vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
             vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
-    fprintf(out, "  temporary          %s allocation%s (%.1f%% of calls) freed by their thread "
-                 "before it allocated again\n",
+    fprintf(out,
+            "  temporary          %s allocation%s (%.1f%% of calls) freed by their thread "
+            "before it allocated again\n",
             vt_fmt_count(m->temporary, b1, sizeof(b1)), m->temporary == 1 ? "" : "s",
             pct(m->temporary, m->alloc_calls));
     if (m->unmatched_frees)
@@ -261,7 +261,8 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     if (m->mmap_calls || m->munmap_calls) {
         fprintf(out, "\n%sMapped memory%s (anonymous mmap, outside the heap)\n", bold(&c),
                 reset(&c));
-        fprintf(out, "  mmap calls %s, munmap calls %s\n", vt_fmt_count(m->mmap_calls, b1, sizeof(b1)),
+        fprintf(out, "  mmap calls %s, munmap calls %s\n",
+                vt_fmt_count(m->mmap_calls, b1, sizeof(b1)),
                 vt_fmt_count(m->munmap_calls, b2, sizeof(b2)));
         fprintf(out, "  mapped %s, peak %s, ", vt_fmt_bytes(m->mapped_bytes, b1, sizeof(b1)),
                 vt_fmt_bytes(m->mapped_peak, b2, sizeof(b2)));
@@ -296,7 +297,8 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
 {
     char b1[32], b2[32], b3[32], b4[32];
     fprintf(out, "vitals: %s allocations (%s), peak heap %s at %.3f s, %s frees\n",
-            vt_fmt_count(m->alloc_calls, b1, sizeof(b1)), vt_fmt_bytes(m->alloc_bytes, b2, sizeof(b2)),
+            vt_fmt_count(m->alloc_calls, b1, sizeof(b1)),
+            vt_fmt_bytes(m->alloc_bytes, b2, sizeof(b2)),
             vt_fmt_bytes(m->peak_bytes, b3, sizeof(b3)), (double)m->peak_ns / 1e9,
             vt_fmt_count(m->free_calls, b4, sizeof(b4)));
     size_t idx[3], total = 0;

@@ -12,6 +12,7 @@
 
 #include "trace/format.h"
 #include "trace/writer.h"
+#include "util/array.h"
 #include "util/error.h"
 
 struct vt_reader {
@@ -125,14 +126,8 @@ static int index_blocks(vt_reader *r)
                            (unsigned long long)r->size, b.raw_size);
             break;
         }
-        if (r->n_blocks == r->cap_blocks) {
-            size_t cap = r->cap_blocks ? r->cap_blocks * 2 : 256;
-            vt_block_info *nb = realloc(r->blocks, cap * sizeof(*nb));
-            if (!nb)
-                return VT_ENOMEM;
-            r->blocks = nb;
-            r->cap_blocks = cap;
-        }
+        if (vt_grow(&r->blocks, &r->cap_blocks, r->n_blocks + 1, sizeof(b), 256))
+            return VT_ENOMEM;
         r->blocks[r->n_blocks++] = b;
         off = next;
     }
@@ -174,8 +169,7 @@ vt_reader *vt_reader_open(const char *path, int *err, char *msg, size_t msg_size
         e = VT_EBADMAGIC;
         snprintf(msg, msg_size,
                  "not a vitals trace (expected the magic bytes \\x89VTR at byte 0%s)",
-                 r->size < VT_TRACE_HEADER_SIZE ? "; the file is shorter than a trace header"
-                                                : "");
+                 r->size < VT_TRACE_HEADER_SIZE ? "; the file is shorter than a trace header" : "");
         goto fail;
     }
     unsigned major = hdr[8] | hdr[9] << 8, minor = hdr[10] | hdr[11] << 8;

@@ -153,8 +153,8 @@ int vt_trace_write_block(vt_trace_writer *w, int kind, uint64_t base_time, uint6
         n_iov = 1;
     } else {
         /* zstd checks its own frames; a raw payload gets an FNV-1a check in the header. */
-        vt__block_header_encode(hdr, kind, VT_ENC_RAW, vt__fnv1a(raw, n), (uint32_t)n,
-                                (uint32_t)n, base_time, base_ordinal);
+        vt__block_header_encode(hdr, kind, VT_ENC_RAW, vt__fnv1a(raw, n), (uint32_t)n, (uint32_t)n,
+                                base_time, base_ordinal);
         total = VT_BLOCK_HEADER_SIZE + n;
         iov[0] = (struct iovec){hdr, sizeof(hdr)};
         iov[1] = (struct iovec){(void *)raw, n};
