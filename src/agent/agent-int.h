@@ -137,7 +137,7 @@ void vt__threads_after_fork(void);
 
 /* Enters a hook: returns the calling thread's state with its guard set, or NULL when this
  * call must only be forwarded (inside the agent, or not tracing). */
-static inline struct vt_thread *vt__enter(void)
+static inline __attribute__((always_inline)) struct vt_thread *vt__enter(void)
 {
     if (vt__guard)
         return NULL;
@@ -175,7 +175,7 @@ static inline struct vt_thread *vt__enter(void)
     return t;
 }
 
-static inline void vt__leave(struct vt_thread *t)
+static inline __attribute__((always_inline)) void vt__leave(struct vt_thread *t)
 {
     atomic_signal_fence(memory_order_seq_cst);
     atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);

@@ -261,6 +261,8 @@ int vt__unwind(struct vt_thread *t, uint64_t *out, int max)
     if (unlikely(!c))
         goto slow;
     c->stacks++;
+    uint64_t last_ip = 0;
+    int last_v = V_UNKNOWN;
     for (;;) {
         uint64_t ip = fp[1];
         const uint64_t *next = (const uint64_t *)fp[0];
@@ -275,7 +277,10 @@ int vt__unwind(struct vt_thread *t, uint64_t *out, int max)
         out[n++] = ip;
         if (n == max)
             goto done;
-        int v = verdict_near(c, ip, gen);
+        /* Recursion repeats return addresses: reuse the last verdict. */
+        int v = ip == last_ip ? last_v : verdict_near(c, ip, gen);
+        last_ip = ip;
+        last_v = v;
         if (v == V_FP) {
             if (!sane)
                 goto slow;
