@@ -477,9 +477,10 @@ static void emit(struct vt_thread *t, const struct vt_event *ev)
         if (!t->announced) {
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD_START);
             put_time(ev->tsc);
-            vt_stream_put(&enc, VT_COL_MISC, t->tid);
             t->index = n_announced++;
             t->announced = 1;
+            vt_stream_put(&enc, VT_COL_MISC, t->tid);
+            vt_stream_put(&enc, VT_COL_MISC, t->index);
         } else {
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD);
             vt_stream_put(&enc, VT_COL_THREAD, t->index);

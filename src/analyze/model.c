@@ -261,26 +261,24 @@ static inline void site_touch(struct loader *L, vt_site *s)
     }
 }
 
-static vt_thread_stats *thread_new(struct loader *L, uint64_t tid)
+/* The thread with this index, made (with an unknown tid) if the trace has not named it: its
+ * THREAD_START may have been in a block that could not be read. */
+static vt_thread_stats *thread_at(struct loader *L, uint64_t index)
 {
     vt_model *m = L->m;
-    if (m->n_threads == L->threads_cap) {
-        size_t cap = L->threads_cap ? L->threads_cap * 2 : 16;
-        vt_thread_stats *nt = realloc(m->threads, cap * sizeof(*nt));
-        if (nt)
-            m->threads = nt;
-        uint64_t *la = realloc(L->last_alloc, cap * sizeof(*la));
-        if (la)
-            L->last_alloc = la;
-        if (!nt || !la)
+    if (index >= (1u << 22))
+        return NULL;
+    if (index >= m->n_threads) {
+        size_t cap = L->threads_cap;
+        if (vt_grow(&m->threads, &cap, index + 1, sizeof(*m->threads), 16) ||
+            vt_grow(&L->last_alloc, &L->threads_cap, index + 1, sizeof(*L->last_alloc), 16))
             return NULL;
-        L->threads_cap = cap;
+        memset(m->threads + m->n_threads, 0, (index + 1 - m->n_threads) * sizeof(*m->threads));
+        memset(L->last_alloc + m->n_threads, 0,
+               (index + 1 - m->n_threads) * sizeof(*L->last_alloc));
+        m->n_threads = index + 1;
     }
-    L->last_alloc[m->n_threads] = 0;
-    vt_thread_stats *t = &m->threads[m->n_threads++];
-    memset(t, 0, sizeof(*t));
-    t->tid = (uint32_t)tid;
-    return t;
+    return &m->threads[index];
 }
 
 static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uint64_t size,
@@ -520,7 +518,7 @@ static int decode_stack(struct loader *L, vt_stream_dec *dp)
     uint64_t id, depth, v, prev = 0;
     GET(VT_COL_MISC, id);
     GET(VT_COL_MISC, depth);
-    if (depth > 4096 || id > (1u << 30))
+    if (depth > 4096 || id >= (1u << 24)) /* the agent's ids stay below 2^24 */
         goto bad;
     uint64_t *frames = malloc((depth ? depth : 1) * sizeof(uint64_t));
     if (!frames)
@@ -680,19 +678,20 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
             if (tag == VT_TAG_THREAD_START) {
                 TIME();
                 GET(VT_COL_MISC, a);
-                if (!thread_new(L, a)) {
-                    L->err = VT_ENOMEM;
-                    break;
-                }
-                thread = (int64_t)m->n_threads - 1;
-                m->threads[thread].first_ns = tsc; /* ticks until the end */
+                GET(VT_COL_MISC, c);
+                vt_thread_stats *th = thread_at(L, c);
+                if (!th)
+                    goto bad;
+                th->tid = (uint32_t)a;
+                thread = (int64_t)c;
+                th->first_ns = tsc; /* ticks until the end */
             } else if (tag == VT_TAG_THREAD_EXIT) {
                 TIME();
                 if (thread >= 0)
                     m->threads[thread].last_ns = tsc;
             } else if (tag == VT_TAG_THREAD) {
                 GET(VT_COL_THREAD, a);
-                if (a >= m->n_threads)
+                if (!thread_at(L, a))
                     goto bad;
                 thread = (int64_t)a;
             } else {

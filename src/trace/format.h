@@ -57,7 +57,7 @@ enum vt_tag {
     VT_TAG_MMAP = 0x30,
     /* TIME, SIZE, MISC:zigzag address delta */
     VT_TAG_MUNMAP = 0x31,
-    /* TIME, MISC:tid. The thread gets the next thread index and becomes the current one. */
+    /* TIME, MISC:tid, MISC:index. The thread's index (0, 1...); it becomes the current one. */
     VT_TAG_THREAD_START = 0x40,
     /* TIME. The current thread ended. */
     VT_TAG_THREAD_EXIT = 0x41,

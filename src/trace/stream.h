@@ -72,7 +72,8 @@ static inline void vt_stream_put(vt_stream_enc *e, int col, uint64_t v)
 static inline void vt_stream_put_bytes(vt_stream_enc *e, const void *p, size_t n)
 {
     vt_stream_put(e, VT_COL_MISC, n);
-    memcpy(e->col[VT_COL_MISC] + e->len[VT_COL_MISC], p, n);
+    if (n)
+        memcpy(e->col[VT_COL_MISC] + e->len[VT_COL_MISC], p, n);
     e->len[VT_COL_MISC] += n;
     e->total += n;
 }
@@ -116,9 +117,9 @@ static inline int vt_stream_dec_init(vt_stream_dec *d, const uint8_t *raw, size_
         return -1;
     uint64_t sum = 0;
     for (int i = 0; i < VT_COLUMNS; i++) {
-        if (vt_varint_get(&p, end, &len[i]))
+        if (vt_varint_get(&p, end, &len[i]) || len[i] > (uint64_t)(end - raw))
             return -1;
-        sum += len[i];
+        sum += len[i]; /* cannot wrap: each length is at most the payload's size */
     }
     if (sum != (uint64_t)(end - p))
         return -1;

@@ -29,6 +29,8 @@ static inline int vt_varint_get(const uint8_t **pp, const uint8_t *end, uint64_t
         if (p == end)
             return -1;
         uint8_t b = *p++;
+        if (shift == 63 && b > 1)
+            return -1; /* more than 64 bits */
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *pp = p;
