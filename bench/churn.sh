@@ -63,7 +63,7 @@ CREATE INDEX t_name ON t(name);
 SELECT count(*), sum(value) FROM t WHERE name LIKE 'name-1%';
 SELECT name FROM t ORDER BY value DESC LIMIT 5;
 SQL
-    bench_one "sqlite3 (200k rows, index, queries)" sh -c "exec sqlite3 :memory: < $OUT/sqlite.sql"
+    bench_one "sqlite3 (200k rows, index, queries)" sqlite3 :memory: ".read $OUT/sqlite.sql"
 fi
 
 echo

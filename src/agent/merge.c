@@ -92,12 +92,13 @@ static int pmap_grow(void)
     return 0;
 }
 
-/* Records ptr -> ord; returns 1 and the previous ordinal in *old if ptr was live. */
-static int pmap_put(uint64_t ptr, uint64_t ord, uint64_t *old)
+/* Records ptr -> ord (h is vt_hash64(ptr)); returns 1 and the previous ordinal in *old if ptr
+ * was live. */
+static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t *old)
 {
     if ((pcount + 1) * 2 > pmask + 1 && pmap_grow() != 0)
         return -1;
-    size_t i = vt_hash64(ptr) & pmask;
+    size_t i = h & pmask;
     for (; pmap[i].ptr; i = (i + 1) & pmask) {
         if (pmap[i].ptr == ptr) {
             *old = pmap[i].ord;
@@ -111,10 +112,11 @@ static int pmap_put(uint64_t ptr, uint64_t ord, uint64_t *old)
     return 0;
 }
 
-/* Removes ptr; returns 1 and its ordinal in *ord, or 0 if it was not live. */
-static int pmap_take(uint64_t ptr, uint64_t *ord)
+/* Removes ptr (h is vt_hash64(ptr)); returns 1 and its ordinal in *ord, or 0 if it was not
+ * live. */
+static int pmap_take(uint64_t ptr, uint64_t h, uint64_t *ord)
 {
-    size_t i = vt_hash64(ptr) & pmask;
+    size_t i = h & pmask;
     for (; pmap[i].ptr != ptr; i = (i + 1) & pmask)
         if (!pmap[i].ptr)
             return 0;
@@ -379,13 +381,12 @@ static void ensure_stack(uint32_t id)
     stack_bits[id / 64] |= 1ull << (id % 64);
 }
 
-/* Decodes the thread's next row into t->ev; 0 when its handed-over buffers are used up. */
-static int next_event(struct vt_thread *t)
+/* Decodes the thread's next row into *ev; 0 when its handed-over buffers are used up. */
+static int next_event_into(struct vt_thread *t, struct vt_event *ev)
 {
     for (;;) {
         if (t->rp && t->rp < t->rend) {
             const uint8_t *p = t->rp, *end = t->rend;
-            struct vt_event *ev = &t->ev;
             uint64_t dt, v;
             ev->tag = *p++;
             if (vt_varint_get(&p, end, &dt))
@@ -445,6 +446,11 @@ static int next_event(struct vt_thread *t)
     }
 }
 
+static inline int next_event(struct vt_thread *t)
+{
+    return next_event_into(t, &t->ev);
+}
+
 static void append_pending(struct vt_buf *b)
 {
     struct vt_thread *t = b->owner;
@@ -466,7 +472,7 @@ static void take_queue(void)
     }
 }
 
-static void emit(struct vt_thread *t, const struct vt_event *ev)
+static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
 {
     int kind = ev->tag & 0xf0;
     if (kind == VT_TAG_ALLOC || ev->tag == VT_TAG_MMAP)
@@ -490,7 +496,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev)
     uint64_t old;
     switch (kind) {
     case VT_TAG_ALLOC: {
-        int r = pmap_put(ev->ptr, ordinal, &old);
+        int r = pmap_put(ev->ptr, h, ordinal, &old);
         if (r == 1) {
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_FREE_IMPLIED);
             put_time(ev->tsc);
@@ -506,7 +512,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev)
         break;
     }
     case VT_TAG_FREE:
-        if (pmap_take(ev->ptr, &old)) {
+        if (pmap_take(ev->ptr, h, &old)) {
             vt_stream_put_byte(&enc, VT_COL_TAG, ev->tag);
             put_time(ev->tsc);
             vt_stream_put(&enc, VT_COL_ORDINAL, ordinal - old);
@@ -596,17 +602,34 @@ static long merge(uint64_t watermark)
          * by the time the writer comes back to it. */
         for (;;) {
             struct vt_event batch[32];
-            int nb = 0;
+            uint64_t hash[32];
+            int nb = 1;
+            batch[0] = t->ev;
             for (;;) {
-                batch[nb++] = t->ev;
-                if ((t->ev.tag & 0xf0) == VT_TAG_ALLOC || (t->ev.tag & 0xf0) == VT_TAG_FREE)
-                    __builtin_prefetch(&pmap[vt_hash64(t->ev.ptr) & pmask]);
-                t->has_ev = next_event(t);
-                if (!t->has_ev || t->ev.tsc >= limit || nb == 32)
+                if (nb == 32) {
+                    t->has_ev = next_event(t);
                     break;
+                }
+                if (!next_event_into(t, &batch[nb])) {
+                    t->has_ev = 0;
+                    break;
+                }
+                if (batch[nb].tsc >= limit) {
+                    t->ev = batch[nb];
+                    t->has_ev = 1;
+                    break;
+                }
+                nb++;
+            }
+            for (int i = 0; i < nb; i++) {
+                int kind = batch[i].tag & 0xf0;
+                if (kind == VT_TAG_ALLOC || kind == VT_TAG_FREE) {
+                    hash[i] = vt_hash64(batch[i].ptr);
+                    __builtin_prefetch(&pmap[hash[i] & pmask]);
+                }
             }
             for (int i = 0; i < nb; i++)
-                emit(t, &batch[i]);
+                emit(t, &batch[i], hash[i]);
             written += nb;
             if (!t->has_ev || t->ev.tsc >= limit)
                 break;
