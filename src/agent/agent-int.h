@@ -221,10 +221,14 @@ void vt__emit_modules(void);
 /* Takes (take = 1) or releases the lock the writer holds while it walks the loader's list. */
 void vt__modules_lock(int take);
 void vt__modules_lock_reset(void);
+/* Waits (up to about 200 ms) until the writer has written the module map as it is now: called
+ * before dlclose, so that a library loaded and unloaded between two rounds is in the trace. */
+void vt__modules_sync(void);
 void vt__merge_after_fork(void);
 
 /* flush.c: the writer thread and the ends of a trace */
 int vt__writer_start(void);
+int vt__writer_running(void);
 void vt__writer_wake(void);
 /* Writes everything recorded so far and stops tracing. reason is a VT_END_* code. With
  * in_signal set, only async-signal-safe work is done (blocks are written uncompressed). */

@@ -177,6 +177,12 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+int vt__writer_running(void)
+{
+    return atomic_load(&writer_started) && !atomic_load(&writer_quit) &&
+           !atomic_load(&writer_abort);
+}
+
 int vt__writer_start(void)
 {
     int expected = 0;

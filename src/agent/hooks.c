@@ -453,6 +453,7 @@ VT_EXPORT void *dlopen(const char *file, int mode)
 VT_EXPORT int dlclose(void *h)
 {
     starting();
+    vt__modules_sync();
     int r = real.dlclose(h);
     vt__unwind_code_changed();
     vt__modules_dirty();

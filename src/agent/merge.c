@@ -36,6 +36,7 @@ static uint64_t last_map_addr;
 static uint64_t prev_target;
 static struct timespec last_block_time;
 static _Atomic int modules_dirty = 1;
+static _Atomic uint32_t modules_walks; /* how many times the writer has written the map */
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
 
 /* Which stack ids the stream has defined, one bit each. */
@@ -296,6 +297,21 @@ void vt__modules_lock(int take)
 void vt__modules_lock_reset(void)
 {
     pthread_mutex_init(&modules_lock, NULL);
+}
+
+void vt__modules_sync(void)
+{
+    if (!atomic_load_explicit(&modules_dirty, memory_order_acquire) || !vt__writer_running())
+        return;
+    uint32_t walks = atomic_load_explicit(&modules_walks, memory_order_acquire);
+    vt__writer_wake();
+    for (int i = 0;
+         i < 4000 && atomic_load_explicit(&modules_walks, memory_order_acquire) == walks &&
+         atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING;
+         i++) {
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void vt__emit_modules(void)
@@ -709,8 +725,10 @@ long vt__merge_round(int final, int compress)
     if (!final)
         take_queue();
     /* Rows taken above may name stacks from a library loaded since the last round. */
-    if (compress && atomic_exchange_explicit(&modules_dirty, 0, memory_order_acq_rel))
+    if (compress && atomic_exchange_explicit(&modules_dirty, 0, memory_order_acq_rel)) {
         walk_modules();
+        atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
+    }
     long n = merge(watermark);
     prev_target = target;
     if (n > 0)

@@ -43,13 +43,16 @@ enum { WALK_MAX = VT_MAX_DEPTH + 16 };
 
 struct vt_unwind_cache {
     /* The slow walk's registers per frame: kept here, not on a stack that may be small. */
-    uint64_t ip[WALK_MAX], sp[WALK_MAX], rbp[WALK_MAX], rbp_loc[WALK_MAX];
+    uint64_t ip[WALK_MAX], ip_loc[WALK_MAX], sp[WALK_MAX], rbp[WALK_MAX], rbp_loc[WALK_MAX];
     /* The last verdicts this thread used, direct-mapped: the global table is too big to stay
      * in this core's cache. Entries are (return address, generation << 2 | verdict). */
     uint64_t near_ip[NEAR_VERDICTS];
     uint32_t near_v[NEAR_VERDICTS];
     struct suffix entries[SUFFIX_ENTRIES];
-    uint64_t hits, misses, stacks;
+    uint64_t stacks;
+    /* Slow walks left: libunwind's unw_step costs system calls (memory validation, signal
+     * masks) on code it has not cached, so a thread may take one per 256 stacks on average. */
+    int budget;
 };
 
 /* slot: return address << 16 | generation << 2 | verdict; 0 is empty. */
@@ -130,6 +133,8 @@ static struct vt_unwind_cache *cache_of(struct vt_thread *t)
         void *p = mmap(NULL, sizeof(struct vt_unwind_cache), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         t->unwind = p == MAP_FAILED ? NULL : p;
+        if (t->unwind)
+            t->unwind->budget = 256; /* enough to learn a program's common stacks */
     }
     return t->unwind;
 }
@@ -156,7 +161,7 @@ static struct suffix *suffix_find(struct vt_unwind_cache *c, uint64_t ip, uint64
 static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t gen)
 {
     enum { N = WALK_MAX };
-    uint64_t *ip = c->ip, *sp = c->sp, *rbp = c->rbp, *rbp_loc = c->rbp_loc;
+    uint64_t *ip = c->ip, *ip_loc = c->ip_loc, *sp = c->sp, *rbp = c->rbp, *rbp_loc = c->rbp_loc;
     unw_context_t uc;
     unw_cursor_t cur;
     int n = 0;
@@ -173,6 +178,11 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
         rbp_loc[n] = unw_get_save_loc(&cur, UNW_X86_64_RBP, &loc) == 0 && loc.type == UNW_SLT_MEMORY
                          ? loc.u.addr
                          : 0;
+        /* Where this frame's return address lives: below the caller's frame after a call,
+         * but in the saved context of a signal frame for the frame a signal interrupted. */
+        ip_loc[n] = unw_get_save_loc(&cur, UNW_REG_IP, &loc) == 0 && loc.type == UNW_SLT_MEMORY
+                        ? loc.u.addr
+                        : sp[n] - 8;
         n++;
     } while (n < N && n < max + 16 && unw_step(&cur) > 0);
 
@@ -205,7 +215,7 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
         s->n_slots = 0;
         for (int j = k + 1; j < n; j++) {
             s->frames[s->n_frames++] = ip[j];
-            s->slot_addr[s->n_slots] = sp[j] - 8;
+            s->slot_addr[s->n_slots] = ip_loc[j];
             s->slot_val[s->n_slots++] = ip[j];
             if (rbp_loc[j]) {
                 s->slot_addr[s->n_slots] = rbp_loc[j];
@@ -291,26 +301,24 @@ int vt__unwind(struct vt_thread *t, uint64_t *out, int max)
             goto slow;
         struct suffix *s =
             suffix_find(c, ip, (uint64_t)(uintptr_t)(fp + 2), (uint64_t)(uintptr_t)next, gen);
-        if (!s) {
-            c->misses++;
+        if (!s)
             goto slow;
-        }
-        c->hits++;
         int k = s->n_frames < max - n ? s->n_frames : max - n;
         memcpy(out + n, s->frames, (size_t)k * sizeof(uint64_t));
         n += k;
         goto done;
     }
 slow:
-    /* Where tails keep missing (code without frame pointers throughout), the full reference
-     * walk costs more than it teaches: use libunwind's own fast trace instead, and try again
-     * now and then. */
-    if (!c || (c->misses > 256 && c->misses > 4 * c->hits)) {
-        if (c && (c->stacks & 0xffff) == 0)
-            c->hits = c->misses = 0;
-        n = reference(out, max);
-    } else {
+    /* The walk that teaches the caches is dear; where it would run too often (code without
+     * frame pointers throughout, whose tails rarely repeat) libunwind's own fast trace gives
+     * the same answer for less. */
+    if (c && (c->stacks & 255) == 0 && c->budget < 256)
+        c->budget++;
+    if (c && c->budget > 0) {
+        c->budget--;
         n = slow_walk(c, out, max, gen);
+    } else {
+        n = reference(out, max);
     }
 done:
     if (unlikely(check_mode)) {

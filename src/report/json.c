@@ -135,7 +135,11 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             m->forked ? "true" : "false", (unsigned long long)m->start_realtime_ns,
             (unsigned long long)m->duration_ns);
     jstr(out, vt_end_name(m));
-    fprintf(out, ",\"end_status\":%d,\"exec\":", m->end_status);
+    /* The status of exit() is not in the trace (vitals run reports it): null, not 0. */
+    if (m->has_end && m->end_reason != VT_END_EXIT)
+        fprintf(out, ",\"end_status\":%d,\"exec\":", m->end_status);
+    else
+        fputs(",\"end_status\":null,\"exec\":", out);
     jstr(out, m->exec_path);
     fputs(",\"stopped\":", out);
     jstr(out, m->stopped);

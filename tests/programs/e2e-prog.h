@@ -5,6 +5,7 @@
 #define VT_E2E_PROG_H
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,9 +27,9 @@ static inline void e2e_write(int fd, const char *s)
     }
 }
 
-/* Writes "label value\n" to stdout without stdio, in one write so that lines printed by
- * several threads do not mix. */
-static inline void e2e_say_num(const char *label, long v)
+/* Writes "label value\n" to fd without stdio, in one write so that lines printed by several
+ * threads do not mix. */
+static inline void e2e_say_num_to(int fd, const char *label, long v)
 {
     char buf[128], digits[24], *d = digits + sizeof(digits);
     unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
@@ -46,7 +47,28 @@ static inline void e2e_say_num(const char *label, long v)
     n += k;
     buf[n++] = '\n';
     buf[n] = 0;
-    e2e_write(1, buf);
+    e2e_write(fd, buf);
+}
+
+/* e2e_say_num_to(1, label, v): the line goes to stdout. */
+static inline void e2e_say_num(const char *label, long v)
+{
+    e2e_say_num_to(1, label, v);
+}
+
+/* glibc's malloc is not async-signal-safe: a handler that allocates while the thread it
+ * interrupted holds its arena's lock deadlocks, with or without vitals. Only glibc's
+ * per-thread cache (tcache, 7 blocks per size class up to 1032 B) is served without a lock.
+ * This fills the calling thread's cache for size n, so that a signal handler can take up to
+ * 7 blocks of that size, and give them back, without ever taking a lock, as long as the rest
+ * of the program never uses that size class. */
+static inline void e2e_prime_tcache(size_t n)
+{
+    void *p[7];
+    for (int i = 0; i < 7; i++)
+        p[i] = malloc(n);
+    for (int i = 0; i < 7; i++)
+        free(p[i]);
 }
 
 #endif
