@@ -197,6 +197,8 @@ void vt__set_agent_range(uint64_t start, uint64_t end);
 /* Fills out with up to max return addresses of the calling thread's stack, the agent's own
  * frames left out; returns how many. */
 int vt__unwind(struct vt_thread *t, uint64_t *out, int max);
+/* The thread's scratch for a stack (VT_MAX_DEPTH frames), or NULL without memory. */
+uint64_t *vt__unwind_buffer(struct vt_thread *t);
 void vt__unwind_code_changed(void);
 /* With VITALS_CHECK_UNWIND=1, says on stderr how many stacks differed from unw_backtrace. */
 void vt__unwind_report(void);

@@ -103,8 +103,14 @@ static uint32_t intern(const uint64_t *frames, uint32_t n)
 
 uint32_t vt__stack_capture(struct vt_thread *t)
 {
-    uint64_t frames[VT_MAX_DEPTH];
-    int n = vt__unwind(t, frames, vt__config.depth);
+    /* The frames go to the thread's own buffer: the program's stack may be small. */
+    uint64_t *frames = vt__unwind_buffer(t), few[64];
+    int max = vt__config.depth;
+    if (!frames) {
+        frames = few;
+        max = max < 64 ? max : 64;
+    }
+    int n = vt__unwind(t, frames, max);
     return n > 0 ? intern(frames, (uint32_t)n) : 0;
 }
 

@@ -44,6 +44,8 @@ enum { WALK_MAX = VT_MAX_DEPTH + 16 };
 struct vt_unwind_cache {
     /* The slow walk's registers per frame: kept here, not on a stack that may be small. */
     uint64_t ip[WALK_MAX], ip_loc[WALK_MAX], sp[WALK_MAX], rbp[WALK_MAX], rbp_loc[WALK_MAX];
+    uint64_t frames[WALK_MAX]; /* the result, handed to the stack table */
+    void *trace[WALK_MAX];     /* unw_backtrace's output */
     /* The last verdicts this thread used, direct-mapped: the global table is too big to stay
      * in this core's cache. Entries are (return address, generation << 2 | verdict). */
     uint64_t near_ip[NEAR_VERDICTS];
@@ -232,10 +234,9 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
     return m;
 }
 
-/* What unw_backtrace says, the agent's frames skipped: the check mode's reference. */
-static int reference(uint64_t *out, int max)
+/* What unw_backtrace says, the agent's frames skipped (ips: WALK_MAX slots of scratch). */
+static int reference(void **ips, uint64_t *out, int max)
 {
-    void *ips[VT_MAX_DEPTH + 16];
     int n = unw_backtrace(ips, max + 16);
     int skip = 0;
     while (skip < n && in_agent((uint64_t)(uintptr_t)ips[skip]))
@@ -260,6 +261,12 @@ static inline int verdict_near(struct vt_unwind_cache *c, uint64_t ip, uint32_t 
         c->near_v[i] = gen << 2 | (uint32_t)v;
     }
     return v;
+}
+
+uint64_t *vt__unwind_buffer(struct vt_thread *t)
+{
+    struct vt_unwind_cache *c = cache_of(t);
+    return c ? c->frames : NULL;
 }
 
 int vt__unwind(struct vt_thread *t, uint64_t *out, int max)
@@ -317,13 +324,16 @@ slow:
     if (c && c->budget > 0) {
         c->budget--;
         n = slow_walk(c, out, max, gen);
+    } else if (c) {
+        n = reference(c->trace, out, max);
     } else {
-        n = reference(out, max);
+        void *ips[64 + 16];
+        n = reference(ips, out, max < 64 ? max : 64);
     }
 done:
-    if (unlikely(check_mode)) {
-        uint64_t ref[VT_MAX_DEPTH + 16];
-        int rn = reference(ref, max);
+    if (unlikely(check_mode) && c) {
+        uint64_t *ref = c->rbp_loc; /* free after the walk */
+        int rn = reference(c->trace, ref, max);
         atomic_fetch_add(&check_stacks, 1);
         if (rn != n || memcmp(ref, out, (size_t)n * sizeof(uint64_t)) != 0)
             atomic_fetch_add(&check_mismatches, 1);

@@ -325,9 +325,10 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
             k = 1;
             f[0] = (vt_frame_info){0};
         }
-        const vt_frame_info *outer = &f[k - 1];
-        if (outer->function)
-            fprintf(out, "%s", outer->function);
+        /* The innermost source function, inlined or not, with its own line. */
+        const vt_frame_info *inner = &f[0];
+        if (inner->function)
+            fprintf(out, "%s", inner->function);
         else
             fprintf(out, "0x%llx", (unsigned long long)st->frames[0]);
         if (f[0].file) {
