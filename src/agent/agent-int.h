@@ -188,7 +188,7 @@ int vt__stacks_init(void);
 uint32_t vt__stack_capture(struct vt_thread *t);
 uint32_t vt__stack_count_ready(void);
 /* Frames of stack id (borrowed); *depth set. */
-const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth);
+const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth, uint32_t *gen);
 void vt__stacks_after_fork(void);
 
 /* unwind.c */
@@ -200,6 +200,9 @@ int vt__unwind(struct vt_thread *t, uint64_t *out, int max);
 /* The thread's scratch for a stack (VT_MAX_DEPTH frames), or NULL without memory. */
 uint64_t *vt__unwind_buffer(struct vt_thread *t);
 void vt__unwind_code_changed(void);
+/* The code generation: 1 at start, one more after each dlclose. A stack's identity includes
+ * it, so that code loaded later at the same addresses makes other stacks. */
+uint32_t vt__code_gen(void);
 /* With VITALS_CHECK_UNWIND=1, says on stderr how many stacks differed from unw_backtrace. */
 void vt__unwind_report(void);
 

@@ -282,6 +282,11 @@ static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static void walk_modules(void)
 {
     pthread_mutex_lock(&modules_lock);
+    /* The map that follows is the one of this code generation. */
+    if (room(32) == 0) {
+        vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_MODMAP);
+        vt_stream_put(&enc, VT_COL_MISC, vt__code_gen());
+    }
     dl_iterate_phdr(module_cb, NULL);
     pthread_mutex_unlock(&modules_lock);
 }
@@ -380,8 +385,8 @@ static void ensure_stack(uint32_t id)
 {
     if (id / 64 >= stack_bits_words || (stack_bits[id / 64] >> (id % 64) & 1))
         return;
-    uint32_t depth;
-    const uint64_t *f = vt__stack_frames(id, &depth);
+    uint32_t depth, gen;
+    const uint64_t *f = vt__stack_frames(id, &depth, &gen);
     if (depth == UINT32_MAX)
         depth = 0; /* cannot happen: a stack is ready before any row names it */
     if (room((size_t)depth * VT_VARINT_MAX + 32))
@@ -389,6 +394,7 @@ static void ensure_stack(uint32_t id)
     vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_STACK);
     vt_stream_put(&enc, VT_COL_MISC, id);
     vt_stream_put(&enc, VT_COL_MISC, depth);
+    vt_stream_put(&enc, VT_COL_MISC, gen);
     uint64_t prev = 0;
     for (uint32_t i = 0; i < depth; i++) {
         vt_stream_put(&enc, VT_COL_MISC, vt_zigzag((int64_t)(f[i] - prev)));

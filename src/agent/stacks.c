@@ -12,7 +12,7 @@
 struct entry {
     uint64_t offset;              /* index of the first frame in the arena */
     _Atomic uint32_t depth_plus1; /* 0 until the entry is ready */
-    uint32_t pad;
+    uint32_t gen;                 /* the code generation it was captured in */
 };
 
 static _Atomic uint64_t *table; /* slot: high 32 bits of the hash, low 32 bits the id */
@@ -56,23 +56,26 @@ int vt__stacks_init(void)
     return 0;
 }
 
-static int same_frames(uint32_t id, const uint64_t *frames, uint32_t n)
+static int same_frames(uint32_t id, const uint64_t *frames, uint32_t n, uint32_t gen)
 {
     const struct entry *e = &entries[id];
     uint32_t d = atomic_load_explicit(&e->depth_plus1, memory_order_acquire);
-    return d == n + 1 && memcmp(arena + e->offset, frames, n * sizeof(uint64_t)) == 0;
+    return d == n + 1 && e->gen == gen &&
+           memcmp(arena + e->offset, frames, n * sizeof(uint64_t)) == 0;
 }
 
-static uint32_t intern(const uint64_t *frames, uint32_t n)
+static uint32_t intern(const uint64_t *frames, uint32_t n, uint32_t gen)
 {
-    uint64_t h = vt_hash_words(frames, n);
+    uint64_t h = vt_hash_words(frames, n) ^ (uint64_t)gen * 0x9e3779b97f4a7c15ULL;
+    h = h ? h : 1;
     uint64_t tag = h & 0xffffffff00000000ULL;
     uint64_t i = h & table_mask;
     uint32_t id = 0;
     for (uint64_t probes = 0; probes <= table_mask; probes++, i = (i + 1) & table_mask) {
         uint64_t slot = atomic_load_explicit(&table[i], memory_order_acquire);
         if (slot) {
-            if ((slot & 0xffffffff00000000ULL) == tag && same_frames((uint32_t)slot, frames, n))
+            if ((slot & 0xffffffff00000000ULL) == tag &&
+                same_frames((uint32_t)slot, frames, n, gen))
                 return (uint32_t)slot;
             continue;
         }
@@ -88,6 +91,7 @@ static uint32_t intern(const uint64_t *frames, uint32_t n)
             }
             memcpy(arena + off, frames, n * sizeof(uint64_t));
             entries[id].offset = off;
+            entries[id].gen = gen;
             atomic_store_explicit(&entries[id].depth_plus1, n + 1, memory_order_release);
         }
         uint64_t expected = 0;
@@ -95,7 +99,8 @@ static uint32_t intern(const uint64_t *frames, uint32_t n)
                                                     memory_order_release, memory_order_acquire))
             return id;
         /* Another thread took the slot: it may hold this very stack. */
-        if ((expected & 0xffffffff00000000ULL) == tag && same_frames((uint32_t)expected, frames, n))
+        if ((expected & 0xffffffff00000000ULL) == tag &&
+            same_frames((uint32_t)expected, frames, n, gen))
             return (uint32_t)expected;
     }
     return id;
@@ -111,7 +116,7 @@ uint32_t vt__stack_capture(struct vt_thread *t)
         max = max < 64 ? max : 64;
     }
     int n = vt__unwind(t, frames, max);
-    return n > 0 ? intern(frames, (uint32_t)n) : 0;
+    return n > 0 ? intern(frames, (uint32_t)n, vt__code_gen()) : 0;
 }
 
 uint32_t vt__stack_count_ready(void)
@@ -120,8 +125,9 @@ uint32_t vt__stack_count_ready(void)
     return n < max_entries ? n : max_entries;
 }
 
-const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth)
+const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth, uint32_t *gen)
 {
+    *gen = 0;
     if (id >= max_entries) {
         *depth = 0;
         return NULL;
@@ -132,6 +138,7 @@ const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth)
         return NULL;
     }
     *depth = d - 1;
+    *gen = entries[id].gen;
     return arena + entries[id].offset;
 }
 

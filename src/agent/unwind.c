@@ -89,6 +89,11 @@ int vt__unwind_init(int check)
     return 0;
 }
 
+uint32_t vt__code_gen(void)
+{
+    return atomic_load_explicit(&code_gen, memory_order_acquire);
+}
+
 void vt__unwind_code_changed(void)
 {
     /* A library was unloaded: its addresses may hold other code now. */

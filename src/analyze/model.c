@@ -133,6 +133,8 @@ struct loader {
     uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc, peak_tsc;
     int time_shift;
     int have_info;
+    int have_modmap; /* MODMAP records tag the module maps (version 1.1) */
+    uint32_t cur_gen;
     int err;
 };
 
@@ -166,7 +168,7 @@ static int stack_table_grow(struct loader *L)
 }
 
 /* Returns the canonical index of frames (taking ownership of them), or -1 on no memory. */
-static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
+static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth, uint32_t gen)
 {
     vt_model *m = L->m;
     if (!L->stack_table || (m->n_stacks + 1) * 2 > L->stack_mask + 1) {
@@ -178,7 +180,8 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
     size_t i = vt_hash_words(frames, depth) & L->stack_mask;
     for (; L->stack_table[i] != UINT32_MAX; i = (i + 1) & L->stack_mask) {
         vt_stack *s = &m->stacks[L->stack_table[i]];
-        if (s->depth == depth && !memcmp(s->frames, frames, depth * sizeof(uint64_t))) {
+        if (s->depth == depth && s->gen == gen &&
+            !memcmp(s->frames, frames, depth * sizeof(uint64_t))) {
             free(frames);
             return L->stack_table[i];
         }
@@ -197,7 +200,7 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth)
         }
         L->stacks_cap = cap;
     }
-    m->stacks[m->n_stacks] = (vt_stack){depth, frames};
+    m->stacks[m->n_stacks] = (vt_stack){.depth = depth, .gen = gen, .frames = frames};
     L->site_of_stack[m->n_stacks] = -1;
     L->stack_table[i] = (uint32_t)m->n_stacks;
     return (int64_t)m->n_stacks++;
@@ -233,7 +236,7 @@ static vt_site *site_for(struct loader *L, uint64_t trace_stack)
     if (canon == UINT32_MAX) {
         /* A stack the trace never defined (its block was lost): the empty stack. */
         uint64_t *none = malloc(sizeof(uint64_t));
-        int64_t c = none ? intern_stack(L, none, 0) : -1;
+        int64_t c = none ? intern_stack(L, none, 0, UINT32_MAX) : -1;
         if (c < 0)
             return NULL;
         canon = (uint32_t)c;
@@ -494,10 +497,18 @@ static int decode_module(struct loader *L, vt_stream_dec *dp)
     memcpy(mod.build_id, d.p[VT_COL_MISC], blen);
     mod.build_id_len = (uint32_t)blen;
     d.p[VT_COL_MISC] += blen;
-    /* The whole map is written again after a dlopen; keep one copy of each. */
+    /* The whole map is written again after a dlopen; keep one copy of each, with the code
+     * generations it was seen in. Without MODMAP records (version 1.0) a module counts for all
+     * generations. */
+    mod.first_gen = L->have_modmap ? L->cur_gen : 0;
+    mod.last_gen = L->have_modmap ? L->cur_gen : UINT32_MAX;
     for (size_t i = 0; i < m->n_modules; i++) {
-        if (m->modules[i].start == mod.start && m->modules[i].end == mod.end &&
-            !strcmp(m->modules[i].path, mod.path)) {
+        vt_module *o = &m->modules[i];
+        if (o->start == mod.start && o->end == mod.end && !strcmp(o->path, mod.path)) {
+            if (mod.first_gen < o->first_gen)
+                o->first_gen = mod.first_gen;
+            if (mod.last_gen > o->last_gen)
+                o->last_gen = mod.last_gen;
             free(mod.path);
             *dp = d;
             return 0;
@@ -516,9 +527,12 @@ static int decode_stack(struct loader *L, vt_stream_dec *dp)
 {
     vt_stream_dec d = *dp;
     uint64_t id, depth, v, prev = 0;
+    uint64_t gen = UINT32_MAX;
     GET(VT_COL_MISC, id);
     GET(VT_COL_MISC, depth);
-    if (depth > 4096 || id >= (1u << 24)) /* the agent's ids stay below 2^24 */
+    if (vt_reader_minor(L->r) >= 1)
+        GET(VT_COL_MISC, gen);
+    if (depth > 4096 || id >= (1u << 24) || gen > UINT32_MAX) /* agent ids stay below 2^24 */
         goto bad;
     uint64_t *frames = malloc((depth ? depth : 1) * sizeof(uint64_t));
     if (!frames)
@@ -531,7 +545,7 @@ static int decode_stack(struct loader *L, vt_stream_dec *dp)
         prev += (uint64_t)vt_unzigzag(v);
         frames[i] = prev;
     }
-    int64_t canon = intern_stack(L, frames, (uint32_t)depth);
+    int64_t canon = intern_stack(L, frames, (uint32_t)depth, (uint32_t)gen);
     if (canon < 0)
         goto bad;
     if (id >= L->n_ids) {
@@ -586,6 +600,13 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
             case VT_TAG_STACK:
                 if (decode_stack(L, &d))
                     goto bad;
+                break;
+            case VT_TAG_MODMAP:
+                GET(VT_COL_MISC, a);
+                if (a > UINT32_MAX)
+                    goto bad;
+                L->have_modmap = 1;
+                L->cur_gen = (uint32_t)a;
                 break;
             case VT_TAG_CLOCK:
                 GET(VT_COL_MISC, a);

@@ -28,6 +28,7 @@ typedef struct vt_site {
 
 typedef struct vt_stack {
     uint32_t depth;
+    uint32_t gen;     /* the code generation it was captured in (UINT32_MAX: not recorded) */
     uint64_t *frames; /* return addresses, innermost first */
 } vt_stack;
 
@@ -36,6 +37,7 @@ typedef struct vt_module {
     uint64_t bias, start, end;
     uint8_t build_id[64];
     uint32_t build_id_len;
+    uint32_t first_gen, last_gen; /* code generations whose module map holds it */
 } vt_module;
 
 typedef struct vt_thread_stats {

@@ -61,8 +61,9 @@ vt_symbols *vt_model_symbols(const vt_model *m)
         return NULL;
     for (size_t i = 0; i < m->n_modules; i++) {
         const vt_module *mod = &m->modules[i];
-        vt_symbols_add_module(s, mod->path, mod->bias, mod->start, mod->end,
-                              mod->build_id_len ? mod->build_id : NULL, mod->build_id_len);
+        vt_symbols_add_module_gen(s, mod->path, mod->bias, mod->start, mod->end,
+                                  mod->build_id_len ? mod->build_id : NULL, mod->build_id_len,
+                                  mod->first_gen, mod->last_gen);
     }
     return s;
 }

@@ -38,12 +38,14 @@ struct module {
     uint8_t *build_id; /* NULL when none was recorded */
     size_t build_id_len;
     enum module_state state;
-    Dwfl_Module *dwfl_mod;   /* set when MODULE_OPEN; may be shared with another entry */
-    const char *opened_path; /* interned: the file reported to libdwfl */
+    Dwfl_Module *dwfl_mod;        /* set when MODULE_OPEN; may be shared with another entry */
+    const char *opened_path;      /* interned: the file reported to libdwfl */
+    uint32_t first_gen, last_gen; /* the code generations it was loaded in */
 };
 
 struct cache_slot {
     uint64_t addr;
+    uint32_t gen;
     uint32_t first; /* index into vt_symbols.frames */
     uint32_t n;     /* 0 marks an empty slot; a resolved address has at least one frame */
 };
@@ -265,6 +267,14 @@ static void cache_invalidate(vt_symbols *s, uint64_t start, uint64_t end)
 int vt_symbols_add_module(vt_symbols *s, const char *path, uint64_t bias, uint64_t start,
                           uint64_t end, const uint8_t *build_id, size_t build_id_len)
 {
+    return vt_symbols_add_module_gen(s, path, bias, start, end, build_id, build_id_len, 0,
+                                     UINT32_MAX);
+}
+
+int vt_symbols_add_module_gen(vt_symbols *s, const char *path, uint64_t bias, uint64_t start,
+                              uint64_t end, const uint8_t *build_id, size_t build_id_len,
+                              uint32_t first_gen, uint32_t last_gen)
+{
     if (s == NULL || path == NULL || end < start || (build_id == NULL && build_id_len != 0))
         return VT_EINVAL;
     if (s->n_modules == s->cap_modules) {
@@ -275,7 +285,12 @@ int vt_symbols_add_module(vt_symbols *s, const char *path, uint64_t bias, uint64
         s->modules = modules;
         s->cap_modules = cap;
     }
-    struct module m = {.bias = bias, .start = start, .end = end, .state = MODULE_UNOPENED};
+    struct module m = {.bias = bias,
+                       .start = start,
+                       .end = end,
+                       .state = MODULE_UNOPENED,
+                       .first_gen = first_gen,
+                       .last_gen = last_gen};
     int err = intern(s, path, &m.path);
     if (err)
         return err;
@@ -392,13 +407,21 @@ static int module_open(vt_symbols *s, struct module *m, Dwfl_Module **out)
     return 0;
 }
 
-static struct module *module_find(vt_symbols *s, uint64_t addr)
+/* The module at addr in code generation gen: the latest registered one loaded then, or else
+ * the latest registered one at all. */
+static struct module *module_find(vt_symbols *s, uint64_t addr, uint32_t gen)
 {
+    struct module *any = NULL;
     for (size_t i = s->n_modules; i-- > 0;) {
-        if (addr >= s->modules[i].start && addr < s->modules[i].end)
-            return &s->modules[i];
+        struct module *m = &s->modules[i];
+        if (addr < m->start || addr >= m->end)
+            continue;
+        if (gen >= m->first_gen && gen <= m->last_gen)
+            return m;
+        if (!any)
+            any = m;
     }
-    return NULL;
+    return any;
 }
 
 static int frames_push(vt_symbols *s, const vt_frame_info *f)
@@ -661,10 +684,10 @@ static int resolve_in_module(vt_symbols *s, Dwfl_Module *dm, uint64_t pc, vt_fra
 }
 
 /* Resolves pc and appends its frames to s->frames. */
-static int resolve(vt_symbols *s, uint64_t pc)
+static int resolve(vt_symbols *s, uint64_t pc, uint32_t gen)
 {
     vt_frame_info f = {.offset = pc};
-    struct module *m = module_find(s, pc);
+    struct module *m = module_find(s, pc, gen);
     if (m == NULL)
         return frames_push(s, &f);
     f.module = m->path;
@@ -687,7 +710,7 @@ static int cache_grow(vt_symbols *s)
     for (size_t i = 0; i < s->n_slots; i++) {
         if (s->slots[i].n == 0)
             continue;
-        size_t j = vt_hash64(s->slots[i].addr) & (n_slots - 1);
+        size_t j = vt_hash64(s->slots[i].addr ^ (uint64_t)s->slots[i].gen << 48) & (n_slots - 1);
         while (slots[j].n != 0)
             j = (j + 1) & (n_slots - 1);
         slots[j] = s->slots[i];
@@ -699,6 +722,12 @@ static int cache_grow(vt_symbols *s)
 }
 
 int vt_symbols_lookup(vt_symbols *s, uint64_t addr, int is_return, vt_frame_info *out, int max)
+{
+    return vt_symbols_lookup_gen(s, UINT32_MAX, addr, is_return, out, max);
+}
+
+int vt_symbols_lookup_gen(vt_symbols *s, uint32_t gen, uint64_t addr, int is_return,
+                          vt_frame_info *out, int max)
 {
     if (s == NULL || (out == NULL && max > 0))
         return VT_EINVAL;
@@ -712,18 +741,19 @@ int vt_symbols_lookup(vt_symbols *s, uint64_t addr, int is_return, vt_frame_info
             return err;
     }
     size_t mask = s->n_slots - 1;
-    size_t i = vt_hash64(pc) & mask;
-    while (s->slots[i].n != 0 && s->slots[i].addr != pc)
+    size_t i = vt_hash64(pc ^ (uint64_t)gen << 48) & mask;
+    while (s->slots[i].n != 0 && (s->slots[i].addr != pc || s->slots[i].gen != gen))
         i = (i + 1) & mask;
     struct cache_slot *slot = &s->slots[i];
     if (slot->n == 0) {
         size_t first = s->n_frames;
-        int err = resolve(s, pc);
+        int err = resolve(s, pc, gen);
         if (err) {
             s->n_frames = first;
             return err;
         }
         slot->addr = pc;
+        slot->gen = gen;
         slot->first = (uint32_t)first;
         slot->n = (uint32_t)(s->n_frames - first);
         s->n_cached++;

@@ -32,6 +32,18 @@ void vt_symbols_free(vt_symbols *s);
 int vt_symbols_add_module(vt_symbols *s, const char *path, uint64_t bias, uint64_t start,
                           uint64_t end, const uint8_t *build_id, size_t build_id_len);
 
+/* The same, for a module loaded during code generations [first_gen, last_gen] only (a
+ * generation ends when a library is unloaded, so that a later library at the same addresses
+ * is told apart). vt_symbols_add_module() registers for every generation. */
+int vt_symbols_add_module_gen(vt_symbols *s, const char *path, uint64_t bias, uint64_t start,
+                              uint64_t end, const uint8_t *build_id, size_t build_id_len,
+                              uint32_t first_gen, uint32_t last_gen);
+
+/* vt_symbols_lookup() for an address recorded in code generation gen: it resolves in the module
+ * loaded there then, if one was registered for gen. */
+int vt_symbols_lookup_gen(vt_symbols *s, uint32_t gen, uint64_t addr, int is_return,
+                          vt_frame_info *out, int max);
+
 /* Resolves addr into at most max frames, innermost (inlined) first, outermost last; returns
  * the number written, at least 1 when max >= 1 (an unresolved address yields one frame with
  * function == NULL). With is_return set, addr is a return address and addr - 1 is looked up,

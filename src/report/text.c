@@ -79,7 +79,7 @@ static void print_stack(const struct ctx *c, const vt_stack *s)
         return;
     }
     for (uint32_t i = 0; i < s->depth; i++) {
-        int n = vt_symbols_lookup(c->syms, s->frames[i], 1, f, 16);
+        int n = vt_symbols_lookup_gen(c->syms, s->gen, s->frames[i], 1, f, 16);
         if (n < 1) {
             n = 1;
             f[0] = (vt_frame_info){0};
@@ -320,7 +320,7 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
             fputs("(no stack)\n", out);
             continue;
         }
-        int k = vt_symbols_lookup(syms, st->frames[0], 1, f, 16);
+        int k = vt_symbols_lookup_gen(syms, st->gen, st->frames[0], 1, f, 16);
         if (k < 1) {
             k = 1;
             f[0] = (vt_frame_info){0};

@@ -8,7 +8,7 @@
 /* File header: 8-byte magic, u16 major, u16 minor, u32 header size, 16 reserved bytes. */
 #define VT_TRACE_MAGIC "\x89VTR\r\n\x1a\n"
 #define VT_TRACE_MAJOR 1
-#define VT_TRACE_MINOR 0
+#define VT_TRACE_MINOR 1
 #define VT_TRACE_HEADER_SIZE 32
 
 /* Every block starts with this 40-byte little-endian header:
@@ -40,7 +40,7 @@ enum vt_tag {
     /* MISC: str path, bias, start, end, build-id length, build-id bytes */
     VT_TAG_MODULE = 0x02,
     /* MISC: id, depth, first frame, then zigzag deltas from the previous frame */
-    VT_TAG_STACK = 0x03,
+    VT_TAG_STACK = 0x03, /* from version 1.1: id, depth, code generation, frames */
     /* MISC: tsc, ns: a clock pair the reader fits to turn ticks into nanoseconds */
     VT_TAG_CLOCK = 0x04,
     /* MISC: reason, status, dropped events, tsc */
@@ -49,6 +49,9 @@ enum vt_tag {
     VT_TAG_STOPPED = 0x06,
     /* MISC: tsc, str path: the image was replaced by exec (events after it: exec failed) */
     VT_TAG_EXEC = 0x07,
+    /* MISC: code generation: the MODULE records that follow are the whole module map of that
+     * generation (1 at start, one more after each dlclose). From version 1.1. */
+    VT_TAG_MODMAP = 0x08,
     /* | fn. TIME, SIZE:bytes, STACK:id. Each ALLOC takes the next ordinal (0, 1, 2...). */
     VT_TAG_ALLOC = 0x10,
     /* | fn. TIME, ORDINAL:(ordinal of the next allocation - ordinal of the freed block). */

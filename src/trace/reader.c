@@ -17,6 +17,7 @@
 
 struct vt_reader {
     int fd;
+    unsigned minor;
     char *path;
     uint64_t size;
     uint64_t end; /* just past the last whole block */
@@ -180,6 +181,7 @@ vt_reader *vt_reader_open(const char *path, int *err, char *msg, size_t msg_size
                  minor, VT_TRACE_MAJOR);
         goto fail;
     }
+    r->minor = minor;
     r->dctx = ZSTD_createDCtx();
     if (!r->dctx || !r->path) {
         e = VT_ENOMEM;
@@ -278,6 +280,11 @@ corrupt:
 const char *vt_reader_warnings(const vt_reader *r)
 {
     return r->warnings;
+}
+
+unsigned vt_reader_minor(const vt_reader *r)
+{
+    return r->minor;
 }
 
 const char *vt_reader_path(const vt_reader *r)

@@ -43,6 +43,8 @@ void vt_reader_warn(vt_reader *r, const char *fmt, ...) __attribute__((format(pr
 const char *vt_reader_warnings(const vt_reader *r);
 
 const char *vt_reader_path(const vt_reader *r);
+/* The trace's minor format version (fields added in later minors are read only then). */
+unsigned vt_reader_minor(const vt_reader *r);
 uint64_t vt_reader_file_size(const vt_reader *r);
 
 /* Byte offset just past the last whole block: where reading stopped. */

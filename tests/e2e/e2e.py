@@ -1094,11 +1094,11 @@ def case_dlopen(ctx):
     lib_a, lib_b = ctx.prog("libdl_leak_a.so"), ctx.prog("libdl_leak_b.so")
     libs = (("leak_a", 3, 24, "dl_leak_a.c", "LEAK_A", "libdl_leak_a.so"),
             ("leak_b", 4, 40, "dl_leak_b.c", "LEAK_B", "libdl_leak_b.so"))
-    # a-only: the first library alone, loaded and unloaded at once. The modes "two-sites" and
-    # "one-site" (a second library loaded where the first was) are a known limitation: the
-    # analyzer symbolizes every stack with the newest module at an address (docs/ARCHITECTURE.md
-    # "Known limitations"); they are not run until the module map is time-aware.
-    for mode, n_libs in (("a-only", 1),):
+    # a-only: the first library alone, loaded and unloaded at once; then with the second
+    # library loaded after it (most likely at the same addresses), called from its own call
+    # site or from the same one: stacks carry their code generation, so each leak is named by
+    # its own library.
+    for mode, n_libs in (("a-only", 1), ("two-sites", 2), ("one-site", 2)):
         r, rep = ctx.traced("dl_leaks", [lib_a, lib_b, mode], trace_name=f"dl_leaks.{mode}.vtr")
         ctx.eq(f"{mode}: stdout", r.stdout, b"a unloaded\ndone\n")
         leaks = rep["leaks"]["entries"]

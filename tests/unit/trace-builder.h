@@ -161,6 +161,7 @@ static inline void tb_stack(tb *b, uint32_t id, const uint64_t *frames, uint32_t
     vt_stream_put_byte(&b->e, VT_COL_TAG, VT_TAG_STACK);
     vt_stream_put(&b->e, VT_COL_MISC, id);
     vt_stream_put(&b->e, VT_COL_MISC, depth);
+    vt_stream_put(&b->e, VT_COL_MISC, 1); /* code generation (format 1.1) */
     uint64_t prev = 0;
     for (uint32_t i = 0; i < depth; i++) {
         vt_stream_put(&b->e, VT_COL_MISC, vt_zigzag((int64_t)(frames[i] - prev)));
