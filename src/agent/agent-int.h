@@ -249,6 +249,8 @@ void vt__membarrier_init(void);
 void vt__barrier(void);
 
 /* agent.c */
+/* Remembers the status exit() was called with (the first call counts). */
+void vt__note_exit_status(int status);
 void vt__agent_init(void);
 /* Chooses the trace path for this process (vt__config.output) if none is set yet, avoiding
  * existing files. Returns 0 or a negative VT_E* code. */

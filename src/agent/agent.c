@@ -308,7 +308,22 @@ __attribute__((constructor)) static void agent_ctor(void)
     vt__agent_init();
 }
 
+static _Atomic int exit_status_known;
+static int exit_status;
+
+void vt__note_exit_status(int status)
+{
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&exit_status_known, &expected, 2)) {
+        exit_status = status & 0xff;
+        atomic_store(&exit_status_known, 1);
+    }
+}
+
 __attribute__((destructor)) static void agent_dtor(void)
 {
-    vt__final_flush(VT_END_EXIT, 0, 0);
+    if (atomic_load(&exit_status_known) == 1)
+        vt__final_flush(VT_END_EXIT_STATUS, exit_status, 0);
+    else
+        vt__final_flush(VT_END_EXIT, 0, 0);
 }

@@ -32,6 +32,9 @@ static struct {
     void *(*dlopen)(const char *, int);
     int (*dlclose)(void *);
     void (*_exit)(int) __attribute__((noreturn));
+    void (*exit)(int) __attribute__((noreturn));
+    int (*__libc_start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
+                             void (*)(void), void (*)(void), void *);
     void (*_Exit)(int) __attribute__((noreturn));
     int (*execve)(const char *, char *const[], char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
@@ -128,6 +131,8 @@ static void resolve(void)
     RESOLVE(dlopen);
     RESOLVE(dlclose);
     RESOLVE(_exit);
+    RESOLVE(exit);
+    RESOLVE(__libc_start_main);
     RESOLVE(_Exit);
     RESOLVE(execve);
     RESOLVE(execvpe);
@@ -458,6 +463,34 @@ VT_EXPORT int dlclose(void *h)
     vt__unwind_code_changed();
     vt__modules_dirty();
     return r;
+}
+
+/* exit() and main's return value give the exit status, which the flush at the end of the
+ * process (a destructor) could not learn otherwise. */
+VT_EXPORT void exit(int status)
+{
+    starting();
+    vt__note_exit_status(status);
+    real.exit(status);
+}
+
+static int (*program_main)(int, char **, char **);
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    int status = program_main(argc, argv, envp);
+    vt__note_exit_status(status);
+    return status;
+}
+
+VT_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+                                void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+                                void *stack_end)
+{
+    if (unlikely(!real.__libc_start_main))
+        resolve();
+    program_main = main;
+    return real.__libc_start_main(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
 VT_EXPORT void _exit(int status)

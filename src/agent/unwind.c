@@ -205,8 +205,12 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
                  ((const uint64_t *)rbp[j])[0] == rbp[j + 1];
         verdict_set(ip[j], fp ? V_FP : V_OTHER, gen);
     }
-    int m = n - u < max ? n - u : max;
-    memcpy(out, ip + u, (size_t)m * sizeof(uint64_t));
+    /* The agent's own frames are left out wherever they are (main's wrapper sits under
+     * main). */
+    int m = 0;
+    for (int j = u; j < n && m < max; j++)
+        if (!in_agent(ip[j]))
+            out[m++] = ip[j];
 
     /* The tail below the first frame a fast walk cannot step, with the slots it rests on. */
     int k = u;
@@ -221,7 +225,8 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
         s->n_frames = 0;
         s->n_slots = 0;
         for (int j = k + 1; j < n; j++) {
-            s->frames[s->n_frames++] = ip[j];
+            if (!in_agent(ip[j]))
+                s->frames[s->n_frames++] = ip[j];
             s->slot_addr[s->n_slots] = ip_loc[j];
             s->slot_val[s->n_slots++] = ip[j];
             if (rbp_loc[j]) {
@@ -242,16 +247,11 @@ static int slow_walk(struct vt_unwind_cache *c, uint64_t *out, int max, uint32_t
 /* What unw_backtrace says, the agent's frames skipped (ips: WALK_MAX slots of scratch). */
 static int reference(void **ips, uint64_t *out, int max)
 {
-    int n = unw_backtrace(ips, max + 16);
-    int skip = 0;
-    while (skip < n && in_agent((uint64_t)(uintptr_t)ips[skip]))
-        skip++;
-    n -= skip;
-    if (n > max)
-        n = max;
-    for (int i = 0; i < n; i++)
-        out[i] = (uint64_t)(uintptr_t)ips[skip + i];
-    return n > 0 ? n : 0;
+    int n = unw_backtrace(ips, max + 16), m = 0;
+    for (int i = 0; i < n && m < max; i++)
+        if (!in_agent((uint64_t)(uintptr_t)ips[i]))
+            out[m++] = (uint64_t)(uintptr_t)ips[i];
+    return m;
 }
 
 /* verdict_get through the thread's near cache. */

@@ -55,6 +55,7 @@ const char *vt_end_name(const vt_model *m)
         return "unknown";
     switch (m->end_reason) {
     case VT_END_EXIT:
+    case VT_END_EXIT_STATUS:
         return "exit";
     case VT_END__EXIT:
         return "_exit";

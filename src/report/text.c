@@ -192,6 +192,8 @@ static void print_end(const struct ctx *c)
         fprintf(out, "ended by signal %d (SIG%s)", m->end_status, name ? name : "?");
     } else if (!strcmp(end, "_exit")) {
         fprintf(out, "ended by _exit(%d)", m->end_status);
+    } else if (!strcmp(end, "exit") && m->end_reason == VT_END_EXIT_STATUS) {
+        fprintf(out, "ended by exit(%d)", m->end_status);
     } else if (!strcmp(end, "exit")) {
         fprintf(out, "ended by exit");
     } else if (!strcmp(end, "exec")) {
