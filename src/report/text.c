@@ -46,9 +46,14 @@ static void print_frame(const struct ctx *c, const vt_frame_info *f, uint64_t ad
         fprintf(out, "%s", f->function);
     else
         fprintf(out, "0x%llx", (unsigned long long)addr);
-    if (f->file)
-        fprintf(out, "  %s%s:%d%s", dim(c), short_path(c, f->file), f->line, reset(c));
-    else if (f->module) {
+    if (f->file) {
+        fprintf(out, "  %s%s:%d", dim(c), short_path(c, f->file), f->line);
+        if (f->module && !f->inlined) {
+            const char *base = strrchr(f->module, '/');
+            fprintf(out, "  [%s]", base ? base + 1 : f->module);
+        }
+        fputs(reset(c), out);
+    } else if (f->module) {
         const char *base = strrchr(f->module, '/');
         fprintf(out, "  %s%s+0x%llx%s", dim(c), base ? base + 1 : f->module,
                 (unsigned long long)f->offset, reset(c));
