@@ -249,6 +249,9 @@ void vt__membarrier_init(void);
 void vt__barrier(void);
 
 /* agent.c */
+/* Whether this process is the one the agent's state belongs to. A vfork child shares the
+ * parent's memory (and runs no fork handlers): it must not flush or stop the parent's trace. */
+int vt__own_process(void);
 /* Remembers the status exit() was called with (the first call counts). */
 void vt__note_exit_status(int status);
 void vt__agent_init(void);

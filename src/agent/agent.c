@@ -214,6 +214,12 @@ static void install_signal_handlers(void)
 }
 
 _Atomic int vt__forking;
+static _Atomic int own_pid;
+
+int vt__own_process(void)
+{
+    return (int)getpid() == atomic_load_explicit(&own_pid, memory_order_relaxed);
+}
 
 /* Before fork: no thread of ours may hold a lock the child would inherit held. Threads leave
  * the hooks (new ones wait at the door) and the writer finishes any walk of the module list. */
@@ -252,7 +258,8 @@ static void after_fork_child(void)
     if (atomic_load(&vt__state) == VT_STATE_OFF)
         return;
     int guard = vt__guard;
-    vt__guard = 1;            /* what the agent maps for the child is its own */
+    vt__guard = 1; /* what the agent maps for the child is its own */
+    atomic_store(&own_pid, (int)getpid());
     vt__config.output[0] = 0; /* the child writes its own trace, named with its pid */
     vt__flush_after_fork_child();
     vt__guard = guard;
@@ -266,6 +273,7 @@ void vt__agent_init(void)
     in_init = 1;
     int guard = vt__guard;
     vt__guard = 1;
+    atomic_store(&own_pid, (int)getpid());
 
     Dl_info self;
     memset(&self, 0, sizeof(self));
@@ -322,6 +330,8 @@ void vt__note_exit_status(int status)
 
 __attribute__((destructor)) static void agent_dtor(void)
 {
+    if (!vt__own_process())
+        return;
     if (atomic_load(&exit_status_known) == 1)
         vt__final_flush(VT_END_EXIT_STATUS, exit_status, 0);
     else

@@ -470,7 +470,8 @@ VT_EXPORT int dlclose(void *h)
 VT_EXPORT void exit(int status)
 {
     starting();
-    vt__note_exit_status(status);
+    if (vt__own_process())
+        vt__note_exit_status(status);
     real.exit(status);
 }
 
@@ -496,14 +497,16 @@ VT_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, ch
 VT_EXPORT void _exit(int status)
 {
     starting();
-    vt__final_flush(VT_END__EXIT, status, 0);
+    if (vt__own_process())
+        vt__final_flush(VT_END__EXIT, status, 0);
     real._exit(status);
 }
 
 VT_EXPORT void _Exit(int status)
 {
     starting();
-    vt__final_flush(VT_END__EXIT, status, 0);
+    if (vt__own_process())
+        vt__final_flush(VT_END__EXIT, status, 0);
     real._Exit(status);
 }
 
@@ -511,10 +514,13 @@ VT_EXPORT void _Exit(int status)
 VT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     starting();
-    vt__flush_before_exec(path);
+    int own = vt__own_process(); /* a vfork child must leave its parent's trace alone */
+    if (own)
+        vt__flush_before_exec(path);
     int r = real.execve(path, argv, envp);
     int e = errno;
-    vt__resume_after_exec_failure();
+    if (own)
+        vt__resume_after_exec_failure();
     errno = e;
     return r;
 }
@@ -522,10 +528,13 @@ VT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 VT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     starting();
-    vt__flush_before_exec(file);
+    int own = vt__own_process();
+    if (own)
+        vt__flush_before_exec(file);
     int r = real.execvpe(file, argv, envp);
     int e = errno;
-    vt__resume_after_exec_failure();
+    if (own)
+        vt__resume_after_exec_failure();
     errno = e;
     return r;
 }
@@ -543,10 +552,13 @@ VT_EXPORT int execvp(const char *file, char *const argv[])
 VT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     starting();
-    vt__flush_before_exec("(fexecve)");
+    int own = vt__own_process();
+    if (own)
+        vt__flush_before_exec("(fexecve)");
     int r = real.fexecve(fd, argv, envp);
     int e = errno;
-    vt__resume_after_exec_failure();
+    if (own)
+        vt__resume_after_exec_failure();
     errno = e;
     return r;
 }

@@ -485,6 +485,18 @@ def case_abort(ctx):
     ctx.repeat_symbolized("abort", 134, 20)
 
 
+def case_vfork_exec(ctx):
+    """vfork + exec children (gcc's driver does this) leave the parent's trace whole: its end,
+    its exit status and its own leaks."""
+    r, rep = ctx.traced("vfork_exec", expect_status=5)
+    ctx.eq("stdout", r.stdout, b"children done\n")
+    ctx.eq("trace.warnings", rep["trace"]["warnings"], None)
+    ctx.eq("process.end", rep["process"]["end"], "exit")
+    ctx.eq("process.end_status", rep["process"]["end_status"], 5)
+    ctx.eq("process.dropped_events", rep["process"]["dropped_events"], 0)
+    check_site(ctx, rep, "after_children", 4, 224, ["malloc"], 4, 224)
+
+
 def without_vitals_lines(stderr):
     return b"".join(l for l in stderr.splitlines(keepends=True) if not l.startswith(b"vitals:"))
 
