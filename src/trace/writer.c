@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -105,8 +106,47 @@ int vt_trace_writer_open(vt_trace_writer *w, const char *path)
         unlink(path);
         return err;
     }
+    /* Keep out of the way of the program's descriptors: programs that close "all the others"
+     * usually start from 3, and a low number is the first one reused. */
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+        w->dev = (uint64_t)st.st_dev;
+        w->ino = (uint64_t)st.st_ino;
+    }
+    size_t n = strnlen(path, sizeof(w->path) - 1);
+    memcpy(w->path, path, n);
+    w->path[n] = 0;
     w->fd = fd;
     atomic_store(&w->offset, VT_TRACE_HEADER_SIZE);
+    return 0;
+}
+
+/* Makes sure w->fd is still our trace: a program may close every descriptor it did not open
+ * and get the number back for a file of its own, which we must never write into. Reopens the
+ * trace by path if needed. Async-signal-safe. */
+static int ensure_ours(vt_trace_writer *w)
+{
+    struct stat st;
+    if (fstat(w->fd, &st) == 0 && (uint64_t)st.st_dev == w->dev && (uint64_t)st.st_ino == w->ino)
+        return 0;
+    int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return VT_EIO;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != w->dev || (uint64_t)st.st_ino != w->ino) {
+        close(fd); /* the path now names another file */
+        return VT_EIO;
+    }
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 512);
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    w->fd = fd; /* the old number is the program's now: not ours to close */
     return 0;
 }
 
@@ -160,14 +200,25 @@ int vt_trace_write_block(vt_trace_writer *w, int kind, uint64_t base_time, uint6
         iov[1] = (struct iovec){(void *)raw, n};
         n_iov = n ? 2 : 1;
     }
+    int err = ensure_ours(w);
+    if (err)
+        return err;
     uint64_t off = atomic_fetch_add(&w->offset, total);
     return pwritev_all(w->fd, iov, n_iov, off);
 }
 
+/* Closes w->fd only if it is still the trace (never a descriptor the program got back). */
+static void close_if_ours(vt_trace_writer *w)
+{
+    struct stat st;
+    if (w->fd >= 0 && fstat(w->fd, &st) == 0 && (uint64_t)st.st_dev == w->dev &&
+        (uint64_t)st.st_ino == w->ino)
+        close(w->fd);
+}
+
 void vt_trace_writer_close(vt_trace_writer *w)
 {
-    if (w->fd >= 0)
-        close(w->fd);
+    close_if_ours(w);
     if (w->zctx)
         ZSTD_freeCCtx(w->zctx);
     if (w->scratch)
@@ -179,8 +230,7 @@ void vt_trace_writer_close(vt_trace_writer *w)
 
 void vt_trace_writer_abandon(vt_trace_writer *w)
 {
-    if (w->fd >= 0)
-        close(w->fd);
+    close_if_ours(w);
     w->fd = -1;
     w->zctx = NULL;
     w->scratch = NULL;

@@ -10,6 +10,8 @@
 
 typedef struct vt_trace_writer {
     int fd;
+    uint64_t dev, ino; /* of the file opened, to notice if the program closed our descriptor */
+    char path[4096];
     _Atomic uint64_t offset; /* the next free byte of the file */
     void *zctx;              /* ZSTD_CCtx, NULL until vt_trace_writer_enable_zstd() */
     uint8_t *scratch;        /* header + compressed payload, mmap'd */

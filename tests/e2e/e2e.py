@@ -497,6 +497,19 @@ def case_vfork_exec(ctx):
     check_site(ctx, rep, "after_children", 4, 224, ["malloc"], 4, 224)
 
 
+def case_close_fds(ctx):
+    """A program that closes every descriptor above stderr and opens files of its own: the
+    agent never writes into them, and the trace stays whole."""
+    out = ctx.work / "close_fds.out"
+    r, rep = ctx.traced("close_fds", [str(out)])
+    ctx.eq("stdout", r.stdout, b"closed and wrote\n")
+    ctx.eq("the program's file", out.read_bytes(), b"line of the program\n" * 200)
+    ctx.eq("trace.warnings", rep["trace"]["warnings"], None)
+    ctx.eq("process.end_status", rep["process"]["end_status"], 0)
+    check_site(ctx, rep, "after_close", 6, 432, ["malloc"], 6, 432)
+    ctx.check(rep["heap"]["alloc_calls"] >= 300006, "all 300,006 allocations are in the trace")
+
+
 def without_vitals_lines(stderr):
     return b"".join(l for l in stderr.splitlines(keepends=True) if not l.startswith(b"vitals:"))
 
