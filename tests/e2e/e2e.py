@@ -510,6 +510,46 @@ def case_close_fds(ctx):
     ctx.check(rep["heap"]["alloc_calls"] >= 300006, "all 300,006 allocations are in the trace")
 
 
+def case_real_programs(ctx):
+    """Debian's own programs (no frame pointers, their own threads and allocators) behave as
+    without vitals, and their traces are whole: same stdout and exit status, an end record, no
+    warnings, no unknown frees, every allocation's free matched."""
+    which = shutil.which("python3")
+    ctx.require(which, "'python3' is not in PATH: this test needs it; it is not skipped")
+    q = ctx.run([which, "-c", "import sys; print(sys.executable)"])
+    python = os.path.realpath(q.stdout.decode().strip())
+    py = ("import threading, json\n"
+          "def work():\n"
+          "    for _ in range(100):\n"
+          "        json.dumps(list(range(1000)))\n"
+          "ts = [threading.Thread(target=work) for _ in range(4)]\n"
+          "[t.start() for t in ts]; [t.join() for t in ts]\n"
+          "print('python ok')\n")
+    programs = [
+        ("perl", ["perl", "-e", 'my %h; $h{$_} = [1..10] for (1..20000); '
+                               'print scalar(keys %h), "\\n"; exit 3'], 3),
+        ("python3", [python, "-c", py], 0),
+        ("sort", ["sort", "-r", "/etc/services"], 0),
+        ("sqlite3", ["sqlite3", ":memory:", "select count(*) from (with recursive c(x) as "
+                     "(select 1 union all select x+1 from c where x<20000) select x from c);"], 0),
+    ]
+    for name, cmd, status in programs:
+        exe = shutil.which(cmd[0]) or cmd[0]
+        ctx.require(os.path.exists(exe), f"'{cmd[0]}' is missing: this test needs it")
+        plain = ctx.run([exe] + cmd[1:])
+        ctx.eq(f"{name}: exit status without vitals", plain.returncode, status)
+        trace = ctx.work / f"real.{name}.vtr"
+        r = ctx.vitals_run(exe, cmd[1:], out=trace)
+        ctx.eq(f"{name}: exit status under vitals", r.returncode, plain.returncode)
+        ctx.eq(f"{name}: stdout under vitals", r.stdout, plain.stdout)
+        rep = ctx.report(trace)
+        ctx.eq(f"{name}: trace.warnings", rep["trace"]["warnings"], None)
+        ctx.eq(f"{name}: process.end", rep["process"]["end"], "exit")
+        ctx.eq(f"{name}: process.end_status", rep["process"]["end_status"], status)
+        ctx.eq(f"{name}: heap.unmatched_frees", rep["heap"]["unmatched_frees"], 0)
+        ctx.check(rep["heap"]["alloc_calls"] > 10, f"{name}: has allocations")
+
+
 def without_vitals_lines(stderr):
     return b"".join(l for l in stderr.splitlines(keepends=True) if not l.startswith(b"vitals:"))
 
