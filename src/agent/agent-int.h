@@ -94,6 +94,7 @@ struct vt_thread {
 };
 
 struct vt_config {
+    char exe[4096]; /* /proc/self/exe, read once at start-up */
     int depth;
     int follow;
     int zstd_level;
@@ -186,7 +187,6 @@ static inline __attribute__((always_inline)) void vt__leave(struct vt_thread *t)
 /* stacks.c */
 int vt__stacks_init(void);
 uint32_t vt__stack_capture(struct vt_thread *t);
-uint32_t vt__stack_count_ready(void);
 /* Frames of stack id (borrowed); *depth set. */
 const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth, uint32_t *gen);
 void vt__stacks_after_fork(void);
@@ -252,6 +252,8 @@ void vt__barrier(void);
 /* Whether this process is the one the agent's state belongs to. A vfork child shares the
  * parent's memory (and runs no fork handlers): it must not flush or stop the parent's trace. */
 int vt__own_process(void);
+/* Writes v in decimal to out (24 bytes is enough) without stdio. */
+void vt__utoa(unsigned long v, char *out);
 /* Remembers the status exit() was called with (the first call counts). */
 void vt__note_exit_status(int status);
 void vt__agent_init(void);

@@ -49,7 +49,7 @@ static int append(char *dst, size_t cap, size_t *n, const char *s)
     return 0;
 }
 
-static void utoa(unsigned long v, char *out)
+void vt__utoa(unsigned long v, char *out)
 {
     char tmp[24];
     int i = 0;
@@ -66,7 +66,7 @@ int vt__pick_output(void)
     if (vt__config.output[0])
         return 0;
     char pid[24], num[24];
-    utoa((unsigned long)getpid(), pid);
+    vt__utoa((unsigned long)getpid(), pid);
     for (unsigned k = 0; k < 1000; k++) {
         size_t n = 0;
         char *o = vt__config.output;
@@ -76,7 +76,7 @@ int vt__pick_output(void)
             append(o, cap, &n, ".") || append(o, cap, &n, pid))
             return VT_EINVAL;
         if (k) {
-            utoa(k, num);
+            vt__utoa(k, num);
             if (append(o, cap, &n, ".") || append(o, cap, &n, num))
                 return VT_EINVAL;
         }
@@ -90,8 +90,8 @@ int vt__pick_output(void)
 
 static void set_prog_name(void)
 {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *exe = vt__config.exe;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(vt__config.exe) - 1);
     exe[n > 0 ? n : 0] = 0;
     const char *base = strrchr(exe, '/');
     copy_str(prog_name, sizeof(prog_name), base ? base + 1 : (n > 0 ? exe : "program"));
@@ -322,6 +322,8 @@ static int exit_status;
 void vt__note_exit_status(int status)
 {
     int expected = 0;
+    if (!vt__own_process())
+        return;
     if (atomic_compare_exchange_strong(&exit_status_known, &expected, 2)) {
         exit_status = status & 0xff;
         atomic_store(&exit_status_known, 1);
@@ -330,8 +332,6 @@ void vt__note_exit_status(int status)
 
 __attribute__((destructor)) static void agent_dtor(void)
 {
-    if (!vt__own_process())
-        return;
     if (atomic_load(&exit_status_known) == 1)
         vt__final_flush(VT_END_EXIT_STATUS, exit_status, 0);
     else

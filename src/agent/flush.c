@@ -272,6 +272,9 @@ static int stop_and_drain(int in_signal)
 void vt__final_flush(int reason, int status, int in_signal)
 {
     static _Atomic int once;
+    /* A vfork child shares its parent's memory: the trace is the parent's to finish. */
+    if (!vt__own_process())
+        return;
     if (atomic_exchange(&once, 1))
         return;
     int guard = vt__guard;
@@ -290,6 +293,8 @@ void vt__final_flush(int reason, int status, int in_signal)
 
 void vt__flush_before_exec(const char *path)
 {
+    if (!vt__own_process())
+        return; /* a vfork child about to exec: the parent's trace goes on */
     int guard = vt__guard;
     vt__guard = 1;
     if (stop_and_drain(0) == 0) {

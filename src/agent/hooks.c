@@ -470,8 +470,7 @@ VT_EXPORT int dlclose(void *h)
 VT_EXPORT void exit(int status)
 {
     starting();
-    if (vt__own_process())
-        vt__note_exit_status(status);
+    vt__note_exit_status(status);
     real.exit(status);
 }
 
@@ -497,46 +496,39 @@ VT_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, ch
 VT_EXPORT void _exit(int status)
 {
     starting();
-    if (vt__own_process())
-        vt__final_flush(VT_END__EXIT, status, 0);
+    vt__final_flush(VT_END__EXIT, status, 0);
     real._exit(status);
 }
 
 VT_EXPORT void _Exit(int status)
 {
     starting();
-    if (vt__own_process())
-        vt__final_flush(VT_END__EXIT, status, 0);
+    vt__final_flush(VT_END__EXIT, status, 0);
     real._Exit(status);
 }
 
-/* exec replaces the image without running destructors: write the trace first. */
+/* exec replaces the image without running destructors: the trace is written first, and
+ * tracing resumes if exec fails (the result, with its errno, is passed through). */
+static int after_exec(int r)
+{
+    int e = errno;
+    vt__resume_after_exec_failure();
+    errno = e;
+    return r;
+}
+
 VT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     starting();
-    int own = vt__own_process(); /* a vfork child must leave its parent's trace alone */
-    if (own)
-        vt__flush_before_exec(path);
-    int r = real.execve(path, argv, envp);
-    int e = errno;
-    if (own)
-        vt__resume_after_exec_failure();
-    errno = e;
-    return r;
+    vt__flush_before_exec(path);
+    return after_exec(real.execve(path, argv, envp));
 }
 
 VT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     starting();
-    int own = vt__own_process();
-    if (own)
-        vt__flush_before_exec(file);
-    int r = real.execvpe(file, argv, envp);
-    int e = errno;
-    if (own)
-        vt__resume_after_exec_failure();
-    errno = e;
-    return r;
+    vt__flush_before_exec(file);
+    return after_exec(real.execvpe(file, argv, envp));
 }
 
 VT_EXPORT int execv(const char *path, char *const argv[])
@@ -552,15 +544,8 @@ VT_EXPORT int execvp(const char *file, char *const argv[])
 VT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     starting();
-    int own = vt__own_process();
-    if (own)
-        vt__flush_before_exec("(fexecve)");
-    int r = real.fexecve(fd, argv, envp);
-    int e = errno;
-    if (own)
-        vt__resume_after_exec_failure();
-    errno = e;
-    return r;
+    vt__flush_before_exec("(fexecve)");
+    return after_exec(real.fexecve(fd, argv, envp));
 }
 
 /* Collects the variadic arguments of the execl family into an argv array. */

@@ -201,11 +201,10 @@ static size_t read_small(const char *path, char *buf, size_t cap)
 
 void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t tsc_hz)
 {
-    static char exe[4096], cmdline[32768];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    exe[n > 0 ? n : 0] = 0;
+    static char cmdline[32768];
+    const char *exe = vt__config.exe;
     size_t clen = read_small("/proc/self/cmdline", cmdline, sizeof(cmdline));
-    if (room(sizeof(exe) + clen * 2 + 256))
+    if (room(sizeof(vt__config.exe) + clen * 2 + 256))
         return;
     struct timespec rt, mono;
     clock_gettime(CLOCK_REALTIME, &rt);
@@ -329,13 +328,9 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     (void)arg;
-    static char exe[4096];
     const char *path = info->dlpi_name;
-    if (!path || !*path) {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        exe[n > 0 ? n : 0] = 0;
-        path = exe;
-    }
+    if (!path || !*path)
+        path = vt__config.exe; /* the main program */
     uint64_t lo = UINT64_MAX, hi = 0;
     const uint8_t *build_id = NULL;
     size_t build_id_len = 0;

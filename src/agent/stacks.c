@@ -119,12 +119,6 @@ uint32_t vt__stack_capture(struct vt_thread *t)
     return n > 0 ? intern(frames, (uint32_t)n, vt__code_gen()) : 0;
 }
 
-uint32_t vt__stack_count_ready(void)
-{
-    uint32_t n = atomic_load_explicit(&next_id, memory_order_acquire);
-    return n < max_entries ? n : max_entries;
-}
-
 const uint64_t *vt__stack_frames(uint32_t id, uint32_t *depth, uint32_t *gen)
 {
     *gen = 0;

@@ -351,28 +351,8 @@ void vt__unwind_report(void)
     if (!check_mode)
         return;
     char msg[128], a[24], b[24];
-    uint64_t s = atomic_load(&check_stacks), m = atomic_load(&check_mismatches);
-    int i = 0;
-    do
-        a[i++] = (char)('0' + s % 10);
-    while (s /= 10);
-    a[i] = 0;
-    i = 0;
-    do
-        b[i++] = (char)('0' + m % 10);
-    while (m /= 10);
-    b[i] = 0;
-    /* reverse the digits */
-    for (int x = 0, y = (int)strlen(a) - 1; x < y; x++, y--) {
-        char tmp = a[x];
-        a[x] = a[y];
-        a[y] = tmp;
-    }
-    for (int x = 0, y = (int)strlen(b) - 1; x < y; x++, y--) {
-        char tmp = b[x];
-        b[x] = b[y];
-        b[y] = tmp;
-    }
+    vt__utoa(atomic_load(&check_stacks), a);
+    vt__utoa(atomic_load(&check_mismatches), b);
     strcpy(msg, "unwind check: ");
     strcat(msg, a);
     strcat(msg, " stacks, ");

@@ -123,6 +123,7 @@ struct loader {
     uint32_t *stack_table; /* canonical stack hash table */
     size_t stack_mask;
     int32_t *site_of_stack; /* per canonical stack, -1 if none */
+    int64_t empty_stack;    /* canonical index of the empty stack, -1 until needed */
     size_t sites_cap, stacks_cap, modules_cap, threads_cap;
     struct live_map live;
     struct region *regions;
@@ -235,11 +236,13 @@ static vt_site *site_for(struct loader *L, uint64_t trace_stack)
     uint32_t canon = trace_stack < L->n_ids ? L->canon[trace_stack] : UINT32_MAX;
     if (canon == UINT32_MAX) {
         /* A stack the trace never defined (its block was lost): the empty stack. */
-        uint64_t *none = malloc(sizeof(uint64_t));
-        int64_t c = none ? intern_stack(L, none, 0, UINT32_MAX) : -1;
-        if (c < 0)
-            return NULL;
-        canon = (uint32_t)c;
+        if (L->empty_stack < 0) {
+            uint64_t *none = malloc(sizeof(uint64_t));
+            L->empty_stack = none ? intern_stack(L, none, 0, UINT32_MAX) : -1;
+            if (L->empty_stack < 0)
+                return NULL;
+        }
+        canon = (uint32_t)L->empty_stack;
     }
     int32_t s = L->site_of_stack[canon];
     if (s >= 0)
@@ -759,7 +762,7 @@ void vt_model_free(vt_model *m)
 vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progress_arg, int *err,
                         char *msg, size_t msg_size)
 {
-    struct loader L = {0};
+    struct loader L = {.empty_stack = -1};
     uint8_t *buf = NULL;
     size_t cap = 0, n;
     int e = 0;

@@ -54,6 +54,16 @@ size_t vt_sites_rank(const vt_model *m, enum vt_site_key key, size_t *out, size_
     return k;
 }
 
+int vt_stack_frame(vt_symbols *syms, const vt_stack *s, uint32_t i, vt_frame_info *out, int max)
+{
+    int n = vt_symbols_lookup_gen(syms, s->gen, s->frames[i], 1, out, max);
+    if (n < 1) {
+        out[0] = (vt_frame_info){0};
+        n = 1;
+    }
+    return n;
+}
+
 vt_symbols *vt_model_symbols(const vt_model *m)
 {
     vt_symbols *s = vt_symbols_new();

@@ -24,6 +24,11 @@ size_t vt_sites_rank(const vt_model *m, enum vt_site_key key, size_t *out, size_
 /* The value a site is ranked by. */
 unsigned long long vt_site_value(const vt_site *s, enum vt_site_key key);
 
+/* Symbolizes frame i of stack s into out (at most max frames, innermost inlined first), in the
+ * modules of the stack's code generation. Returns at least 1: an address that cannot be
+ * resolved gives one frame whose function is NULL. */
+int vt_stack_frame(vt_symbols *syms, const vt_stack *s, uint32_t i, vt_frame_info *out, int max);
+
 /* A symbolizer loaded with the model's module map; caller frees with vt_symbols_free(). */
 vt_symbols *vt_model_symbols(const vt_model *m);
 

@@ -44,11 +44,7 @@ static void stack_json(FILE *out, vt_symbols *syms, const vt_stack *s)
     fputc('[', out);
     int first = 1;
     for (uint32_t i = 0; i < s->depth; i++) {
-        int n = vt_symbols_lookup_gen(syms, s->gen, s->frames[i], 1, f, 16);
-        if (n < 1) {
-            n = 1;
-            f[0] = (vt_frame_info){0};
-        }
+        int n = vt_stack_frame(syms, s, i, f, 16);
         for (int k = 0; k < n; k++) {
             fprintf(out, "%s{\"address\":\"0x%llx\",\"function\":", first ? "" : ",",
                     (unsigned long long)s->frames[i]);

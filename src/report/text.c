@@ -84,11 +84,7 @@ static void print_stack(const struct ctx *c, const vt_stack *s)
         return;
     }
     for (uint32_t i = 0; i < s->depth; i++) {
-        int n = vt_symbols_lookup_gen(c->syms, s->gen, s->frames[i], 1, f, 16);
-        if (n < 1) {
-            n = 1;
-            f[0] = (vt_frame_info){0};
-        }
+        int n = vt_stack_frame(c->syms, s, i, f, 16);
         for (int k = 0; k < n; k++) {
             if (run && same_frame(&prev, &f[k])) {
                 run++;
@@ -327,11 +323,7 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
             fputs("(no stack)\n", out);
             continue;
         }
-        int k = vt_symbols_lookup_gen(syms, st->gen, st->frames[0], 1, f, 16);
-        if (k < 1) {
-            k = 1;
-            f[0] = (vt_frame_info){0};
-        }
+        vt_stack_frame(syms, st, 0, f, 16);
         /* The innermost source function, inlined or not, with its own line. */
         const vt_frame_info *inner = &f[0];
         if (inner->function)

@@ -98,9 +98,9 @@ enum vt_fn {
 };
 
 enum vt_end_reason {
-    VT_END_EXIT = 0,   /* exit() or return from main: status unknown to the agent */
-    VT_END__EXIT = 1,  /* _exit(status) */
-    VT_END_SIGNAL = 2, /* killed by signal 'status' */
+    VT_END_EXIT = 0,        /* exit() or return from main: status unknown to the agent */
+    VT_END__EXIT = 1,       /* _exit(status) */
+    VT_END_SIGNAL = 2,      /* killed by signal 'status' */
     VT_END_EXIT_STATUS = 3, /* exit(status), or main returned status */
 };
 

@@ -19,7 +19,7 @@ typedef struct vt_reader vt_reader;
 /* Opens path and indexes its blocks. On failure returns NULL, sets *err to a negative VT_E*
  * code and writes a one-line explanation (naming the byte offset where it applies) to msg.
  * A trace cut short is not a failure: the index stops at the last whole block and
- * vt_reader_warning() says what happened. Caller frees with vt_reader_free(). */
+ * vt_reader_warnings() says what happened. Caller frees with vt_reader_free(). */
 vt_reader *vt_reader_open(const char *path, int *err, char *msg, size_t msg_size);
 
 void vt_reader_free(vt_reader *r);

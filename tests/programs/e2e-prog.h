@@ -5,6 +5,8 @@
 #define VT_E2E_PROG_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,6 +71,15 @@ static inline void e2e_prime_tcache(size_t n)
         p[i] = malloc(n);
     for (int i = 0; i < 7; i++)
         free(p[i]);
+}
+
+/* Blocks (SIG_BLOCK) or unblocks (SIG_UNBLOCK) SIGALRM in the calling thread. */
+static inline void e2e_block_alarm(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    pthread_sigmask(how, &set, NULL);
 }
 
 #endif

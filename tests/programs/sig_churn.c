@@ -78,14 +78,6 @@ static void on_alarm(int sig)
     errno = saved;
 }
 
-static void block_alarm(int how)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGALRM);
-    pthread_sigmask(how, &set, NULL);
-}
-
 NOINLINE long churn(long seed)
 {
     unsigned long x = (unsigned long)seed;
@@ -120,15 +112,15 @@ NOINLINE void *worker(void *arg)
     long k = (long)(intptr_t)arg;
     e2e_prime_tcache(HANDLER_A);
     e2e_prime_tcache(HANDLER_B);
-    block_alarm(SIG_UNBLOCK);
+    e2e_block_alarm(SIG_UNBLOCK);
     sums[k] = churn(k + 1);
-    block_alarm(SIG_BLOCK);
+    e2e_block_alarm(SIG_BLOCK);
     return NULL;
 }
 
 int main(void)
 {
-    block_alarm(SIG_BLOCK);
+    e2e_block_alarm(SIG_BLOCK);
     struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);

@@ -103,14 +103,6 @@ static void on_alarm(int sig)
     errno = saved;
 }
 
-static void block_alarm(int how)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGALRM);
-    pthread_sigmask(how, &set, NULL);
-}
-
 static void prime(void)
 {
     e2e_prime_tcache(HANDLER_SIZE_A);
@@ -122,9 +114,9 @@ NOINLINE void *worker(void *arg)
 {
     (void)arg;
     prime(); /* SIGALRM is blocked until the handler's sizes are cached */
-    block_alarm(SIG_UNBLOCK);
+    e2e_block_alarm(SIG_UNBLOCK);
     descend_often();
-    block_alarm(SIG_BLOCK); /* glibc frees the thread's cache, with a lock, as it ends */
+    e2e_block_alarm(SIG_BLOCK); /* glibc frees the thread's cache, with a lock, as it ends */
     return NULL;
 }
 
@@ -203,14 +195,14 @@ NOINLINE void flat_loop(void)
 
 int main(void)
 {
-    block_alarm(SIG_BLOCK);
+    e2e_block_alarm(SIG_BLOCK);
     prime();
     struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
-    block_alarm(SIG_UNBLOCK);
+    e2e_block_alarm(SIG_UNBLOCK);
     signal_twice(); /* before the timer starts, so that no other signal comes in between */
-    block_alarm(SIG_BLOCK);
+    e2e_block_alarm(SIG_BLOCK);
     struct itimerval it = {{0, 1000}, {0, 1000}};
     setitimer(ITIMER_REAL, &it, NULL);
 
@@ -218,12 +210,12 @@ int main(void)
     for (int i = 0; i < THREADS; i++)
         if (pthread_create(&t[i], NULL, worker, NULL) != 0)
             return 3;
-    block_alarm(SIG_UNBLOCK);
+    e2e_block_alarm(SIG_UNBLOCK);
     /* The flat loop first: after many stacks that its caches cannot shorten (the descents),
      * the agent gives the thread libunwind's own walk for a while. */
     flat_loop();
     descend_often();
-    block_alarm(SIG_BLOCK);
+    e2e_block_alarm(SIG_BLOCK);
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
     struct itimerval off = {{0, 0}, {0, 0}};

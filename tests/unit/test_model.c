@@ -18,23 +18,6 @@
 #include "trace-builder.h"
 #include "unit-util.h"
 
-static char *tmp_dir;
-
-static int setup_group(void **state)
-{
-    (void)state;
-    tmp_dir = ut_mkdtemp();
-    return tmp_dir ? 0 : -1;
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    ut_rmtree(tmp_dir);
-    free(tmp_dir);
-    return 0;
-}
-
 /* The clock of most tests: 1 GHz, quanta of 128 ticks, so that T(k) is k * 128 ns after the
  * start. */
 #define SHIFT 7
@@ -81,7 +64,7 @@ static void def_stack(tb *b, uint32_t id)
 /* Starts a trace at name (replacing any earlier one) with INFO. */
 static const char *begin(tb *b, const char *name, int compress)
 {
-    const char *path = ut_path(tmp_dir, name);
+    const char *path = ut_path(ut_tmp_dir, name);
     unlink(path);
     tb_open(b, path, compress);
     tb_info_args info = default_info();
@@ -794,7 +777,7 @@ static void test_exec_stopped_forked(void **state)
 {
     (void)state;
     tb b;
-    const char *path = ut_path(tmp_dir, "exec.vtr");
+    const char *path = ut_path(ut_tmp_dir, "exec.vtr");
     unlink(path);
     tb_open(&b, path, 0);
     tb_info_args info = default_info();
@@ -822,7 +805,7 @@ static vt_model *clock_trace(const char *name, uint64_t tsc_hz, int shift, uint6
                              uint64_t clock_dns)
 {
     tb b;
-    const char *path = ut_path(tmp_dir, name);
+    const char *path = ut_path(ut_tmp_dir, name);
     unlink(path);
     tb_open(&b, path, 1);
     tb_info_args info = default_info();
@@ -929,10 +912,11 @@ static void test_load_errors(void **state)
     (void)state;
     int err = 0;
     char msg[256];
-    assert_null(vt_model_load(ut_path(tmp_dir, "missing.vtr"), NULL, NULL, &err, msg, sizeof(msg)));
+    assert_null(
+        vt_model_load(ut_path(ut_tmp_dir, "missing.vtr"), NULL, NULL, &err, msg, sizeof(msg)));
     assert_int_equal(err, VT_ENOENT);
 
-    const char *path = ut_path(tmp_dir, "text.vtr");
+    const char *path = ut_path(ut_tmp_dir, "text.vtr");
     static const char text[] = "hello, this is not a trace at all, not even close\n";
     ut_write_file(path, text, sizeof(text) - 1);
     assert_null(vt_model_load(path, NULL, NULL, &err, msg, sizeof(msg)));
@@ -941,7 +925,7 @@ static void test_load_errors(void **state)
 
     /* A trace with no blocks, and one whose records come before any INFO. */
     tb b;
-    path = ut_path(tmp_dir, "noinfo.vtr");
+    path = ut_path(ut_tmp_dir, "noinfo.vtr");
     unlink(path);
     tb_open(&b, path, 0);
     tb_close(&b);
@@ -1346,5 +1330,5 @@ int main(void)
     /* UT_FILTER=test_mmap runs the tests whose names match (cmocka's wildcards). */
     if (getenv("UT_FILTER"))
         cmocka_set_test_filter(getenv("UT_FILTER"));
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+    return cmocka_run_group_tests(tests, ut_setup_tmp_dir, ut_teardown_tmp_dir);
 }

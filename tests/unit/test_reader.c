@@ -19,23 +19,6 @@
 #include "util/error.h"
 #include "unit-util.h"
 
-static char *tmp_dir;
-
-static int setup_group(void **state)
-{
-    (void)state;
-    tmp_dir = ut_mkdtemp();
-    return tmp_dir ? 0 : -1;
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    ut_rmtree(tmp_dir);
-    free(tmp_dir);
-    return 0;
-}
-
 /* The blocks a test writes, and where the writer put them. */
 #define MAX_BLOCKS 8
 struct written {
@@ -74,7 +57,7 @@ static uint8_t *make_payload(size_t n, int compressible, uint32_t seed)
 static const char *write_trace(const char *name, const size_t *sizes, const int *modes,
                                size_t n_blocks, struct written *out)
 {
-    const char *path = ut_path(tmp_dir, name);
+    const char *path = ut_path(ut_tmp_dir, name);
     unlink(path);
     vt_trace_writer w;
     assert_int_equal(vt_trace_writer_open(&w, path), 0);
@@ -215,26 +198,26 @@ static void test_not_a_trace(void **state)
 {
     (void)state;
     char msg[256];
-    const char *path = ut_path(tmp_dir, "text.txt");
+    const char *path = ut_path(ut_tmp_dir, "text.txt");
     static const char text[] = "This is a plain text file, long enough to hold a trace header.\n";
     ut_write_file(path, text, sizeof(text) - 1);
     open_fails(path, VT_EBADMAGIC, msg, sizeof(msg));
     ut_assert_contains(msg, "byte 0");
 
-    path = ut_path(tmp_dir, "empty");
+    path = ut_path(ut_tmp_dir, "empty");
     ut_write_file(path, "", 0);
     open_fails(path, VT_EBADMAGIC, msg, sizeof(msg));
     ut_assert_contains(msg, "byte 0");
     ut_assert_contains(msg, "shorter than a trace header");
 
-    path = ut_path(tmp_dir, "five");
+    path = ut_path(ut_tmp_dir, "five");
     ut_write_file(path, "\x89VTR\r", 5);
     open_fails(path, VT_EBADMAGIC, msg, sizeof(msg));
     ut_assert_contains(msg, "byte 0");
 
     /* A PNG: the same kind of magic, a different name. */
     uint8_t png[64] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    path = ut_path(tmp_dir, "image.png");
+    path = ut_path(ut_tmp_dir, "image.png");
     ut_write_file(path, png, sizeof(png));
     open_fails(path, VT_EBADMAGIC, msg, sizeof(msg));
     ut_assert_contains(msg, "byte 0");
@@ -274,8 +257,8 @@ static void test_missing_and_not_regular(void **state)
 {
     (void)state;
     char msg[256];
-    open_fails(ut_path(tmp_dir, "does-not-exist.vtr"), VT_ENOENT, msg, sizeof(msg));
-    open_fails(tmp_dir, VT_EIO, msg, sizeof(msg));
+    open_fails(ut_path(ut_tmp_dir, "does-not-exist.vtr"), VT_ENOENT, msg, sizeof(msg));
+    open_fails(ut_tmp_dir, VT_EIO, msg, sizeof(msg));
 }
 
 static void test_wrong_version(void **state)
@@ -635,7 +618,7 @@ static void test_writer_refuses_overwrite(void **state)
     free(after);
 
     /* Nor does it replace a file that is not a trace. */
-    const char *other = ut_path(tmp_dir, "notes.txt");
+    const char *other = ut_path(ut_tmp_dir, "notes.txt");
     ut_write_file(other, "keep me", 7);
     assert_int_equal(vt_trace_writer_open(&tw, other), VT_EEXIST);
     after = ut_read_file(other, &n1);
@@ -644,14 +627,14 @@ static void test_writer_refuses_overwrite(void **state)
     free(after);
 
     /* A directory that does not exist. */
-    assert_int_equal(vt_trace_writer_open(&tw, ut_path(tmp_dir, "no/such/dir.vtr")), VT_ENOENT);
+    assert_int_equal(vt_trace_writer_open(&tw, ut_path(ut_tmp_dir, "no/such/dir.vtr")), VT_ENOENT);
     written_free(&w);
 }
 
 static void test_writer_rejects_oversized_block(void **state)
 {
     (void)state;
-    const char *path = ut_path(tmp_dir, "big.vtr");
+    const char *path = ut_path(ut_tmp_dir, "big.vtr");
     unlink(path);
     vt_trace_writer w;
     assert_int_equal(vt_trace_writer_open(&w, path), 0);
@@ -696,5 +679,5 @@ int main(void)
         cmocka_unit_test(test_writer_refuses_overwrite),
         cmocka_unit_test(test_writer_rejects_oversized_block),
     };
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+    return cmocka_run_group_tests(tests, ut_setup_tmp_dir, ut_teardown_tmp_dir);
 }

@@ -20,23 +20,6 @@
 #include "trace-builder.h"
 #include "unit-util.h"
 
-static char *tmp_dir;
-
-static int setup_group(void **state)
-{
-    (void)state;
-    tmp_dir = ut_mkdtemp();
-    return tmp_dir ? 0 : -1;
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    ut_rmtree(tmp_dir);
-    free(tmp_dir);
-    return 0;
-}
-
 /* Runs fn in a child; the test passes if the child returns 0 and is not killed or aborted by a
  * sanitizer. */
 static void in_child(int (*fn)(void), const char *what)
@@ -118,7 +101,7 @@ static int child_model_wrapping_lengths(void)
 static void test_model_survives_wrapping_lengths(void **state)
 {
     (void)state;
-    const char *path = ut_path(tmp_dir, "wrap.vtr");
+    const char *path = ut_path(ut_tmp_dir, "wrap.vtr");
     unlink(path);
     vt_trace_writer w;
     assert_int_equal(vt_trace_writer_open(&w, path), 0);
@@ -161,7 +144,7 @@ static void test_put_bytes_null_empty(void **state)
 static const char *lost_thread_trace(const char *name, int start_third)
 {
     tb b;
-    const char *path = ut_path(tmp_dir, name);
+    const char *path = ut_path(ut_tmp_dir, name);
     unlink(path);
     tb_open(&b, path, 1);
     tb_info_args info = {.tsc_hz = 1000000000, .start_tsc = 1 << 20, .time_shift = 7};
@@ -240,5 +223,5 @@ int main(void)
         cmocka_unit_test(test_thread_index_after_lost_block),
         cmocka_unit_test(test_thread_misattributed_after_lost_block),
     };
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+    return cmocka_run_group_tests(tests, ut_setup_tmp_dir, ut_teardown_tmp_dir);
 }

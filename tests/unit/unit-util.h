@@ -112,4 +112,23 @@ static inline void ut_assert_contains(const char *text, const char *fmt, ...)
         fail_msg("expected \"%s\" in \"%s\"", want, text ? text : "(null)");
 }
 
+/* The scratch directory of a test process: cmocka group set-up and tear-down make and remove
+ * it; tests name files in it with ut_path(ut_tmp_dir, name). */
+static char *ut_tmp_dir;
+
+static inline int ut_setup_tmp_dir(void **state)
+{
+    (void)state;
+    ut_tmp_dir = ut_mkdtemp();
+    return ut_tmp_dir ? 0 : -1;
+}
+
+static inline int ut_teardown_tmp_dir(void **state)
+{
+    (void)state;
+    ut_rmtree(ut_tmp_dir);
+    free(ut_tmp_dir);
+    return 0;
+}
+
 #endif
