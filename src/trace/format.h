@@ -52,7 +52,16 @@ enum vt_tag {
     /* MISC: code generation: the MODULE records that follow are the whole module map of that
      * generation (1 at start, one more after each dlclose). From version 1.1. */
     VT_TAG_MODMAP = 0x08,
-    /* | fn. TIME, SIZE:bytes, STACK:id. Each ALLOC takes the next ordinal (0, 1, 2...). */
+    /* TIME. MISC: rss, then the allocator's own figures (glibc mallinfo2): arena, hblkhd,
+     * uordblks, fordblks, keepcost. A sample of the process's memory. From version 1.2. */
+    VT_TAG_MEMINFO = 0x09,
+    /* MISC: thread index, stack size, deepest bytes used. From version 1.2. */
+    VT_TAG_STACK_USAGE = 0x0a,
+    /* MISC: status (VT_SCAN_*), then the figures of the reachability scan at exit (see
+     * docs/TRACE_FORMAT.md). The LEAK records of the scan follow it. From version 1.2. */
+    VT_TAG_SCAN = 0x0b,
+    /* | fn. TIME, SIZE:bytes, STACK:id, from version 1.2 MISC:usable size minus bytes. Each
+     * ALLOC takes the next ordinal (0, 1, 2...). */
     VT_TAG_ALLOC = 0x10,
     /* | fn. TIME, ORDINAL:(ordinal of the next allocation - ordinal of the freed block). */
     VT_TAG_FREE = 0x20,
@@ -71,6 +80,18 @@ enum vt_tag {
     /* TIME, ORDINAL. The block was released without a free being seen (its address was
      * handed out again). */
     VT_TAG_FREE_IMPLIED = 0x60,
+    /* ORDINAL:(ordinal - the previous LEAK record's ordinal, or ordinal + 1 for the first),
+     * MISC:class (VT_LEAK_*). A live block's class by the scan at exit. From version 1.2. */
+    VT_TAG_LEAK = 0x70,
+};
+
+/* The classes of the reachability scan, with valgrind memcheck's meanings. */
+enum vt_leak_class {
+    VT_LEAK_REACHABLE = 0, /* a pointer to its start is reachable from the roots */
+    VT_LEAK_POSSIBLE = 1,  /* reachable only through a pointer into its interior */
+    VT_LEAK_INDIRECT = 2,  /* reachable only from definitely lost blocks */
+    VT_LEAK_DEFINITE = 3,  /* no pointer to it anywhere */
+    VT_LEAK_CLASSES
 };
 
 /* The function that made or released a block, the low nibble of ALLOC and FREE tags. */
