@@ -4,6 +4,8 @@
  * thread.c  per-thread state and buffers, event encoding, the hand-off queue
  * stacks.c  stack capture (libunwind) and interning
  * flush.c   the writer thread, meta records, the final flush at exit, exec and fatal signals
+ * scan.c    the reachability scan at exit that sorts live blocks into leak classes
+ * mem.c     the agent's own memory, kept apart so the scan can leave it out
  * agent.c   start-up, configuration, fork, signals
  */
 #ifndef VT_AGENT_INT_H
@@ -97,6 +99,7 @@ struct vt_config {
     char exe[4096]; /* /proc/self/exe, read once at start-up */
     int depth;
     int follow;
+    int leak_check; /* run the reachability scan at exit */
     int zstd_level;
     char output[4096];   /* the trace path for this process */
     char manifest[4096]; /* file listing every trace written, or empty */
@@ -194,6 +197,8 @@ void vt__stacks_after_fork(void);
 /* unwind.c */
 int vt__unwind_init(int check);
 void vt__set_agent_range(uint64_t start, uint64_t end);
+/* The addresses of the agent's own image (code and data). */
+void vt__agent_range(uint64_t *start, uint64_t *end);
 /* Fills out with up to max return addresses of the calling thread's stack, the agent's own
  * frames left out; returns how many. */
 int vt__unwind(struct vt_thread *t, uint64_t *out, int max);
@@ -205,6 +210,27 @@ void vt__unwind_code_changed(void);
 uint32_t vt__code_gen(void);
 /* With VITALS_CHECK_UNWIND=1, says on stderr how many stacks differed from unw_backtrace. */
 void vt__unwind_report(void);
+
+/* mem.c */
+struct vt_range {
+    uint64_t start, len;
+};
+/* Maps n zeroed bytes for the agent's own use (MAP_NORESERVE if noreserve) and remembers the
+ * range; NULL on failure. Release with vt__unmap(). */
+void *vt__map(size_t n, int noreserve);
+void vt__unmap(void *p, size_t n);
+/* Copies up to max of the agent's ranges to out; returns how many there are in all. */
+size_t vt__map_ranges(struct vt_range *out, size_t max);
+
+/* scan.c */
+/* Classifies every live block by reachability and appends the SCAN and LEAK records to the
+ * stream. Runs at the end of the final flush, with the writer stopped and every event merged;
+ * not from a signal handler. */
+void vt__scan_at_exit(void);
+/* Zeroes the calling thread's dead stack below its frame, so that the scan at exit does not
+ * take stale pointers left there for roots (memcheck knows them as undefined). Called as the
+ * program heads for exit. */
+void vt__scrub_stack(void);
 
 /* merge.c: the writer's work */
 int vt__merge_init(void);
@@ -230,6 +256,12 @@ void vt__modules_lock_reset(void);
  * before dlclose, so that a library loaded and unloaded between two rounds is in the trace. */
 void vt__modules_sync(void);
 void vt__merge_after_fork(void);
+/* The live blocks as the writer knows them: calls fn for each (address, ordinal, size), in no
+ * particular order. Returns how many there are. */
+size_t vt__merge_live(void (*fn)(uint64_t ptr, uint64_t ord, uint64_t size, void *arg), void *arg);
+/* Appends a SCAN record (fields as in docs/TRACE_FORMAT.md) and a LEAK record. */
+void vt__emit_scan(const uint64_t *fields, size_t n);
+void vt__emit_leak(uint64_t ord_delta, int cls);
 
 /* flush.c: the writer thread and the ends of a trace */
 int vt__writer_start(void);

@@ -283,6 +283,7 @@ void vt__agent_init(void)
     vt__config.depth = (int)env_long("VITALS_DEPTH", 64, 1, VT_MAX_DEPTH);
     vt__config.follow = (int)env_long("VITALS_FOLLOW", 0, 0, 1);
     vt__config.zstd_level = (int)env_long("VITALS_ZSTD_LEVEL", 1, -7, 19);
+    vt__config.leak_check = (int)env_long("VITALS_LEAK_CHECK", 1, 0, 1);
     const char *s = getenv("VITALS_MANIFEST");
     if (s)
         copy_str(vt__config.manifest, sizeof(vt__config.manifest), s);

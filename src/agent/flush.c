@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,7 +199,19 @@ int vt__writer_start(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int guard = vt__guard;
     vt__guard = 1;
-    err = pthread_create(&writer_tid, NULL, writer_main, NULL);
+    /* The writer runs on the agent's own memory: a stack from the C library's cache would be
+     * handed to the program's next thread, and the leak scan would read the block addresses
+     * the writer left on it as the program's pointers. */
+    static void *stack;
+    enum { STACK_SIZE = 1 << 20 };
+    if (!stack && (stack = vt__map(STACK_SIZE, 1)) != NULL)
+        mprotect(stack, 4096, PROT_NONE);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (stack)
+        pthread_attr_setstack(&attr, stack, STACK_SIZE);
+    err = pthread_create(&writer_tid, &attr, writer_main, NULL);
+    pthread_attr_destroy(&attr);
     vt__guard = guard;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
@@ -280,6 +293,8 @@ void vt__final_flush(int reason, int status, int in_signal)
     int guard = vt__guard;
     vt__guard = 1;
     if (stop_and_drain(in_signal) == 0) {
+        if (!in_signal && vt__config.leak_check)
+            vt__scan_at_exit();
         vt__emit_clock();
         vt__emit_end(reason, status, atomic_load(&vt__dropped));
         vt__merge_flush_block(!in_signal);

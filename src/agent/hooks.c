@@ -471,6 +471,7 @@ VT_EXPORT void exit(int status)
 {
     starting();
     vt__note_exit_status(status);
+    vt__scrub_stack();
     real.exit(status);
 }
 
@@ -480,6 +481,7 @@ static int main_wrapper(int argc, char **argv, char **envp)
 {
     int status = program_main(argc, argv, envp);
     vt__note_exit_status(status);
+    vt__scrub_stack();
     return status;
 }
 

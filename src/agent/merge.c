@@ -43,18 +43,16 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
 static uint64_t *stack_bits;
 static size_t stack_bits_words;
 
-/* Live blocks: address -> ordinal, open addressing with backward-shift deletion. */
+/* Live blocks: address -> ordinal and size, open addressing with backward-shift deletion. */
 struct pslot {
-    uint64_t ptr, ord;
+    uint64_t ptr, ord, size;
 };
 static struct pslot *pmap;
 static size_t pmask, pcount;
 
 static void *map_zeroed(size_t n)
 {
-    void *p =
-        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return vt__map(n, 1);
 }
 
 int vt__merge_init(void)
@@ -87,15 +85,15 @@ static int pmap_grow(void)
             j = (j + 1) & (cap - 1);
         n[j] = pmap[i];
     }
-    munmap(pmap, (pmask + 1) * sizeof(*pmap));
+    vt__unmap(pmap, (pmask + 1) * sizeof(*pmap));
     pmap = n;
     pmask = cap - 1;
     return 0;
 }
 
-/* Records ptr -> ord (h is vt_hash64(ptr)); returns 1 and the previous ordinal in *old if ptr
- * was live. */
-static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t *old)
+/* Records ptr -> (ord, size) (h is vt_hash64(ptr)); returns 1 and the previous ordinal in *old
+ * if ptr was live. */
+static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t size, uint64_t *old)
 {
     if ((pcount + 1) * 2 > pmask + 1 && pmap_grow() != 0)
         return -1;
@@ -104,11 +102,13 @@ static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t *old)
         if (pmap[i].ptr == ptr) {
             *old = pmap[i].ord;
             pmap[i].ord = ord;
+            pmap[i].size = size;
             return 1;
         }
     }
     pmap[i].ptr = ptr;
     pmap[i].ord = ord;
+    pmap[i].size = size;
     pcount++;
     return 0;
 }
@@ -513,7 +513,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
     uint64_t old;
     switch (kind) {
     case VT_TAG_ALLOC: {
-        int r = pmap_put(ev->ptr, h, ordinal, &old);
+        int r = pmap_put(ev->ptr, h, ordinal, ev->size, &old);
         if (r == 1) {
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_FREE_IMPLIED);
             put_time(ev->tsc);
@@ -598,7 +598,7 @@ static long merge(uint64_t watermark)
                 return VT_ENOMEM;
             if (heap) {
                 memcpy(nh, heap, n * sizeof(*nh));
-                munmap(heap, heap_cap * sizeof(*heap));
+                vt__unmap(heap, heap_cap * sizeof(*heap));
             }
             heap = nh;
             heap_cap = cap;
@@ -746,7 +746,7 @@ void vt__merge_after_fork(void)
 {
     /* The child's trace starts afresh: no stacks defined, no live blocks known. */
     memset(stack_bits, 0, stack_bits_words * 8);
-    munmap(pmap, (pmask + 1) * sizeof(*pmap));
+    vt__unmap(pmap, (pmask + 1) * sizeof(*pmap));
     pmask = (1u << 12) - 1;
     pmap = map_zeroed((pmask + 1) * sizeof(*pmap));
     pcount = 0;
@@ -758,4 +758,30 @@ void vt__merge_after_fork(void)
     last_map_addr = 0;
     prev_target = 0;
     atomic_store(&modules_dirty, 1);
+}
+
+size_t vt__merge_live(void (*fn)(uint64_t ptr, uint64_t ord, uint64_t size, void *arg), void *arg)
+{
+    for (size_t i = 0; fn && i <= pmask; i++)
+        if (pmap[i].ptr)
+            fn(pmap[i].ptr, pmap[i].ord, pmap[i].size, arg);
+    return pcount;
+}
+
+void vt__emit_scan(const uint64_t *fields, size_t n)
+{
+    if (room(16 + n * 10))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_SCAN);
+    for (size_t i = 0; i < n; i++)
+        vt_stream_put(&enc, VT_COL_MISC, fields[i]);
+}
+
+void vt__emit_leak(uint64_t ord_delta, int cls)
+{
+    if (room(32))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_LEAK);
+    vt_stream_put(&enc, VT_COL_ORDINAL, ord_delta);
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)cls);
 }

@@ -27,9 +27,8 @@ static _Atomic uint64_t arena_used;
 static void *reserve_mem(size_t *bytes, size_t min)
 {
     for (size_t n = *bytes; n >= min; n /= 2) {
-        void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                       -1, 0);
-        if (p != MAP_FAILED) {
+        void *p = vt__map(n, 1);
+        if (p) {
             *bytes = n;
             return p;
         }

@@ -41,8 +41,7 @@ static void pool_lock_give(void)
 
 static void *map_pages(size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return vt__map(n, 0);
 }
 
 struct vt_buf *vt__buf_get(struct vt_thread *owner)

@@ -70,6 +70,12 @@ void vt__set_agent_range(uint64_t start, uint64_t end)
     agent_hi = end;
 }
 
+void vt__agent_range(uint64_t *start, uint64_t *end)
+{
+    *start = agent_lo;
+    *end = agent_hi;
+}
+
 static inline int in_agent(uint64_t ip)
 {
     return ip >= agent_lo && ip < agent_hi;
@@ -77,12 +83,9 @@ static inline int in_agent(uint64_t ip)
 
 int vt__unwind_init(int check)
 {
-    verdicts = mmap(NULL, VERDICT_SLOTS * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (verdicts == MAP_FAILED) {
-        verdicts = NULL;
+    verdicts = vt__map(VERDICT_SLOTS * sizeof(uint64_t), 1);
+    if (!verdicts)
         return -1;
-    }
     check_mode = check;
     /* Each thread keeps libunwind's cache to itself: no lock on the unwinding path. */
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -137,9 +140,7 @@ static void verdict_set(uint64_t ip, int v, uint32_t gen)
 static struct vt_unwind_cache *cache_of(struct vt_thread *t)
 {
     if (unlikely(!t->unwind)) {
-        void *p = mmap(NULL, sizeof(struct vt_unwind_cache), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        t->unwind = p == MAP_FAILED ? NULL : p;
+        t->unwind = vt__map(sizeof(struct vt_unwind_cache), 0);
         if (t->unwind)
             t->unwind->budget = 256; /* enough to learn a program's common stacks */
     }

@@ -24,6 +24,46 @@ const char *vt_fn_name(int fn)
     return fn >= 0 && fn < VT_FN_COUNT ? fn_names[fn] : "?";
 }
 
+const int vt_leak_class_order[VT_LEAK_CLASSES] = {VT_LEAK_DEFINITE, VT_LEAK_INDIRECT,
+                                                  VT_LEAK_POSSIBLE, VT_LEAK_REACHABLE};
+
+const char *vt_leak_class_name(int c)
+{
+    static const char *const names[VT_LEAK_CLASSES] = {
+        [VT_LEAK_REACHABLE] = "still reachable",
+        [VT_LEAK_POSSIBLE] = "possibly lost",
+        [VT_LEAK_INDIRECT] = "indirectly lost",
+        [VT_LEAK_DEFINITE] = "definitely lost",
+    };
+    return c >= 0 && c < VT_LEAK_CLASSES ? names[c] : "?";
+}
+
+const char *vt_leak_class_key(int c)
+{
+    static const char *const keys[VT_LEAK_CLASSES] = {
+        [VT_LEAK_REACHABLE] = "still_reachable",
+        [VT_LEAK_POSSIBLE] = "possibly_lost",
+        [VT_LEAK_INDIRECT] = "indirectly_lost",
+        [VT_LEAK_DEFINITE] = "definitely_lost",
+    };
+    return c >= 0 && c < VT_LEAK_CLASSES ? keys[c] : "?";
+}
+
+const char *vt_leak_check_status(const vt_model *m)
+{
+    if (!m->scan.present)
+        return "not run";
+    switch (m->scan.status) {
+    case VT_SCAN_DONE:
+        return "done";
+    case VT_SCAN_NOMEM:
+        return "out of memory";
+    case VT_SCAN_FOREIGN:
+        return "foreign allocator";
+    }
+    return "unknown";
+}
+
 /* Live blocks: open addressing on ordinal + 1 (0 marks an empty slot), deletion by backward
  * shift. */
 struct live {
@@ -136,6 +176,7 @@ struct loader {
     int have_info;
     int have_modmap; /* MODMAP records tag the module maps (version 1.1) */
     uint32_t cur_gen;
+    uint64_t leak_ord; /* the ordinal of the last LEAK record */
     int err;
 };
 
@@ -440,6 +481,49 @@ static void do_munmap(struct loader *L, uint64_t addr, uint64_t size)
             L->last_tsc = tsc;                                                                     \
     } while (0)
 
+static int decode_scan(struct loader *L, vt_stream_dec *dp)
+{
+    vt_stream_dec d = *dp;
+    vt_leak_scan *sc = &L->m->scan;
+    uint64_t f[16];
+    for (int i = 0; i < 16; i++)
+        GET(VT_COL_MISC, f[i]);
+    memset(sc, 0, sizeof(*sc));
+    sc->present = 1;
+    sc->status = f[0] > 255 ? 255 : (int)f[0];
+    sc->blocks = f[1];
+    static const int order[4] = {VT_LEAK_DEFINITE, VT_LEAK_INDIRECT, VT_LEAK_POSSIBLE,
+                                 VT_LEAK_REACHABLE};
+    for (int i = 0; i < 4; i++) {
+        sc->count[order[i]] = f[2 + 2 * i];
+        sc->bytes[order[i]] = f[3 + 2 * i];
+    }
+    sc->root_bytes = f[10];
+    sc->heap_bytes = f[11];
+    sc->ns = f[12];
+    sc->threads = f[13];
+    sc->threads_sp = f[14];
+    sc->flags = f[15];
+    L->leak_ord = UINT64_MAX;
+    *dp = d;
+    return 0;
+bad:
+    return -1;
+}
+
+static void do_leak(struct loader *L, uint64_t ord, uint64_t cls)
+{
+    vt_model *m = L->m;
+    struct live *e = live_find(&L->live, ord + 1);
+    if (!e || cls >= VT_LEAK_CLASSES) {
+        m->scan.unmatched++;
+        return;
+    }
+    vt_site *s = &m->sites[e->site];
+    s->leak_blocks[cls]++;
+    s->leak_bytes[cls] += e->size;
+}
+
 static int decode_info(struct loader *L, vt_stream_dec *dp)
 {
     vt_stream_dec d = *dp;
@@ -635,6 +719,10 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                 if (get_str(&d, &m->stopped))
                     goto bad;
                 break;
+            case VT_TAG_SCAN:
+                if (decode_scan(L, &d))
+                    goto bad;
+                break;
             case VT_TAG_EXEC:
                 GET(VT_COL_MISC, a);
                 free(m->exec_path);
@@ -697,6 +785,14 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                 do_mmap(L, map_addr, a, c);
             else
                 do_munmap(L, map_addr, a);
+            break;
+        case VT_TAG_LEAK:
+            if (tag != VT_TAG_LEAK || !m->scan.present)
+                goto bad;
+            GET(VT_COL_ORDINAL, a);
+            GET(VT_COL_MISC, c);
+            L->leak_ord += a;
+            do_leak(L, L->leak_ord, c);
             break;
         case 0x40:
             if (tag == VT_TAG_THREAD_START) {
@@ -817,6 +913,22 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
         vt_site *s = &m->sites[i];
         s->peak_bytes = s->epoch == L.epoch ? s->at_peak_bytes : s->live_bytes;
         s->peak_blocks = s->epoch == L.epoch ? s->at_peak_blocks : s->live_blocks;
+        if (m->scan.present && m->scan.status == VT_SCAN_DONE) {
+            /* Blocks no LEAK record names are still reachable. */
+            uint64_t nb = 0, nbytes = 0;
+            for (int c = 0; c < VT_LEAK_CLASSES; c++) {
+                if (c == VT_LEAK_REACHABLE)
+                    continue;
+                nb += s->leak_blocks[c];
+                nbytes += s->leak_bytes[c];
+            }
+            s->leak_blocks[VT_LEAK_REACHABLE] = s->live_blocks > nb ? s->live_blocks - nb : 0;
+            s->leak_bytes[VT_LEAK_REACHABLE] = s->live_bytes > nbytes ? s->live_bytes - nbytes : 0;
+            for (int c = 0; c < VT_LEAK_CLASSES; c++) {
+                m->leak_blocks[c] += s->leak_blocks[c];
+                m->leak_bytes[c] += s->leak_bytes[c];
+            }
+        }
     }
     if (vt_reader_warnings(L.r))
         m->warnings = strdup(vt_reader_warnings(L.r));

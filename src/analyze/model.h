@@ -22,6 +22,8 @@ typedef struct vt_site {
     uint64_t mapped_calls; /* anonymous mmap calls */
     uint64_t mapped_bytes; /* bytes mapped */
     uint64_t mapped_live;  /* still mapped at the end */
+    /* blocks and bytes live at the end, by leak class (VT_LEAK_*), when the trace has a scan */
+    uint64_t leak_blocks[VT_LEAK_CLASSES], leak_bytes[VT_LEAK_CLASSES];
     /* private to the model */
     uint64_t at_peak_bytes, at_peak_blocks, epoch;
 } vt_site;
@@ -39,6 +41,20 @@ typedef struct vt_module {
     uint32_t build_id_len;
     uint32_t first_gen, last_gen; /* code generations whose module map holds it */
 } vt_module;
+
+/* The reachability scan the agent ran at exit (a SCAN record). */
+typedef struct vt_leak_scan {
+    int present;  /* the trace has a SCAN record */
+    int status;   /* VT_SCAN_* */
+    uint64_t blocks;                    /* live blocks the scan classified */
+    uint64_t count[VT_LEAK_CLASSES];    /* as the agent counted them */
+    uint64_t bytes[VT_LEAK_CLASSES];
+    uint64_t root_bytes, heap_bytes;    /* memory read from the roots and from blocks */
+    uint64_t ns;                        /* how long the scan took */
+    uint64_t threads, threads_sp;       /* threads, and those whose stack pointer was known */
+    uint64_t flags;                     /* VT_SCAN_DIRECT_READS */
+    uint64_t unmatched; /* LEAK records naming blocks the model does not hold live */
+} vt_leak_scan;
 
 typedef struct vt_thread_stats {
     uint32_t tid;
@@ -70,6 +86,10 @@ typedef struct vt_model {
     uint64_t peak_bytes, peak_blocks, peak_ns; /* ns since start */
     uint64_t live_bytes, live_blocks;          /* at the end: leaked at exit */
     uint64_t unmatched_frees;                  /* frees of blocks never seen allocated */
+    vt_leak_scan scan;
+    /* live at the end by leak class, summed over the sites (meaningful when scan.status is
+     * VT_SCAN_DONE) */
+    uint64_t leak_blocks[VT_LEAK_CLASSES], leak_bytes[VT_LEAK_CLASSES];
 
     /* anonymous mappings */
     uint64_t mmap_calls, munmap_calls, mapped_bytes, mapped_peak, mapped_live;
@@ -101,5 +121,16 @@ void vt_model_free(vt_model *m);
 
 /* The name of a VT_FN_* code ("malloc", "operator new"...). */
 const char *vt_fn_name(int fn);
+
+/* The name of leak class c (VT_LEAK_*): "definitely lost"...; key gives "definitely_lost". */
+const char *vt_leak_class_name(int c);
+const char *vt_leak_class_key(int c);
+/* The classes in the order reports show them: definitely, indirectly, possibly lost, still
+ * reachable. */
+extern const int vt_leak_class_order[VT_LEAK_CLASSES];
+
+/* What became of the leak check: "done", "not run" (no SCAN record: --leak-check=none, an
+ * older agent, or a trace cut short), "out of memory", "foreign allocator" or "unknown". */
+const char *vt_leak_check_status(const vt_model *m);
 
 #endif

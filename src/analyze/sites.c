@@ -15,8 +15,31 @@ unsigned long long vt_site_value(const vt_site *s, enum vt_site_key key)
         return s->live_blocks ? (s->live_bytes ? s->live_bytes : 1) : 0;
     case VT_BY_MAPPED:
         return s->mapped_bytes;
+    case VT_BY_DEFINITE:
+    case VT_BY_INDIRECT:
+    case VT_BY_POSSIBLE:
+    case VT_BY_REACHABLE: {
+        static const int cls[] = {VT_LEAK_DEFINITE, VT_LEAK_INDIRECT, VT_LEAK_POSSIBLE,
+                                  VT_LEAK_REACHABLE};
+        int c = cls[key - VT_BY_DEFINITE];
+        return s->leak_blocks[c] ? (s->leak_bytes[c] ? s->leak_bytes[c] : 1) : 0;
+    }
     }
     return 0;
+}
+
+enum vt_site_key vt_site_key_of_class(int c)
+{
+    switch (c) {
+    case VT_LEAK_DEFINITE:
+        return VT_BY_DEFINITE;
+    case VT_LEAK_INDIRECT:
+        return VT_BY_INDIRECT;
+    case VT_LEAK_POSSIBLE:
+        return VT_BY_POSSIBLE;
+    default:
+        return VT_BY_REACHABLE;
+    }
 }
 
 struct ranked {

@@ -13,7 +13,15 @@ enum vt_site_key {
     VT_BY_PEAK,   /* bytes held at the heap peak */
     VT_BY_LEAKED, /* bytes still allocated at the end (only sites with leaks) */
     VT_BY_MAPPED, /* bytes mapped with anonymous mmap (only sites that mapped) */
+    /* bytes live at the end in one leak class (only sites with such blocks) */
+    VT_BY_DEFINITE,
+    VT_BY_INDIRECT,
+    VT_BY_POSSIBLE,
+    VT_BY_REACHABLE,
 };
+
+/* The site key of leak class c (VT_LEAK_*). */
+enum vt_site_key vt_site_key_of_class(int c);
 
 /* Fills out with up to max site indexes ranked by key (largest first, ties by stack order),
  * leaving out sites whose key is 0. Returns how many were written; *total (may be NULL) gets

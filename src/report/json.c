@@ -83,12 +83,17 @@ static void site_json(FILE *out, vt_symbols *syms, const vt_model *m, const vt_s
     fprintf(out,
             "{\"alloc_calls\":%llu,\"alloc_bytes\":%llu,\"temporary\":%llu,\"peak_bytes\":%llu,"
             "\"peak_blocks\":%llu,\"leaked_blocks\":%llu,\"leaked_bytes\":%llu,"
-            "\"mmap_calls\":%llu,\"mapped_bytes\":%llu,\"mapped_live\":%llu,\"functions\":",
+            "\"mmap_calls\":%llu,\"mapped_bytes\":%llu,\"mapped_live\":%llu,",
             (unsigned long long)s->alloc_calls, (unsigned long long)s->alloc_bytes,
             (unsigned long long)s->temporary, (unsigned long long)s->peak_bytes,
             (unsigned long long)s->peak_blocks, (unsigned long long)s->live_blocks,
             (unsigned long long)s->live_bytes, (unsigned long long)s->mapped_calls,
             (unsigned long long)s->mapped_bytes, (unsigned long long)s->mapped_live);
+    for (int c = 0; c < VT_LEAK_CLASSES; c++)
+        fprintf(out, "\"%s_blocks\":%llu,\"%s_bytes\":%llu,", vt_leak_class_key(c),
+                (unsigned long long)s->leak_blocks[c], vt_leak_class_key(c),
+                (unsigned long long)s->leak_bytes[c]);
+    fputs("\"functions\":", out);
     fn_json(out, s->fn_mask);
     fputs(",\"stack\":", out);
     stack_json(out, syms, &m->stacks[s->stack]);
@@ -174,7 +179,34 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
                 i ? "," : "", t->tid, (unsigned long long)t->alloc_calls,
                 (unsigned long long)t->alloc_bytes, (unsigned long long)t->frees);
     }
-    fputs("],\"leaks\":", out);
+    const vt_leak_scan *sc = &m->scan;
+    fputs("],\"leak_check\":{\"status\":", out);
+    jstr(out, vt_leak_check_status(m));
+    fprintf(out,
+            ",\"scan_ns\":%llu,\"root_bytes\":%llu,\"heap_bytes\":%llu,\"threads\":%llu,"
+            "\"threads_with_stack_pointer\":%llu,\"direct_reads\":%s,\"unmatched\":%llu,"
+            "\"classes\":{",
+            (unsigned long long)sc->ns, (unsigned long long)sc->root_bytes,
+            (unsigned long long)sc->heap_bytes, (unsigned long long)sc->threads,
+            (unsigned long long)sc->threads_sp,
+            sc->flags & VT_SCAN_DIRECT_READS ? "true" : "false",
+            (unsigned long long)sc->unmatched);
+    int done = sc->present && sc->status == VT_SCAN_DONE;
+    for (int i = 0; i < VT_LEAK_CLASSES; i++) {
+        int c = vt_leak_class_order[i];
+        fputs(i ? "," : "", out);
+        jstr(out, vt_leak_class_key(c));
+        if (done)
+            fprintf(out, ":{\"blocks\":%llu,\"bytes\":%llu,\"sites\":",
+                    (unsigned long long)m->leak_blocks[c], (unsigned long long)m->leak_bytes[c]);
+        else
+            fputs(":null", out);
+        if (done) {
+            ranked_json(out, syms, m, vt_site_key_of_class(c), o->top);
+            fputc('}', out);
+        }
+    }
+    fputs("}},\"leaks\":", out);
     ranked_json(out, syms, m, VT_BY_LEAKED, o->top);
     fputs(",\"sites_by_peak\":", out);
     ranked_json(out, syms, m, VT_BY_PEAK, o->top);

@@ -148,18 +148,27 @@ static void print_sites(const struct ctx *c, enum vt_site_key key, const char *t
         free(idx);
         return;
     }
-    section(c, title, n, total, key == VT_BY_LEAKED ? "leaking stacks" : "sites");
+    section(c, title, n, total, key == VT_BY_MAPPED || key <= VT_BY_PEAK ? "sites" : "stacks");
     for (size_t i = 0; i < n; i++) {
         const vt_site *s = &m->sites[idx[i]];
         FILE *out = c->out;
         fprintf(out, "  %s%zu.%s ", bold(c), i + 1, reset(c));
+        uint64_t nb = s->live_blocks, nbytes = s->live_bytes;
         switch (key) {
+        case VT_BY_DEFINITE:
+        case VT_BY_INDIRECT:
+        case VT_BY_POSSIBLE:
+        case VT_BY_REACHABLE: {
+            int cls = vt_leak_class_order[key - VT_BY_DEFINITE];
+            nb = s->leak_blocks[cls];
+            nbytes = s->leak_bytes[cls];
+        }
+            /* fall through */
         case VT_BY_LEAKED:
-            fprintf(out, "%s block%s, %s", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
-                    s->live_blocks == 1 ? "" : "s", vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
-            if (s->live_blocks && s->live_bytes % s->live_blocks == 0)
-                fprintf(out, " (%s each)",
-                        vt_fmt_bytes(s->live_bytes / s->live_blocks, b3, sizeof(b3)));
+            fprintf(out, "%s block%s, %s", vt_fmt_count(nb, b1, sizeof(b1)), nb == 1 ? "" : "s",
+                    vt_fmt_bytes(nbytes, b2, sizeof(b2)));
+            if (nb && nbytes % nb == 0)
+                fprintf(out, " (%s each)", vt_fmt_bytes(nbytes / nb, b3, sizeof(b3)));
             break;
         case VT_BY_MAPPED:
             fprintf(out, "%s mmap calls, %s mapped, %s still mapped",
@@ -252,6 +261,26 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fprintf(out, "  %s %s blocks, %s\n", m->has_end ? "leaked at exit    " : "live at trace end ",
             vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
             vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
+    int classified = m->scan.present && m->scan.status == VT_SCAN_DONE;
+    if (classified) {
+        for (int i = 0; i < VT_LEAK_CLASSES; i++) {
+            int cls = vt_leak_class_order[i];
+            fprintf(out, "    %-16s %s block%s, %s\n", vt_leak_class_name(cls),
+                    vt_fmt_count(m->leak_blocks[cls], b1, sizeof(b1)),
+                    m->leak_blocks[cls] == 1 ? "" : "s",
+                    vt_fmt_bytes(m->leak_bytes[cls], b2, sizeof(b2)));
+        }
+        if (m->scan.threads > m->scan.threads_sp)
+            fprintf(out,
+                    "    %s(%llu of %llu threads were running during the scan: their whole "
+                    "stacks counted as roots)%s\n",
+                    dim(&c), (unsigned long long)(m->scan.threads - m->scan.threads_sp),
+                    (unsigned long long)m->scan.threads, reset(&c));
+    } else if (m->has_end) {
+        fprintf(out, "    %sleak classes: leak check %s%s%s\n", dim(&c), vt_leak_check_status(m),
+                !m->scan.present ? " (vitals run --leak-check=exit classifies leaks)" : "",
+                reset(&c));
+    }
     fprintf(out,
             "  temporary          %s allocation%s (%.1f%% of calls) freed by their thread "
             "before it allocated again\n",
@@ -286,9 +315,20 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             fprintf(out, "  ... %zu more threads\n", m->n_threads - n);
     }
 
-    print_sites(&c, VT_BY_LEAKED,
-                m->has_end ? "Leaked at exit, by call stack"
-                           : "Still allocated where the trace ends, by call stack");
+    if (classified) {
+        static const char *const titles[] = {
+            "Definitely lost, by call stack",
+            "Indirectly lost (reachable only from lost blocks), by call stack",
+            "Possibly lost (reachable only through interior pointers), by call stack",
+            "Still reachable at exit, by call stack",
+        };
+        for (int i = 0; i < VT_LEAK_CLASSES; i++)
+            print_sites(&c, vt_site_key_of_class(vt_leak_class_order[i]), titles[i]);
+    } else {
+        print_sites(&c, VT_BY_LEAKED,
+                    m->has_end ? "Leaked at exit, by call stack"
+                               : "Still allocated where the trace ends, by call stack");
+    }
     print_sites(&c, VT_BY_PEAK, "Top sites by share of the peak");
     print_sites(&c, VT_BY_CALLS, "Top sites by allocation calls");
     print_sites(&c, VT_BY_BYTES, "Top sites by bytes allocated");
@@ -305,20 +345,36 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
             vt_fmt_bytes(m->peak_bytes, b3, sizeof(b3)), (double)m->peak_ns / 1e9,
             vt_fmt_count(m->free_calls, b4, sizeof(b4)));
     size_t idx[3], total = 0;
-    size_t n = vt_sites_rank(m, VT_BY_LEAKED, idx, 3, &total);
+    int classified = m->scan.present && m->scan.status == VT_SCAN_DONE;
+    enum vt_site_key key = classified ? VT_BY_DEFINITE : VT_BY_LEAKED;
+    size_t n = vt_sites_rank(m, key, idx, 3, &total);
     fprintf(out, "vitals: %s: %s blocks, %s",
             m->has_end ? "leaked at exit" : "still allocated where the trace ends",
             vt_fmt_count(m->live_blocks, b1, sizeof(b1)),
             vt_fmt_bytes(m->live_bytes, b2, sizeof(b2)));
-    if (total)
+    if (classified) {
+        fputc('\n', out);
+        fprintf(out, "vitals:  ");
+        for (int i = 0; i < VT_LEAK_CLASSES; i++) {
+            int cls = vt_leak_class_order[i];
+            fprintf(out, "%s %s %s (%s)", i ? "," : "", vt_leak_class_name(cls),
+                    vt_fmt_count(m->leak_blocks[cls], b1, sizeof(b1)),
+                    vt_fmt_bytes(m->leak_bytes[cls], b2, sizeof(b2)));
+        }
+        if (total)
+            fprintf(out, "; definitely lost from %zu call stack%s", total, total == 1 ? "" : "s");
+    } else if (total) {
         fprintf(out, " from %zu call stack%s", total, total == 1 ? "" : "s");
+    }
     fputc('\n', out);
     for (size_t i = 0; i < n; i++) {
         const vt_site *s = &m->sites[idx[i]];
         const vt_stack *st = &m->stacks[s->stack];
         vt_frame_info f[16];
-        fprintf(out, "vitals:   %s block%s, %s at ", vt_fmt_count(s->live_blocks, b1, sizeof(b1)),
-                s->live_blocks == 1 ? "" : "s", vt_fmt_bytes(s->live_bytes, b2, sizeof(b2)));
+        uint64_t nb = classified ? s->leak_blocks[VT_LEAK_DEFINITE] : s->live_blocks;
+        uint64_t nbytes = classified ? s->leak_bytes[VT_LEAK_DEFINITE] : s->live_bytes;
+        fprintf(out, "vitals:   %s block%s, %s at ", vt_fmt_count(nb, b1, sizeof(b1)),
+                nb == 1 ? "" : "s", vt_fmt_bytes(nbytes, b2, sizeof(b2)));
         if (!st->depth) {
             fputs("(no stack)\n", out);
             continue;

@@ -125,6 +125,14 @@ enum vt_end_reason {
     VT_END_EXIT_STATUS = 3, /* exit(status), or main returned status */
 };
 
+/* The status of a SCAN record, and its flags. */
+enum vt_scan_status {
+    VT_SCAN_DONE = 0,
+    VT_SCAN_NOMEM = 1,   /* the agent had no memory for the scan: no LEAK records follow */
+    VT_SCAN_FOREIGN = 2, /* malloc is not glibc's: its memory cannot be told apart; no LEAKs */
+};
+#define VT_SCAN_DIRECT_READS 0x1 /* process_vm_readv was refused: memory was read directly */
+
 /* INFO flags. */
 #define VT_INFO_FORKED 0x1 /* this process is a forked child of the traced one */
 

@@ -1,0 +1,718 @@
+/* The reachability scan at exit. Every live block is sorted into memcheck's leak classes by a
+ * conservative mark from the roots, as a conservative garbage collector would do it.
+ *
+ * Roots are the readable and writable mappings of the process, less the allocator's own memory
+ * (the [heap], glibc's thread arenas, the mappings of large blocks), the agent's memory and
+ * image, and the dead part of each thread's stack below its stack pointer. That takes in the
+ * writable segments of every module, the live part of every stack, thread-local storage (in
+ * the threads' stack mappings and the loader's mappings) and the program's own mappings.
+ *
+ * The marking rules are memcheck's (valgrind's mc_leakcheck.c): a pointer to a block's start
+ * seen from a root, or from a block reached that way, makes the block still reachable; any
+ * other way in (a pointer into its interior, or from a block only possibly reached) makes it
+ * possibly lost. Then, in address order, each block left unreached leads a clique: the
+ * unreached blocks it reaches are indirectly lost, and it is definitely lost unless a later
+ * clique reaches it. Every word is read through process_vm_readv(), so a block that another
+ * thread frees meanwhile cannot crash the program. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+
+enum { UNREACHED, INDIRECT, POSSIBLE, REACHABLE };
+
+/* glibc's thread arenas are HEAP_MAX_SIZE-aligned mappings (64 MiB on 64-bit systems). */
+#define ARENA_ALIGN (64ull << 20)
+/* memcheck scans a stack from this far below its pointer (the x86-64 red zone). */
+#define RED_ZONE 128
+#define READ_BUF (1u << 20)
+#define MAX_IOV 1024
+
+struct blk {
+    uint64_t p, size, ord;
+    uint32_t state;
+};
+
+struct map {
+    uint64_t start, end;
+    int rw, shared, skip;
+};
+
+struct scan {
+    struct blk *b;
+    size_t n;
+    uint64_t lo, hi; /* every block lies in [lo, hi) */
+    uint32_t *stack; /* the mark stack: block indices */
+    size_t top;
+    long clique; /* the leader in the clique phase, -1 while marking from the roots */
+    uint8_t *buf;
+    struct iovec *liov, *riov;
+    int direct;
+    pid_t pid;
+    struct vt_range *excl;
+    size_t n_excl, cap_excl;
+    struct map *maps;
+    size_t n_maps, maps_bytes;
+    uint64_t root_bytes, heap_bytes;
+    uint64_t threads, threads_sp;
+};
+
+/* Memory for the scan itself, from vt__map() so that it is excluded like the rest. Released
+ * with unscratch() and the same size. */
+static void *scratch(size_t n)
+{
+    return vt__map(n ? n : 1, 1);
+}
+
+static void unscratch(void *p, size_t n)
+{
+    vt__unmap(p, n ? n : 1);
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads len bytes at addr into dst; returns how many could be read (up to the first page that
+ * could not). */
+static size_t read_mem(struct scan *S, uint64_t addr, void *dst, size_t len)
+{
+    if (S->direct) {
+        memcpy(dst, (const void *)(uintptr_t)addr, len);
+        return len;
+    }
+    struct iovec l = {dst, len}, r = {(void *)(uintptr_t)addr, len};
+    ssize_t got = syscall(SYS_process_vm_readv, S->pid, &l, 1UL, &r, 1UL, 0UL);
+    return got < 0 ? 0 : (size_t)got;
+}
+
+/* The block that address w falls in (memcheck counts a pointer to a zero-sized block's start),
+ * or -1. */
+static long find(const struct scan *S, uint64_t w)
+{
+    size_t lo = 0, hi = S->n;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (S->b[mid].p <= w)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const struct blk *c = &S->b[lo];
+    if (w >= c->p && (w - c->p < c->size || (c->size == 0 && w == c->p)))
+        return (long)lo;
+    return -1;
+}
+
+static void push(struct scan *S, size_t i)
+{
+    S->stack[S->top++] = (uint32_t)i;
+}
+
+/* Follows the word w found in memory that is definitely reached (prior_definite) or not. */
+static void reach(struct scan *S, uint64_t w, int prior_definite)
+{
+    long i = find(S, w);
+    if (i < 0)
+        return;
+    struct blk *c = &S->b[i];
+    if (S->clique >= 0) {
+        if (i != S->clique && c->state == UNREACHED) {
+            c->state = INDIRECT;
+            push(S, (size_t)i);
+        }
+        return;
+    }
+    if (c->state == REACHABLE)
+        return;
+    if (w == c->p && prior_definite) {
+        c->state = REACHABLE;
+        push(S, (size_t)i); /* scan it (again) as definitely reached */
+    } else if (c->state == UNREACHED) {
+        c->state = POSSIBLE;
+        push(S, (size_t)i);
+    }
+}
+
+/* Looks at every aligned word of data, which was read from address addr. */
+static void scan_words(struct scan *S, const uint8_t *data, size_t len, uint64_t addr,
+                       int prior_definite)
+{
+    size_t skip = (size_t)((8 - (addr & 7)) & 7);
+    if (skip >= len)
+        return;
+    data += skip;
+    len -= skip;
+    const uint64_t lo = S->lo, hi = S->hi;
+    for (size_t k = 0; k + 8 <= len; k += 8) {
+        uint64_t w;
+        memcpy(&w, data + k, 8);
+        if (w >= lo && w < hi)
+            reach(S, w, prior_definite);
+    }
+}
+
+/* Scans [start, start + len) piecewise, skipping pages that cannot be read. */
+static void scan_range(struct scan *S, uint64_t start, uint64_t len, int prior_definite,
+                       uint64_t *counter)
+{
+    while (len) {
+        size_t want = len < READ_BUF ? (size_t)len : READ_BUF;
+        size_t got = read_mem(S, start, S->buf, want);
+        *counter += got;
+        scan_words(S, S->buf, got, start, prior_definite);
+        if (got < want) {
+            /* Skip to the next page after the one that failed. */
+            uint64_t next = ((start + got) | 4095) + 1;
+            got = (size_t)(next - start);
+            if (got > len)
+                got = (size_t)len;
+        }
+        start += got;
+        len -= got;
+    }
+}
+
+/* Scans the blocks on the mark stack until it is empty, reading many small blocks with one
+ * system call. */
+static void drain(struct scan *S)
+{
+    while (S->top) {
+        size_t nb = 0, total = 0;
+        uint32_t idx[MAX_IOV];
+        while (S->top && nb < MAX_IOV) {
+            uint32_t i = S->stack[S->top - 1];
+            uint64_t sz = S->b[i].size;
+            if (sz > READ_BUF) {
+                if (nb)
+                    break;
+                S->top--;
+                scan_range(S, S->b[i].p, sz, S->b[i].state == REACHABLE, &S->heap_bytes);
+                continue;
+            }
+            if (total + sz > READ_BUF)
+                break;
+            S->top--;
+            if (!sz)
+                continue;
+            S->liov[nb] = (struct iovec){S->buf + total, (size_t)sz};
+            S->riov[nb] = (struct iovec){(void *)(uintptr_t)S->b[i].p, (size_t)sz};
+            idx[nb++] = i;
+            total += sz;
+        }
+        for (size_t k = 0; k < nb;) {
+            ssize_t got;
+            if (S->direct) {
+                memcpy(S->liov[k].iov_base, S->riov[k].iov_base, S->riov[k].iov_len);
+                got = (ssize_t)S->riov[k].iov_len;
+            } else {
+                got = syscall(SYS_process_vm_readv, S->pid, S->liov + k, nb - k, S->riov + k,
+                              nb - k, 0UL);
+            }
+            if (got < 0) {
+                k++; /* this block could not be read at all */
+                continue;
+            }
+            size_t left = (size_t)got;
+            for (; k < nb && left >= S->riov[k].iov_len; k++) {
+                const struct blk *c = &S->b[idx[k]];
+                left -= S->riov[k].iov_len;
+                S->heap_bytes += c->size;
+                scan_words(S, S->liov[k].iov_base, (size_t)c->size, c->p, c->state == REACHABLE);
+            }
+            if (k < nb && !S->direct) {
+                const struct blk *c = &S->b[idx[k]];
+                S->heap_bytes += left;
+                scan_words(S, S->liov[k].iov_base, left, c->p, c->state == REACHABLE);
+                k++; /* the rest of it could not be read */
+            }
+        }
+    }
+}
+
+static void add_block(uint64_t ptr, uint64_t ord, uint64_t size, void *arg)
+{
+    struct scan *S = arg;
+    S->b[S->n++] = (struct blk){ptr, size, ord, UNREACHED};
+}
+
+static int by_address(const void *a, const void *b)
+{
+    const struct blk *x = a, *y = b;
+    return x->p < y->p ? -1 : x->p > y->p;
+}
+
+static int by_ordinal(const void *a, const void *b)
+{
+    const struct blk *x = a, *y = b;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const struct vt_range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void exclude(struct scan *S, uint64_t start, uint64_t end)
+{
+    if (end <= start || S->n_excl == S->cap_excl)
+        return;
+    S->excl[S->n_excl++] = (struct vt_range){start, end - start};
+}
+
+static uint64_t hex(const char **s)
+{
+    uint64_t v = 0;
+    for (;; (*s)++) {
+        char c = **s;
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return v;
+        v = v * 16 + (uint64_t)d;
+    }
+}
+
+/* Reads a whole /proc file into memory from scratch(); *len set. NULL on failure. */
+static char *slurp(const char *path, size_t *len, size_t *cap)
+{
+    size_t n = 1 << 16;
+    for (;;) {
+        char *b = scratch(n);
+        if (!b)
+            return NULL;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            vt__unmap(b, n);
+            return NULL;
+        }
+        size_t got = 0;
+        for (;;) {
+            ssize_t r = read(fd, b + got, n - 1 - got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+            if (got == n - 1)
+                break;
+        }
+        close(fd);
+        if (got < n - 1) {
+            b[got] = 0;
+            *len = got;
+            *cap = n;
+            return b;
+        }
+        vt__unmap(b, n);
+        n *= 2;
+    }
+}
+
+/* Parses /proc/self/maps into S->maps, marking what is not a root. */
+static int read_maps(struct scan *S)
+{
+    size_t len, cap;
+    char *text = slurp("/proc/self/maps", &len, &cap);
+    if (!text)
+        return -1;
+    size_t lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    S->maps_bytes = (lines + 1) * sizeof(*S->maps);
+    S->maps = scratch(S->maps_bytes);
+    if (!S->maps) {
+        vt__unmap(text, cap);
+        return -1;
+    }
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        if (!eol)
+            eol = p + strlen(p);
+        struct map m = {0};
+        m.start = hex(&p);
+        if (*p == '-')
+            p++;
+        m.end = hex(&p);
+        while (*p == ' ')
+            p++;
+        m.rw = p[0] == 'r' && p[1] == 'w';
+        m.shared = p[3] == 's';
+        /* offset, device, inode, then the path if any */
+        for (int field = 0; field < 4 && p < eol; field++) {
+            while (p < eol && *p != ' ')
+                p++;
+            while (p < eol && *p == ' ')
+                p++;
+        }
+        size_t plen = (size_t)(eol - p);
+        if (plen >= 6 && !memcmp(p, "[heap]", 6))
+            m.skip = 1;
+        /* Devices are not memory (memcheck leaves them out too). */
+        if (plen > 5 && !memcmp(p, "/dev/", 5) && !(plen >= 9 && !memcmp(p, "/dev/zero", 9)) &&
+            !(plen >= 9 && !memcmp(p, "/dev/shm/", 9)))
+            m.skip = 1;
+        if (S->direct && m.shared && plen && *p == '/')
+            m.skip = 1; /* a truncated file would fault */
+        if (m.rw)
+            S->maps[S->n_maps++] = m;
+        p = *eol ? eol + 1 : eol;
+        /* A glibc thread arena: 64 MiB-aligned, its unused rest mapped without access, and a
+         * heap_info header whose size fits. */
+        if (m.rw && !m.skip && (m.start & (ARENA_ALIGN - 1)) == 0 && *p) {
+            const char *q = p;
+            uint64_t next_start = hex(&q);
+            if (*q == '-')
+                q++;
+            uint64_t next_end = hex(&q);
+            uint64_t hdr[4];
+            if (next_start == m.end && q[1] == '-' && q[2] == '-' && q[3] == '-' &&
+                next_end - m.start <= ARENA_ALIGN &&
+                read_mem(S, m.start, hdr, sizeof(hdr)) == sizeof(hdr) && hdr[0] &&
+                hdr[2] <= m.end - m.start && hdr[2] > 0)
+                S->maps[S->n_maps - 1].skip = 1;
+        }
+    }
+    vt__unmap(text, cap);
+    return 0;
+}
+
+/* The stack pointer of thread tid when it is blocked (the kernel shows it), or 0. */
+static uint64_t thread_sp(pid_t tid)
+{
+    char path[64] = "/proc/self/task/", num[24], text[256];
+    vt__utoa((unsigned long)tid, num);
+    strcat(path, num);
+    strcat(path, "/syscall");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    if (text[0] == 'r') /* "running": the stack pointer is not known */
+        return 0;
+    /* "nr arg1 ... arg6 sp pc" or "-1 sp pc": the stack pointer is the last but one field */
+    const char *f[10];
+    int nf = 0;
+    for (char *p = text; *p && nf < 10;) {
+        while (*p == ' ' || *p == '\n')
+            p++;
+        if (!*p)
+            break;
+        f[nf++] = p;
+        while (*p && *p != ' ' && *p != '\n')
+            p++;
+    }
+    if (nf < 3 || f[nf - 2][0] != '0' || f[nf - 2][1] != 'x')
+        return 0;
+    const char *s = f[nf - 2] + 2;
+    return hex(&s);
+}
+
+/* Leaves out the part of the mapping holding sp that lies below it (dead frames). */
+static void exclude_below(struct scan *S, uint64_t sp)
+{
+    for (size_t i = 0; i < S->n_maps; i++)
+        if (sp >= S->maps[i].start && sp < S->maps[i].end)
+            exclude(S, S->maps[i].start, sp);
+}
+
+static void exclude_stacks(struct scan *S, uint64_t own_sp)
+{
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    S->threads = 1;
+    S->threads_sp = 1;
+    exclude_below(S, own_sp);
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
+        if (tid == self)
+            continue;
+        S->threads++;
+        uint64_t sp = thread_sp(tid);
+        if (sp) {
+            S->threads_sp++;
+            exclude_below(S, sp > RED_ZONE ? sp - RED_ZONE : sp);
+        }
+    }
+    closedir(d);
+}
+
+/* Leaves out the mappings of blocks that glibc served with mmap: the chunk header says so. */
+static void exclude_mapped_blocks(struct scan *S)
+{
+    for (size_t i = 0; i < S->n;) {
+        size_t nb = 0;
+        uint64_t *hdr = (uint64_t *)S->buf;
+        size_t first = i;
+        for (; i < S->n && nb < MAX_IOV; i++, nb++) {
+            S->liov[nb] = (struct iovec){hdr + 2 * nb, 16};
+            S->riov[nb] = (struct iovec){(void *)(uintptr_t)(S->b[i].p - 16), 16};
+        }
+        size_t done = 0;
+        while (done < nb) {
+            ssize_t got;
+            if (S->direct) {
+                memcpy(S->liov[done].iov_base, S->riov[done].iov_base, 16);
+                got = 16;
+            } else {
+                got = syscall(SYS_process_vm_readv, S->pid, S->liov + done, nb - done,
+                              S->riov + done, nb - done, 0UL);
+            }
+            size_t whole = got > 0 ? (size_t)got / 16 : 0;
+            for (size_t k = done; k < done + whole; k++) {
+                uint64_t prev_size = hdr[2 * k], size = hdr[2 * k + 1];
+                if (size & 2) { /* IS_MMAPPED */
+                    uint64_t chunk = S->b[first + k].p - 16;
+                    exclude(S, chunk - prev_size, chunk + (size & ~7ull));
+                }
+            }
+            done += whole ? whole : 1;
+        }
+    }
+}
+
+/* Sorts the excluded ranges and merges those that overlap or touch. */
+static void merge_excluded(struct scan *S)
+{
+    qsort(S->excl, S->n_excl, sizeof(*S->excl), by_start);
+    size_t out = 0;
+    for (size_t i = 0; i < S->n_excl; i++) {
+        struct vt_range r = S->excl[i];
+        if (out && r.start <= S->excl[out - 1].start + S->excl[out - 1].len) {
+            uint64_t end = r.start + r.len, prev_end = S->excl[out - 1].start + S->excl[out - 1].len;
+            if (end > prev_end)
+                S->excl[out - 1].len = end - S->excl[out - 1].start;
+        } else {
+            S->excl[out++] = r;
+        }
+    }
+    S->n_excl = out;
+}
+
+/* Scans every root: the mappings less the excluded ranges. */
+static void scan_roots(struct scan *S)
+{
+    merge_excluded(S);
+    for (size_t i = 0; i < S->n_maps; i++) {
+        const struct map *m = &S->maps[i];
+        if (m->skip)
+            continue;
+        uint64_t at = m->start;
+        /* The first excluded range that ends after the mapping starts. */
+        size_t k = 0, hi = S->n_excl;
+        while (k < hi) {
+            size_t mid = k + (hi - k) / 2;
+            if (S->excl[mid].start + S->excl[mid].len <= m->start)
+                k = mid + 1;
+            else
+                hi = mid;
+        }
+        for (; k < S->n_excl && at < m->end; k++) {
+            uint64_t xs = S->excl[k].start, xe = xs + S->excl[k].len;
+            if (xs >= m->end)
+                break;
+            if (xs > at)
+                scan_range(S, at, xs - at, 1, &S->root_bytes);
+            if (xe > at)
+                at = xe;
+        }
+        if (at < m->end)
+            scan_range(S, at, m->end - at, 1, &S->root_bytes);
+        drain(S);
+    }
+}
+
+static void run(uint64_t own_sp)
+{
+    uint64_t t0 = mono_ns();
+    struct scan S = {.clique = -1, .pid = getpid()};
+    size_t n = vt__merge_live(NULL, NULL);
+    uint64_t fields[16] = {VT_SCAN_NOMEM};
+    S.b = scratch(n * sizeof(*S.b));
+    S.stack = scratch((2 * n + 16) * sizeof(*S.stack));
+    S.buf = scratch(READ_BUF);
+    S.liov = scratch(MAX_IOV * sizeof(*S.liov));
+    S.riov = scratch(MAX_IOV * sizeof(*S.riov));
+    S.cap_excl = 4 * n + 4096;
+    S.excl = scratch(S.cap_excl * sizeof(*S.excl));
+    if (!S.b || !S.stack || !S.buf || !S.liov || !S.riov || !S.excl)
+        goto out;
+    /* The roots and block headers are told apart by glibc's layout of its memory. */
+    Dl_info di;
+    void *real_malloc = dlsym(RTLD_NEXT, "malloc");
+    if (!real_malloc || !dladdr(real_malloc, &di) || !di.dli_fname ||
+        !strstr(di.dli_fname, "libc.so")) {
+        fields[0] = VT_SCAN_FOREIGN;
+        goto out;
+    }
+    /* Without process_vm_readv (a seccomp filter, say) memory is read directly. */
+    uint64_t probe = 1, copy = 0;
+    S.direct = read_mem(&S, (uint64_t)(uintptr_t)&probe, &copy, sizeof(copy)) != sizeof(copy);
+
+    vt__merge_live(add_block, &S);
+    qsort(S.b, S.n, sizeof(*S.b), by_address);
+    if (S.n) {
+        S.lo = S.b[0].p;
+        for (size_t i = 0; i < S.n; i++)
+            if (S.b[i].p + S.b[i].size + (S.b[i].size == 0) > S.hi)
+                S.hi = S.b[i].p + S.b[i].size + (S.b[i].size == 0);
+    }
+    if (read_maps(&S) != 0)
+        goto out;
+    exclude_stacks(&S, own_sp);
+    exclude_mapped_blocks(&S);
+    uint64_t lo, hi;
+    vt__agent_range(&lo, &hi);
+    exclude(&S, lo, hi);
+    /* A block is never a root, even where the allocator's memory was not recognised. */
+    for (size_t i = 0; i < S.n; i++)
+        exclude(&S, S.b[i].p, S.b[i].p + S.b[i].size);
+    /* Last, so that the scan's own memory is in the list. */
+    size_t total = vt__map_ranges(S.excl + S.n_excl, S.cap_excl - S.n_excl);
+    S.n_excl += total < S.cap_excl - S.n_excl ? total : S.cap_excl - S.n_excl;
+
+    if (S.n) {
+        scan_roots(&S);
+        for (size_t i = 0; i < S.n; i++) {
+            if (S.b[i].state != UNREACHED)
+                continue;
+            S.clique = (long)i;
+            push(&S, i);
+            drain(&S);
+        }
+    }
+    uint64_t count[4] = {0}, bytes[4] = {0};
+    static const int cls[4] = {[UNREACHED] = VT_LEAK_DEFINITE,
+                               [INDIRECT] = VT_LEAK_INDIRECT,
+                               [POSSIBLE] = VT_LEAK_POSSIBLE,
+                               [REACHABLE] = VT_LEAK_REACHABLE};
+    for (size_t i = 0; i < S.n; i++) {
+        int c = cls[S.b[i].state];
+        count[c]++;
+        bytes[c] += S.b[i].size;
+    }
+    uint64_t f[] = {VT_SCAN_DONE,
+                    S.n,
+                    count[VT_LEAK_DEFINITE],
+                    bytes[VT_LEAK_DEFINITE],
+                    count[VT_LEAK_INDIRECT],
+                    bytes[VT_LEAK_INDIRECT],
+                    count[VT_LEAK_POSSIBLE],
+                    bytes[VT_LEAK_POSSIBLE],
+                    count[VT_LEAK_REACHABLE],
+                    bytes[VT_LEAK_REACHABLE],
+                    S.root_bytes,
+                    S.heap_bytes,
+                    mono_ns() - t0,
+                    S.threads,
+                    S.threads_sp,
+                    S.direct ? VT_SCAN_DIRECT_READS : 0};
+    memcpy(fields, f, sizeof(f));
+    vt__emit_scan(fields, 16);
+    qsort(S.b, S.n, sizeof(*S.b), by_ordinal);
+    uint64_t prev = UINT64_MAX; /* the first delta is ordinal + 1 */
+    for (size_t i = 0; i < S.n; i++) {
+        if (S.b[i].state == REACHABLE)
+            continue;
+        vt__emit_leak(S.b[i].ord - prev, cls[S.b[i].state]);
+        prev = S.b[i].ord;
+    }
+    goto release;
+out:
+    fields[12] = mono_ns() - t0;
+    vt__emit_scan(fields, 16);
+release:
+    unscratch(S.b, n * sizeof(*S.b));
+    unscratch(S.stack, (2 * n + 16) * sizeof(*S.stack));
+    unscratch(S.buf, READ_BUF);
+    unscratch(S.liov, MAX_IOV * sizeof(*S.liov));
+    unscratch(S.riov, MAX_IOV * sizeof(*S.riov));
+    unscratch(S.excl, S.cap_excl * sizeof(*S.excl));
+    if (S.maps)
+        unscratch(S.maps, S.maps_bytes);
+}
+
+/* Zeroes [lo, hi), stopping well below its own frame. */
+static __attribute__((noinline)) void zero_words(volatile uint64_t *lo, volatile uint64_t *hi)
+{
+    volatile uint64_t *limit = (volatile uint64_t *)((uintptr_t)__builtin_frame_address(0) - 256);
+    if (hi > limit)
+        hi = limit;
+    while (lo < hi)
+        *lo++ = 0;
+}
+
+void vt__scrub_stack(void)
+{
+    if (!vt__config.leak_check || atomic_load(&vt__state) != VT_STATE_TRACING)
+        return;
+    int guard = vt__guard;
+    vt__guard = 1;
+    uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0), lo = 0;
+    if ((pid_t)syscall(SYS_gettid) == getpid()) {
+        size_t len, cap;
+        char *text = slurp("/proc/self/maps", &len, &cap);
+        for (const char *p = text; p && *p;) {
+            uint64_t start = hex(&p);
+            p++;
+            uint64_t end = hex(&p);
+            const char *eol = strchr(p, '\n');
+            if (sp >= start && sp < end) {
+                const char *name = strstr(p, "[stack]");
+                if (name && (!eol || name < eol))
+                    lo = start;
+                break;
+            }
+            p = eol ? eol + 1 : p + strlen(p);
+        }
+        if (text)
+            vt__unmap(text, cap);
+    } else {
+        pthread_attr_t attr;
+        void *addr;
+        size_t size;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            if (pthread_attr_getstack(&attr, &addr, &size) == 0 && sp > (uint64_t)(uintptr_t)addr &&
+                sp <= (uint64_t)(uintptr_t)addr + size)
+                lo = (uint64_t)(uintptr_t)addr;
+            pthread_attr_destroy(&attr);
+        }
+    }
+    /* A signal handler may run below this frame: none may come while it is zeroed. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    uint64_t hi = (sp - 1024) & ~7ull;
+    if (lo && hi > lo)
+        zero_words((volatile uint64_t *)(uintptr_t)lo, (volatile uint64_t *)(uintptr_t)hi);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    vt__guard = guard;
+}
+
+void vt__scan_at_exit(void)
+{
+    /* Everything below this frame is the scan's own. */
+    run((uint64_t)(uintptr_t)__builtin_frame_address(0));
+}
