@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -654,23 +655,41 @@ release:
         unscratch(S.maps, S.maps_bytes);
 }
 
-/* Zeroes [lo, hi), stopping well below its own frame. */
-static __attribute__((noinline)) void zero_words(volatile uint64_t *lo, volatile uint64_t *hi)
+/* Zeroes the pages of [lo, hi) that are in memory (touching the others would commit them),
+ * stopping well below its own frame. lo is page-aligned. */
+static __attribute__((noinline)) void zero_resident(uint64_t lo, uint64_t hi)
 {
-    volatile uint64_t *limit = (volatile uint64_t *)((uintptr_t)__builtin_frame_address(0) - 256);
+    /* Nothing lives below the stack pointer: signals are blocked and no call is under way. */
+    uint64_t sp;
+    __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+    uint64_t limit = (sp - 8) & ~7ull;
     if (hi > limit)
         hi = limit;
-    while (lo < hi)
-        *lo++ = 0;
+    unsigned char vec[256];
+    while (lo < hi) {
+        uint64_t span = hi - lo > 256 * 4096ull ? 256 * 4096ull : hi - lo;
+        size_t pages = (size_t)((span + 4095) / 4096);
+        if (mincore((void *)(uintptr_t)lo, pages * 4096, vec) != 0)
+            memset(vec, 1, pages);
+        for (size_t i = 0; i < pages; i++) {
+            if (!(vec[i] & 1))
+                continue;
+            volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)(lo + i * 4096);
+            volatile uint64_t *end = (volatile uint64_t *)(uintptr_t)(lo + (i + 1) * 4096);
+            if ((uint64_t)(uintptr_t)end > hi)
+                end = (volatile uint64_t *)(uintptr_t)hi;
+            while (p < end)
+                *p++ = 0;
+        }
+        lo += span;
+    }
 }
 
-void vt__scrub_stack(void)
+/* The low end of the calling thread's stack mapping, or 0 when the stack pointer is not in the
+ * thread's own stack (a coroutine's stack, say): then nothing is zeroed. */
+static __attribute__((noinline)) uint64_t stack_low(uint64_t sp)
 {
-    if (!vt__config.leak_check || atomic_load(&vt__state) != VT_STATE_TRACING)
-        return;
-    int guard = vt__guard;
-    vt__guard = 1;
-    uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0), lo = 0;
+    uint64_t lo = 0;
     if ((pid_t)syscall(SYS_gettid) == getpid()) {
         size_t len, cap;
         char *text = slurp("/proc/self/maps", &len, &cap);
@@ -700,13 +719,26 @@ void vt__scrub_stack(void)
             pthread_attr_destroy(&attr);
         }
     }
-    /* A signal handler may run below this frame: none may come while it is zeroed. */
+    return lo & ~4095ull;
+}
+
+void vt__scrub_stack(void)
+{
+    if (!vt__config.leak_check || atomic_load(&vt__state) != VT_STATE_TRACING)
+        return;
+    int guard = vt__guard;
+    vt__guard = 1;
+    uint64_t lo = stack_low((uint64_t)(uintptr_t)__builtin_frame_address(0));
+    /* A signal handler may run below this frame: none may come while it is zeroed. The C
+     * library and the kernel write only the first bytes of a sigset_t: the rest would keep
+     * what the program left there. */
     sigset_t all, old;
+    memset(&all, 0, sizeof(all));
+    memset(&old, 0, sizeof(old));
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    uint64_t hi = (sp - 1024) & ~7ull;
-    if (lo && hi > lo)
-        zero_words((volatile uint64_t *)(uintptr_t)lo, (volatile uint64_t *)(uintptr_t)hi);
+    if (lo)
+        zero_resident(lo, UINT64_MAX);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     vt__guard = guard;
 }

@@ -310,6 +310,8 @@ static void thread_exit(void *arg)
     struct vt_thread *t = arg;
     if (vt__guard || atomic_load(&vt__state) != VT_STATE_TRACING)
         return;
+    /* Its stack may go to the C library's cache, where the scan at exit would read it. */
+    vt__scrub_stack();
     vt__guard = 1;
     atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);

@@ -30,6 +30,10 @@ static void usage(FILE *out)
             "                     forked children write FILE's directory/vitals.NAME.PID.vtr)\n"
             "  -d, --depth N      record at most N frames per call stack, 1-256 (default 64)\n"
             "  -f, --follow       also trace programs started with exec\n"
+            "      --leak-check=WHEN\n"
+            "                     exit (default): at exit, sort the blocks still allocated into\n"
+            "                     definitely, indirectly, possibly lost and still reachable by\n"
+            "                     scanning memory for pointers (memcheck's classes); none: skip\n"
             "  -q, --quiet        no summary at the end\n"
             "  -h, --help         show this help\n\n"
             "environment: VITALS_AGENT overrides the path of libvitals-agent.so.\n");
@@ -189,11 +193,12 @@ int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"depth", required_argument, NULL, 'd'},
         {"follow", no_argument, NULL, 'f'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"leak-check", required_argument, NULL, 'L'},
+        {NULL, 0, NULL, 0},
     };
     const char *output = NULL;
     long depth = 64;
-    int follow = 0, quiet = 0, c;
+    int follow = 0, quiet = 0, leak_check = 1, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:o:d:fqh", opts, NULL)) != -1) {
@@ -210,6 +215,17 @@ int cmd_run(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case 'L':
+            if (!strcmp(optarg, "exit")) {
+                leak_check = 1;
+            } else if (!strcmp(optarg, "none")) {
+                leak_check = 0;
+            } else {
+                vt_cli_error("--leak-check: '%s' is not a choice; expected 'exit' or 'none'",
+                             optarg);
+                return 2;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -318,6 +334,7 @@ int cmd_run(int argc, char **argv)
         snprintf(buf, sizeof(buf), "%ld", depth);
         setenv("VITALS_DEPTH", buf, 1);
         setenv("VITALS_FOLLOW", follow ? "1" : "0", 1);
+        setenv("VITALS_LEAK_CHECK", leak_check ? "1" : "0", 1);
         setenv("VITALS_DIR", dir, 1);
         setenv("VITALS_MANIFEST", manifest, 1);
         execv(prog, prog_argv);
