@@ -58,7 +58,8 @@ struct scan {
     long clique; /* the leader in the clique phase, -1 while marking from the roots */
     uint8_t *buf;
     struct iovec *liov, *riov;
-    int direct;
+    int direct;        /* process_vm_readv was refused: read everything in place */
+    int blocks_direct; /* read blocks in place (no other thread can free one meanwhile) */
     pid_t pid;
     struct vt_range *excl;
     size_t n_excl, cap_excl;
@@ -191,6 +192,15 @@ static void scan_range(struct scan *S, uint64_t start, uint64_t len, int prior_d
  * system call. */
 static void drain(struct scan *S)
 {
+    if (S->direct || S->blocks_direct) {
+        while (S->top) {
+            const struct blk *c = &S->b[S->stack[--S->top]];
+            S->heap_bytes += c->size;
+            scan_words(S, (const uint8_t *)(uintptr_t)c->p, (size_t)c->size, c->p,
+                       c->state == REACHABLE);
+        }
+        return;
+    }
     while (S->top) {
         size_t nb = 0, total = 0;
         uint32_t idx[MAX_IOV];
@@ -250,10 +260,43 @@ static void add_block(uint64_t ptr, uint64_t ord, uint64_t size, void *arg)
     S->b[S->n++] = (struct blk){ptr, size, ord, UNREACHED};
 }
 
-static int by_address(const void *a, const void *b)
+static inline uint64_t blk_key(const struct blk *b, int by_ord)
 {
-    const struct blk *x = a, *y = b;
-    return x->p < y->p ? -1 : x->p > y->p;
+    return by_ord ? b->ord : b->p;
+}
+
+/* Sorts b by address or by ordinal: a byte-wise radix sort, which skips the bytes every key
+ * shares (the high bytes of addresses). Returns 0, or -1 without memory for it. */
+static int sort_blocks(struct blk *b, size_t n, int by_ord)
+{
+    if (n < 2)
+        return 0;
+    struct blk *tmp = scratch(n * sizeof(*b)), *src = b, *dst = tmp;
+    if (!tmp)
+        return -1;
+    uint64_t all_or = 0, all_and = ~0ull;
+    for (size_t i = 0; i < n; i++) {
+        all_or |= blk_key(&b[i], by_ord);
+        all_and &= blk_key(&b[i], by_ord);
+    }
+    for (int shift = 0; shift < 64; shift += 8) {
+        if ((((all_or ^ all_and) >> shift) & 0xff) == 0)
+            continue; /* every key has the same byte here */
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((blk_key(&src[i], by_ord) >> shift) & 0xff) + 1]++;
+        for (int d = 0; d < 256; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(blk_key(&src[i], by_ord) >> shift) & 0xff]++] = src[i];
+        struct blk *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != b)
+        memcpy(b, src, n * sizeof(*b));
+    unscratch(tmp, n * sizeof(*b));
+    return 0;
 }
 
 static int by_ordinal(const void *a, const void *b)
@@ -474,7 +517,7 @@ static void exclude_mapped_blocks(struct scan *S)
         size_t done = 0;
         while (done < nb) {
             ssize_t got;
-            if (S->direct) {
+            if (S->direct || S->blocks_direct) {
                 memcpy(S->liov[done].iov_base, S->riov[done].iov_base, 16);
                 got = 16;
             } else {
@@ -494,28 +537,45 @@ static void exclude_mapped_blocks(struct scan *S)
     }
 }
 
-/* Sorts the excluded ranges and merges those that overlap or touch. */
-static void merge_excluded(struct scan *S)
+static void add_excluded(struct vt_range *out, size_t *n, struct vt_range r)
+{
+    if (*n && r.start <= out[*n - 1].start + out[*n - 1].len) {
+        uint64_t end = r.start + r.len;
+        if (end > out[*n - 1].start + out[*n - 1].len)
+            out[*n - 1].len = end - out[*n - 1].start;
+    } else {
+        out[(*n)++] = r;
+    }
+}
+
+/* Sorts the excluded ranges, adds the blocks (a block is never a root, even where the
+ * allocator's memory was not recognised) and merges ranges that overlap or touch. The blocks
+ * are sorted by address already: the two lists are merged in one pass. */
+static int merge_excluded(struct scan *S)
 {
     qsort(S->excl, S->n_excl, sizeof(*S->excl), by_start);
-    size_t out = 0;
-    for (size_t i = 0; i < S->n_excl; i++) {
-        struct vt_range r = S->excl[i];
-        if (out && r.start <= S->excl[out - 1].start + S->excl[out - 1].len) {
-            uint64_t end = r.start + r.len, prev_end = S->excl[out - 1].start + S->excl[out - 1].len;
-            if (end > prev_end)
-                S->excl[out - 1].len = end - S->excl[out - 1].start;
+    size_t cap = S->n_excl + S->n, n = 0;
+    struct vt_range *all = scratch(cap * sizeof(*all));
+    if (!all)
+        return -1;
+    for (size_t i = 0, k = 0; i < S->n_excl || k < S->n;) {
+        if (k == S->n || (i < S->n_excl && S->excl[i].start <= S->b[k].p)) {
+            add_excluded(all, &n, S->excl[i++]);
         } else {
-            S->excl[out++] = r;
+            add_excluded(all, &n, (struct vt_range){S->b[k].p, S->b[k].size});
+            k++;
         }
     }
-    S->n_excl = out;
+    unscratch(S->excl, S->cap_excl * sizeof(*S->excl));
+    S->excl = all;
+    S->n_excl = n;
+    S->cap_excl = cap;
+    return 0;
 }
 
 /* Scans every root: the mappings less the excluded ranges. */
 static void scan_roots(struct scan *S)
 {
-    merge_excluded(S);
     for (size_t i = 0; i < S->n_maps; i++) {
         const struct map *m = &S->maps[i];
         if (m->skip)
@@ -556,7 +616,7 @@ static void run(uint64_t own_sp)
     S.buf = scratch(READ_BUF);
     S.liov = scratch(MAX_IOV * sizeof(*S.liov));
     S.riov = scratch(MAX_IOV * sizeof(*S.riov));
-    S.cap_excl = 4 * n + 4096;
+    S.cap_excl = 2 * n + 4096;
     S.excl = scratch(S.cap_excl * sizeof(*S.excl));
     if (!S.b || !S.stack || !S.buf || !S.liov || !S.riov || !S.excl)
         goto out;
@@ -573,7 +633,8 @@ static void run(uint64_t own_sp)
     S.direct = read_mem(&S, (uint64_t)(uintptr_t)&probe, &copy, sizeof(copy)) != sizeof(copy);
 
     vt__merge_live(add_block, &S);
-    qsort(S.b, S.n, sizeof(*S.b), by_address);
+    if (sort_blocks(S.b, S.n, 0) != 0)
+        goto out;
     if (S.n) {
         S.lo = S.b[0].p;
         for (size_t i = 0; i < S.n; i++)
@@ -583,16 +644,19 @@ static void run(uint64_t own_sp)
     if (read_maps(&S) != 0)
         goto out;
     exclude_stacks(&S, own_sp);
+    /* With no other thread to free a block meanwhile, blocks can be read in place, which is
+     * much faster than a system call for each small batch. */
+    S.blocks_direct = S.threads == 1;
     exclude_mapped_blocks(&S);
     uint64_t lo, hi;
     vt__agent_range(&lo, &hi);
     exclude(&S, lo, hi);
-    /* A block is never a root, even where the allocator's memory was not recognised. */
-    for (size_t i = 0; i < S.n; i++)
-        exclude(&S, S.b[i].p, S.b[i].p + S.b[i].size);
-    /* Last, so that the scan's own memory is in the list. */
+    /* Last, so that the scan's own memory is in the list (the merged list made next is not,
+     * but it holds no pointer to a block). */
     size_t total = vt__map_ranges(S.excl + S.n_excl, S.cap_excl - S.n_excl);
     S.n_excl += total < S.cap_excl - S.n_excl ? total : S.cap_excl - S.n_excl;
+    if (merge_excluded(&S) != 0)
+        goto out;
 
     if (S.n) {
         scan_roots(&S);
@@ -632,11 +696,15 @@ static void run(uint64_t own_sp)
                     S.direct ? VT_SCAN_DIRECT_READS : 0};
     memcpy(fields, f, sizeof(f));
     vt__emit_scan(fields, 16);
-    qsort(S.b, S.n, sizeof(*S.b), by_ordinal);
+    /* The blocks that are not reachable, in ordinal order. */
+    size_t lost = 0;
+    for (size_t i = 0; i < S.n; i++)
+        if (S.b[i].state != REACHABLE)
+            S.b[lost++] = S.b[i];
+    if (sort_blocks(S.b, lost, 1) != 0)
+        qsort(S.b, lost, sizeof(*S.b), by_ordinal);
     uint64_t prev = UINT64_MAX; /* the first delta is ordinal + 1 */
-    for (size_t i = 0; i < S.n; i++) {
-        if (S.b[i].state == REACHABLE)
-            continue;
+    for (size_t i = 0; i < lost; i++) {
         vt__emit_leak(S.b[i].ord - prev, cls[S.b[i].state]);
         prev = S.b[i].ord;
     }
