@@ -341,6 +341,93 @@ static void test_leaks(void **state)
     vt_model_free(m);
 }
 
+/* The leak classes: LEAK records name the blocks that are not reachable; the rest of the
+ * live blocks are still reachable. A LEAK naming a freed block is counted as unmatched. */
+static void test_leak_classes(void **state)
+{
+    (void)state;
+    tb b;
+    const char *path = begin(&b, "leak-classes.vtr", 1);
+    for (uint32_t id = 1; id <= 3; id++)
+        def_stack(&b, id);
+    int th = tb_thread_start(&b, T(1), 7);
+    uint64_t o[10];
+    for (int i = 0; i < 4; i++)
+        o[i] = tb_alloc(&b, th, T(2 + i), VT_FN_MALLOC, 48, 1); /* 1 definite, 3 indirect */
+    for (int i = 4; i < 7; i++)
+        o[i] = tb_alloc(&b, th, T(2 + i), VT_FN_CALLOC, 100, 2); /* 1 possible, 2 reachable */
+    o[7] = tb_alloc(&b, th, T(9), VT_FN_MALLOC, 7, 3);           /* definite */
+    o[8] = tb_alloc(&b, th, T(10), VT_FN_MALLOC, 9, 3);          /* freed */
+    o[9] = tb_alloc(&b, th, T(11), VT_FN_MALLOC, 11, 3);         /* reachable */
+    tb_free(&b, th, T(12), VT_FN_FREE, o[8]);
+    const uint64_t counts[8] = {2, 55, 3, 144, 1, 100, 3, 211};
+    tb_scan(&b, VT_SCAN_DONE, 9, counts);
+    tb_leak(&b, UINT64_MAX, o[0], VT_LEAK_DEFINITE);
+    tb_leak(&b, o[0], o[1], VT_LEAK_INDIRECT);
+    tb_leak(&b, o[1], o[2], VT_LEAK_INDIRECT);
+    tb_leak(&b, o[2], o[3], VT_LEAK_INDIRECT);
+    tb_leak(&b, o[3], o[5], VT_LEAK_POSSIBLE);
+    tb_leak(&b, o[5], o[7], VT_LEAK_DEFINITE);
+    tb_leak(&b, o[7], o[8], VT_LEAK_DEFINITE); /* freed: unmatched */
+    tb_end(&b, VT_END_EXIT, 0, 0, T(13));
+    tb_close(&b);
+
+    vt_model *m = load(path);
+    assert_true(m->scan.present);
+    assert_int_equal(m->scan.status, VT_SCAN_DONE);
+    assert_string_equal(vt_leak_check_status(m), "done");
+    assert_int_equal(m->scan.blocks, 9);
+    assert_int_equal(m->scan.count[VT_LEAK_DEFINITE], 2);
+    assert_int_equal(m->scan.bytes[VT_LEAK_REACHABLE], 211);
+    assert_int_equal(m->scan.ns, 1234567);
+    assert_int_equal(m->scan.threads, 2);
+    assert_int_equal(m->scan.threads_sp, 1);
+    assert_int_equal(m->scan.unmatched, 1);
+    assert_int_equal(m->leak_blocks[VT_LEAK_DEFINITE], 2);
+    assert_int_equal(m->leak_bytes[VT_LEAK_DEFINITE], 48 + 7);
+    assert_int_equal(m->leak_blocks[VT_LEAK_INDIRECT], 3);
+    assert_int_equal(m->leak_bytes[VT_LEAK_INDIRECT], 144);
+    assert_int_equal(m->leak_blocks[VT_LEAK_POSSIBLE], 1);
+    assert_int_equal(m->leak_bytes[VT_LEAK_POSSIBLE], 100);
+    assert_int_equal(m->leak_blocks[VT_LEAK_REACHABLE], 3);
+    assert_int_equal(m->leak_bytes[VT_LEAK_REACHABLE], 211);
+    assert_int_equal(site(m, 1)->leak_blocks[VT_LEAK_DEFINITE], 1);
+    assert_int_equal(site(m, 1)->leak_blocks[VT_LEAK_INDIRECT], 3);
+    assert_int_equal(site(m, 1)->leak_blocks[VT_LEAK_REACHABLE], 0);
+    assert_int_equal(site(m, 2)->leak_blocks[VT_LEAK_POSSIBLE], 1);
+    assert_int_equal(site(m, 2)->leak_bytes[VT_LEAK_REACHABLE], 200);
+    assert_int_equal(site(m, 3)->leak_bytes[VT_LEAK_DEFINITE], 7);
+    assert_int_equal(site(m, 3)->leak_bytes[VT_LEAK_REACHABLE], 11);
+    assert_null(m->warnings);
+    vt_model_free(m);
+
+    /* Without a SCAN record nothing is classified; a LEAK before a SCAN is malformed. */
+    path = begin(&b, "leak-no-scan.vtr", 1);
+    def_stack(&b, 1);
+    th = tb_thread_start(&b, T(1), 7);
+    uint64_t x = tb_alloc(&b, th, T(2), VT_FN_MALLOC, 48, 1);
+    tb_leak(&b, UINT64_MAX, x, VT_LEAK_DEFINITE);
+    tb_end(&b, VT_END_EXIT, 0, 0, T(3));
+    tb_close(&b);
+    m = load(path);
+    assert_false(m->scan.present);
+    assert_string_equal(vt_leak_check_status(m), "not run");
+    assert_int_equal(m->leak_blocks[VT_LEAK_DEFINITE], 0);
+    assert_non_null(m->warnings);
+    assert_non_null(strstr(m->warnings, "tag 0x70"));
+    vt_model_free(m);
+
+    /* A scan that ran out of memory classifies nothing. */
+    path = begin(&b, "leak-nomem.vtr", 1);
+    const uint64_t zero[8] = {0};
+    tb_scan(&b, VT_SCAN_NOMEM, 0, zero);
+    tb_end(&b, VT_END_EXIT, 0, 0, T(3));
+    tb_close(&b);
+    m = load(path);
+    assert_string_equal(vt_leak_check_status(m), "out of memory");
+    vt_model_free(m);
+}
+
 /* A temporary is a free, by the thread that made it, of that thread's latest allocation. */
 static void test_temporaries(void **state)
 {
@@ -1309,6 +1396,7 @@ int main(void)
         cmocka_unit_test(test_peak_attribution),
         cmocka_unit_test(test_peak_moves_later),
         cmocka_unit_test(test_leaks),
+        cmocka_unit_test(test_leak_classes),
         cmocka_unit_test(test_temporaries),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_free_unknown),

@@ -304,6 +304,30 @@ static inline void tb_munmap(tb *b, int th, uint64_t tsc, uint64_t addr, uint64_
     tb_map_addr(b, addr);
 }
 
+/* A SCAN record: status, then blocks and per class (definite, indirect, possible, reachable)
+ * count and bytes, as the agent writes it; the other figures are fixed test values. */
+static inline void tb_scan(tb *b, int status, uint64_t blocks, const uint64_t counts[8])
+{
+    tb_room(b, 200);
+    vt_stream_put_byte(&b->e, VT_COL_TAG, VT_TAG_SCAN);
+    vt_stream_put(&b->e, VT_COL_MISC, (uint64_t)status);
+    vt_stream_put(&b->e, VT_COL_MISC, blocks);
+    for (int i = 0; i < 8; i++)
+        vt_stream_put(&b->e, VT_COL_MISC, counts[i]);
+    static const uint64_t rest[6] = {4096, 8192, 1234567, 2, 1, 0};
+    for (int i = 0; i < 6; i++)
+        vt_stream_put(&b->e, VT_COL_MISC, rest[i]);
+}
+
+/* A LEAK record for ordinal ord (prev: the previous LEAK's ordinal, UINT64_MAX for the first). */
+static inline void tb_leak(tb *b, uint64_t prev, uint64_t ord, int cls)
+{
+    tb_room(b, 32);
+    vt_stream_put_byte(&b->e, VT_COL_TAG, VT_TAG_LEAK);
+    vt_stream_put(&b->e, VT_COL_ORDINAL, ord - prev);
+    vt_stream_put(&b->e, VT_COL_MISC, (uint64_t)cls);
+}
+
 /* Appends a raw record byte to the tag column (for malformed-record tests). */
 static inline void tb_raw_tag(tb *b, uint8_t tag)
 {
