@@ -61,8 +61,10 @@ struct scan {
     int direct;        /* process_vm_readv was refused: read everything in place */
     int blocks_direct; /* read blocks in place (no other thread can free one meanwhile) */
     pid_t pid;
-    struct vt_range *excl;
+    struct vt_range *excl, *merged; /* merged: room for cap_excl + n ranges */
     size_t n_excl, cap_excl;
+    char *maps_text;
+    size_t maps_text_cap;
     struct map *maps;
     size_t n_maps, maps_bytes;
     uint64_t root_bytes, heap_bytes;
@@ -376,12 +378,13 @@ static int read_maps(struct scan *S)
     size_t lines = 0;
     for (size_t i = 0; i < len; i++)
         lines += text[i] == '\n';
+    /* Kept until the scan ends: nothing is unmapped while the list of mappings is in use. */
+    S->maps_text = text;
+    S->maps_text_cap = cap;
     S->maps_bytes = (lines + 1) * sizeof(*S->maps);
     S->maps = scratch(S->maps_bytes);
-    if (!S->maps) {
-        vt__unmap(text, cap);
+    if (!S->maps)
         return -1;
-    }
     for (const char *p = text; *p;) {
         const char *eol = strchr(p, '\n');
         if (!eol)
@@ -430,7 +433,6 @@ static int read_maps(struct scan *S)
                 S->maps[S->n_maps - 1].skip = 1;
         }
     }
-    vt__unmap(text, cap);
     return 0;
 }
 
@@ -554,10 +556,8 @@ static void add_excluded(struct vt_range *out, size_t *n, struct vt_range r)
 static int merge_excluded(struct scan *S)
 {
     qsort(S->excl, S->n_excl, sizeof(*S->excl), by_start);
-    size_t cap = S->n_excl + S->n, n = 0;
-    struct vt_range *all = scratch(cap * sizeof(*all));
-    if (!all)
-        return -1;
+    size_t n = 0;
+    struct vt_range *all = S->merged;
     for (size_t i = 0, k = 0; i < S->n_excl || k < S->n;) {
         if (k == S->n || (i < S->n_excl && S->excl[i].start <= S->b[k].p)) {
             add_excluded(all, &n, S->excl[i++]);
@@ -566,10 +566,8 @@ static int merge_excluded(struct scan *S)
             k++;
         }
     }
-    unscratch(S->excl, S->cap_excl * sizeof(*S->excl));
     S->excl = all;
     S->n_excl = n;
-    S->cap_excl = cap;
     return 0;
 }
 
@@ -618,7 +616,11 @@ static void run(uint64_t own_sp)
     S.riov = scratch(MAX_IOV * sizeof(*S.riov));
     S.cap_excl = 2 * n + 4096;
     S.excl = scratch(S.cap_excl * sizeof(*S.excl));
-    if (!S.b || !S.stack || !S.buf || !S.liov || !S.riov || !S.excl)
+    S.merged = scratch((S.cap_excl + n) * sizeof(*S.merged));
+    struct vt_range *first_excl = S.excl;
+    /* Everything the scan needs is mapped now: memory mapped after /proc/self/maps is read
+     * could land where something was unmapped, in a range taken for a root. */
+    if (!S.b || !S.stack || !S.buf || !S.liov || !S.riov || !S.excl || !S.merged)
         goto out;
     /* The roots and block headers are told apart by glibc's layout of its memory. */
     Dl_info di;
@@ -718,9 +720,12 @@ release:
     unscratch(S.buf, READ_BUF);
     unscratch(S.liov, MAX_IOV * sizeof(*S.liov));
     unscratch(S.riov, MAX_IOV * sizeof(*S.riov));
-    unscratch(S.excl, S.cap_excl * sizeof(*S.excl));
+    unscratch(first_excl, S.cap_excl * sizeof(*S.excl));
+    unscratch(S.merged, (S.cap_excl + n) * sizeof(*S.merged));
     if (S.maps)
         unscratch(S.maps, S.maps_bytes);
+    if (S.maps_text)
+        vt__unmap(S.maps_text, S.maps_text_cap);
 }
 
 /* Zeroes the pages of [lo, hi) that are in memory (touching the others would commit them),
