@@ -42,6 +42,7 @@ enum { UNREACHED, INDIRECT, POSSIBLE, REACHABLE };
 struct blk {
     uint64_t p, size, ord;
     uint32_t state;
+    uint32_t heuristic; /* reachable only by one of memcheck's heuristics */
 };
 
 struct map {
@@ -126,6 +127,23 @@ static void push(struct scan *S, size_t i)
     S->stack[S->top++] = (uint32_t)i;
 }
 
+/* memcheck's default heuristics (--leak-check-heuristics=all, less multipleinheritance, which
+ * needs symbols): interior pointers that C++ and some C libraries make on purpose.
+ *   stdstring:  w = start + 24 into {length, capacity, refcount, chars[capacity + 1]}
+ *   length64:   w = start + 8, the first word holding the size of the rest
+ *   newarray:   w = start + 8, the first word a count of elements that divides the rest */
+static int interior_is_known(struct scan *S, const struct blk *c, uint64_t w)
+{
+    uint64_t hdr[2];
+    if ((w != c->p + 8 && w != c->p + 24) || c->size < 16 ||
+        (S->blocks_direct || S->direct ? (memcpy(hdr, (const void *)(uintptr_t)c->p, 16), 0)
+                                        : read_mem(S, c->p, hdr, 16) != 16))
+        return 0;
+    if (w == c->p + 24)
+        return 24 + hdr[1] + 1 == c->size && hdr[0] <= hdr[1];
+    return (hdr[0] && c->size - 8 == hdr[0]) || (hdr[0] && (c->size - 8) % hdr[0] == 0);
+}
+
 /* Follows the word w found in memory that is definitely reached (prior_definite) or not. */
 static void reach(struct scan *S, uint64_t w, int prior_definite)
 {
@@ -140,10 +158,15 @@ static void reach(struct scan *S, uint64_t w, int prior_definite)
         }
         return;
     }
-    if (c->state == REACHABLE)
+    if (c->state == REACHABLE) {
+        if (c->heuristic && w == c->p)
+            c->heuristic = 0;
         return;
-    if (w == c->p && prior_definite) {
+    }
+    int heuristic = w != c->p && interior_is_known(S, c, w);
+    if ((w == c->p || heuristic) && prior_definite) {
         c->state = REACHABLE;
+        c->heuristic = heuristic;
         push(S, (size_t)i); /* scan it (again) as definitely reached */
     } else if (c->state == UNREACHED) {
         c->state = POSSIBLE;
@@ -259,7 +282,7 @@ static void drain(struct scan *S)
 static void add_block(uint64_t ptr, uint64_t ord, uint64_t size, void *arg)
 {
     struct scan *S = arg;
-    S->b[S->n++] = (struct blk){ptr, size, ord, UNREACHED};
+    S->b[S->n++] = (struct blk){ptr, size, ord, UNREACHED, 0};
 }
 
 static inline uint64_t blk_key(const struct blk *b, int by_ord)
@@ -608,7 +631,7 @@ static void run(uint64_t own_sp)
     uint64_t t0 = mono_ns();
     struct scan S = {.clique = -1, .pid = getpid()};
     size_t n = vt__merge_live(NULL, NULL);
-    uint64_t fields[16] = {VT_SCAN_NOMEM};
+    uint64_t fields[18] = {VT_SCAN_NOMEM};
     S.b = scratch(n * sizeof(*S.b));
     S.stack = scratch((2 * n + 16) * sizeof(*S.stack));
     S.buf = scratch(READ_BUF);
@@ -670,7 +693,7 @@ static void run(uint64_t own_sp)
             drain(&S);
         }
     }
-    uint64_t count[4] = {0}, bytes[4] = {0};
+    uint64_t count[4] = {0}, bytes[4] = {0}, heur_count = 0, heur_bytes = 0;
     static const int cls[4] = {[UNREACHED] = VT_LEAK_DEFINITE,
                                [INDIRECT] = VT_LEAK_INDIRECT,
                                [POSSIBLE] = VT_LEAK_POSSIBLE,
@@ -679,6 +702,10 @@ static void run(uint64_t own_sp)
         int c = cls[S.b[i].state];
         count[c]++;
         bytes[c] += S.b[i].size;
+        if (S.b[i].state == REACHABLE && S.b[i].heuristic) {
+            heur_count++;
+            heur_bytes += S.b[i].size;
+        }
     }
     uint64_t f[] = {VT_SCAN_DONE,
                     S.n,
@@ -695,9 +722,11 @@ static void run(uint64_t own_sp)
                     mono_ns() - t0,
                     S.threads,
                     S.threads_sp,
-                    S.direct ? VT_SCAN_DIRECT_READS : 0};
+                    S.direct ? VT_SCAN_DIRECT_READS : 0,
+                    heur_count,
+                    heur_bytes};
     memcpy(fields, f, sizeof(f));
-    vt__emit_scan(fields, 16);
+    vt__emit_scan(fields, 18);
     /* The blocks that are not reachable, in ordinal order. */
     size_t lost = 0;
     for (size_t i = 0; i < S.n; i++)
@@ -713,7 +742,7 @@ static void run(uint64_t own_sp)
     goto release;
 out:
     fields[12] = mono_ns() - t0;
-    vt__emit_scan(fields, 16);
+    vt__emit_scan(fields, 18);
 release:
     unscratch(S.b, n * sizeof(*S.b));
     unscratch(S.stack, (2 * n + 16) * sizeof(*S.stack));

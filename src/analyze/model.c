@@ -485,8 +485,8 @@ static int decode_scan(struct loader *L, vt_stream_dec *dp)
 {
     vt_stream_dec d = *dp;
     vt_leak_scan *sc = &L->m->scan;
-    uint64_t f[16];
-    for (int i = 0; i < 16; i++)
+    uint64_t f[18];
+    for (int i = 0; i < 18; i++)
         GET(VT_COL_MISC, f[i]);
     memset(sc, 0, sizeof(*sc));
     sc->present = 1;
@@ -504,6 +504,8 @@ static int decode_scan(struct loader *L, vt_stream_dec *dp)
     sc->threads = f[13];
     sc->threads_sp = f[14];
     sc->flags = f[15];
+    sc->heuristic_blocks = f[16];
+    sc->heuristic_bytes = f[17];
     L->leak_ord = UINT64_MAX;
     *dp = d;
     return 0;

@@ -53,6 +53,8 @@ typedef struct vt_leak_scan {
     uint64_t ns;                        /* how long the scan took */
     uint64_t threads, threads_sp;       /* threads, and those whose stack pointer was known */
     uint64_t flags;                     /* VT_SCAN_DIRECT_READS */
+    /* still reachable only through an interior pointer one of memcheck's heuristics accepts */
+    uint64_t heuristic_blocks, heuristic_bytes;
     uint64_t unmatched; /* LEAK records naming blocks the model does not hold live */
 } vt_leak_scan;
 

@@ -185,12 +185,13 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fprintf(out,
             ",\"scan_ns\":%llu,\"root_bytes\":%llu,\"heap_bytes\":%llu,\"threads\":%llu,"
             "\"threads_with_stack_pointer\":%llu,\"direct_reads\":%s,\"unmatched\":%llu,"
-            "\"classes\":{",
+            "\"reachable_via_heuristic\":{\"blocks\":%llu,\"bytes\":%llu},\"classes\":{",
             (unsigned long long)sc->ns, (unsigned long long)sc->root_bytes,
             (unsigned long long)sc->heap_bytes, (unsigned long long)sc->threads,
             (unsigned long long)sc->threads_sp,
             sc->flags & VT_SCAN_DIRECT_READS ? "true" : "false",
-            (unsigned long long)sc->unmatched);
+            (unsigned long long)sc->unmatched, (unsigned long long)sc->heuristic_blocks,
+            (unsigned long long)sc->heuristic_bytes);
     int done = sc->present && sc->status == VT_SCAN_DONE;
     for (int i = 0; i < VT_LEAK_CLASSES; i++) {
         int c = vt_leak_class_order[i];

@@ -382,6 +382,8 @@ static void test_leak_classes(void **state)
     assert_int_equal(m->scan.ns, 1234567);
     assert_int_equal(m->scan.threads, 2);
     assert_int_equal(m->scan.threads_sp, 1);
+    assert_int_equal(m->scan.heuristic_blocks, 1);
+    assert_int_equal(m->scan.heuristic_bytes, 24);
     assert_int_equal(m->scan.unmatched, 1);
     assert_int_equal(m->leak_blocks[VT_LEAK_DEFINITE], 2);
     assert_int_equal(m->leak_bytes[VT_LEAK_DEFINITE], 48 + 7);

@@ -314,8 +314,8 @@ static inline void tb_scan(tb *b, int status, uint64_t blocks, const uint64_t co
     vt_stream_put(&b->e, VT_COL_MISC, blocks);
     for (int i = 0; i < 8; i++)
         vt_stream_put(&b->e, VT_COL_MISC, counts[i]);
-    static const uint64_t rest[6] = {4096, 8192, 1234567, 2, 1, 0};
-    for (int i = 0; i < 6; i++)
+    static const uint64_t rest[8] = {4096, 8192, 1234567, 2, 1, 0, 1, 24};
+    for (int i = 0; i < 8; i++)
         vt_stream_put(&b->e, VT_COL_MISC, rest[i]);
 }
 
