@@ -408,6 +408,16 @@ def case_leak_demo(ctx):
         ctx.eq(f"run {i}: classes", vitals_classes(ctx.report(trace)), want)
 
 
+def case_leak_reserved(ctx):
+    # 32 GiB reserved, one page touched: the scan skips the pages never used.
+    _, rep = ctx.traced("leak_reserved")
+    ctx.eq("classes", vitals_classes(rep),
+           {"definitely_lost": (24, 1), "indirectly_lost": (0, 0), "possibly_lost": (0, 0),
+            "still_reachable": (40, 1)})
+    root = rep["leak_check"]["root_bytes"]
+    ctx.check(root < 64 << 20, f"the scan read {root} bytes of roots: it read untouched pages")
+
+
 def case_leak_check_none(ctx):
     trace = ctx.work / "none.vtr"
     r = ctx.vitals_cmd(["run", "-q", "--leak-check=none", "-o", str(trace), "--",
