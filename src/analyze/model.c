@@ -31,6 +31,8 @@ struct live {
     uint64_t size;
     uint32_t site;
     uint32_t thread;
+    uint64_t tsc;           /* when it was allocated */
+    uint32_t chain, origin; /* its realloc chain (patterns.h) */
 };
 
 struct live_map {
@@ -133,6 +135,8 @@ struct loader {
     uint64_t epoch;
     uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc, peak_tsc;
     int time_shift;
+    uint64_t now;   /* the time of the record being applied */
+    double tick_ns; /* INFO's idea of a tick, for lifetimes during the pass */
     int have_info;
     int have_modmap; /* MODMAP records tag the module maps (version 1.1) */
     uint32_t cur_gen;
@@ -301,6 +305,11 @@ static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uin
     e->size = size;
     e->site = (uint32_t)(s - m->sites);
     e->thread = (uint32_t)thread;
+    e->tsc = L->now;
+    if (vt__patterns_alloc(&m->patterns, e->site, thread, fn, size, &e->chain, &e->origin) ||
+        vt__timeline_change(&m->timeline, L->now, e->site, s->live_bytes, L->heap, L->heap + size,
+                            1, size))
+        L->err = VT_ENOMEM;
     site_touch(L, s);
     s->alloc_calls++;
     s->alloc_bytes += size;
@@ -340,9 +349,17 @@ static void do_free(struct loader *L, int64_t thread, int fn, uint64_t ord)
     if (!e) {
         /* Its allocation was in a block that could not be read. */
         m->unmatched_frees++;
+        vt__patterns_unmatched(&m->patterns, thread);
         return;
     }
     vt_site *s = &m->sites[e->site];
+    uint64_t life = L->now > e->tsc ? L->now - e->tsc : 0;
+    if (vt__patterns_free(&m->patterns, e->site, e->thread, thread, fn, e->size, e->chain,
+                          e->origin) ||
+        vt__lifetimes_free(&m->lifetimes, e->site, (uint64_t)((double)life * L->tick_ns)) ||
+        vt__timeline_change(&m->timeline, L->now, e->site, s->live_bytes, L->heap,
+                            L->heap - e->size, 0, 0))
+        L->err = VT_ENOMEM;
     site_touch(L, s);
     s->live_blocks--;
     s->live_bytes -= e->size;
@@ -436,6 +453,7 @@ static void do_munmap(struct loader *L, uint64_t addr, uint64_t size)
         GET(VT_COL_TIME, dq_);                                                                     \
         q += dq_;                                                                                  \
         tsc = q << L->time_shift;                                                                  \
+        L->now = tsc;                                                                              \
         if (tsc > L->last_tsc)                                                                     \
             L->last_tsc = tsc;                                                                     \
     } while (0)
@@ -458,6 +476,10 @@ static int decode_info(struct loader *L, vt_stream_dec *dp)
     m->depth = (int)v[6];
     m->forked = (v[7] & VT_INFO_FORKED) != 0;
     L->time_shift = (int)v[8];
+    L->tick_ns = L->tsc_hz ? 1e9 / (double)L->tsc_hz : 1.0;
+    if (!m->timeline.buckets &&
+        vt__timeline_start(&m->timeline, L->start_tsc, 1ull << L->time_shift))
+        goto bad;
     free(m->exe);
     m->exe = NULL;
     if (get_str(&d, &m->exe))
@@ -737,6 +759,40 @@ bad:
 #undef GET
 #undef TIME
 
+struct finish_arg {
+    const struct loader *L;
+    double ns_per_tick;
+};
+
+static uint64_t finish_site_live(const void *arg, size_t i)
+{
+    return ((const struct finish_arg *)arg)->L->m->sites[i].live_bytes;
+}
+
+static uint64_t finish_ns(const void *arg, uint64_t tsc)
+{
+    const struct finish_arg *a = arg;
+    return to_ns(a->L, tsc, a->ns_per_tick);
+}
+
+/* Ends the analyses of timeline.h, lifetime.h and patterns.h: the ages of the blocks still
+ * live, the growth rule. */
+static int finish_patterns(struct loader *L, double ns_per_tick)
+{
+    vt_model *m = L->m;
+    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++) {
+        const struct live *e = &L->live.slots[i];
+        uint64_t age = e->ptr && L->last_tsc > e->tsc ? L->last_tsc - e->tsc : 0;
+        if (e->ptr &&
+            vt__lifetimes_live(&m->lifetimes, e->site, (uint64_t)((double)age * ns_per_tick)))
+            return VT_ENOMEM;
+    }
+    vt__patterns_finish(&m->patterns);
+    struct finish_arg a = {L, ns_per_tick};
+    return vt__timeline_finish(&m->timeline, L->last_tsc, m->n_sites, finish_site_live, finish_ns,
+                               &a);
+}
+
 void vt_model_free(vt_model *m)
 {
     if (!m)
@@ -755,6 +811,9 @@ void vt_model_free(vt_model *m)
         free(m->modules[i].path);
     free(m->modules);
     free(m->threads);
+    vt__timeline_release(&m->timeline);
+    vt__lifetimes_release(&m->lifetimes);
+    vt__patterns_release(&m->patterns);
     free(m->warnings);
     free(m);
 }
@@ -817,6 +876,11 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
         vt_site *s = &m->sites[i];
         s->peak_bytes = s->epoch == L.epoch ? s->at_peak_bytes : s->live_bytes;
         s->peak_blocks = s->epoch == L.epoch ? s->at_peak_blocks : s->live_blocks;
+    }
+    if (finish_patterns(&L, ns_per_tick)) {
+        e = VT_ENOMEM;
+        snprintf(msg, msg_size, "out of memory");
+        goto fail;
     }
     if (vt_reader_warnings(L.r))
         m->warnings = strdup(vt_reader_warnings(L.r));
