@@ -22,6 +22,22 @@ uint64_t vt_lifetime_bucket_floor(int i)
     return i <= 0 ? 0 : 1ull << (9 + i);
 }
 
+uint64_t vt_lifetime_percentile(const uint64_t hist[VT_LIFETIME_BUCKETS], unsigned pct)
+{
+    uint64_t n = 0, seen = 0;
+    for (int i = 0; i < VT_LIFETIME_BUCKETS; i++)
+        n += hist[i];
+    if (!n)
+        return 0;
+    for (int i = 0; i < VT_LIFETIME_BUCKETS - 1; i++) {
+        seen += hist[i];
+        /* seen / n >= pct / 100, without overflow for any count */
+        if ((double)seen * 100.0 >= (double)n * pct)
+            return vt_lifetime_bucket_floor(i + 1);
+    }
+    return UINT64_MAX;
+}
+
 enum vt_life_class vt_life_class_of(uint64_t ns)
 {
     if (ns < NS_PER_S)

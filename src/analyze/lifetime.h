@@ -43,6 +43,10 @@ int vt_lifetime_bucket(uint64_t ns);
 /* The first lifetime in bucket i, in ns (0 for bucket 0). */
 uint64_t vt_lifetime_bucket_floor(int i);
 
+/* The lifetime under which pct percent of the blocks counted in hist lie, rounded up to the end
+ * of a bucket (UINT64_MAX in the last, open-ended bucket; 0 when hist is empty). */
+uint64_t vt_lifetime_percentile(const uint64_t hist[VT_LIFETIME_BUCKETS], unsigned pct);
+
 /* The class of a lifetime of ns nanoseconds. */
 enum vt_life_class vt_life_class_of(uint64_t ns);
 
