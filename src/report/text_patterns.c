@@ -79,18 +79,14 @@ static void growth_entry(const struct ctx *c, size_t i)
 
 static void print_growth(const struct ctx *c)
 {
-    const vt_timeline *t = &c->m->timeline;
-    if (!t->n_suspects) {
-        fprintf(c->out,
-                "  growing sites      none: no site's live bytes rose in %d%% of the "
-                "windows up to %d%% of the run (docs/REPORT.md)\n",
-                VT_GROWTH_RISE_PCT, VT_GROWTH_RUN_PCT);
+    if (!c->m->timeline.n_suspects) {
+        fputs("  growing sites      none by the rule of docs/REPORT.md\n", c->out);
         return;
     }
     char title[160];
     snprintf(title, sizeof(title),
-             "Growing through the run%s (live bytes rose in %d%% of the windows up to %d%% of the "
-             "run)",
+             "Growing through the run%s (live bytes rose in %d%%+ of the windows up to %d%% of "
+             "the run)",
              vt__text_reset(c), VT_GROWTH_RISE_PCT, VT_GROWTH_RUN_PCT);
     print_ranked(c, VT_BY_GROWTH, title, growth_entry);
 }
