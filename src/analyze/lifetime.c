@@ -55,15 +55,18 @@ const char *vt_life_class_name(enum vt_life_class c)
     return c < VT_LIFE_CLASSES ? names[c] : "?";
 }
 
-static vt_site_lifetimes *site_at(vt_lifetimes *lt, uint32_t site)
+static __attribute__((noinline)) vt_site_lifetimes *site_grow(vt_lifetimes *lt, uint32_t site)
 {
-    if (site >= lt->n_sites) {
-        if (vt_grow(&lt->sites, &lt->sites_cap, (size_t)site + 1, sizeof(*lt->sites), 64))
-            return NULL;
-        memset(lt->sites + lt->n_sites, 0, (site + 1 - lt->n_sites) * sizeof(*lt->sites));
-        lt->n_sites = (size_t)site + 1;
-    }
+    if (vt_grow(&lt->sites, &lt->sites_cap, (size_t)site + 1, sizeof(*lt->sites), 64))
+        return NULL;
+    memset(lt->sites + lt->n_sites, 0, (site + 1 - lt->n_sites) * sizeof(*lt->sites));
+    lt->n_sites = (size_t)site + 1;
     return &lt->sites[site];
+}
+
+static inline vt_site_lifetimes *site_at(vt_lifetimes *lt, uint32_t site)
+{
+    return site < lt->n_sites ? &lt->sites[site] : site_grow(lt, site);
 }
 
 int vt__lifetimes_free(vt_lifetimes *lt, uint32_t site, uint64_t ns)

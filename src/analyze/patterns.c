@@ -47,28 +47,34 @@ const char *vt_size_coarse_name(enum vt_size_coarse c)
     return c < VT_SIZE_COARSE ? names[c] : "?";
 }
 
-static vt_site_patterns *site_at(vt_patterns *p, uint32_t site)
+static __attribute__((noinline)) vt_site_patterns *site_grow(vt_patterns *p, uint32_t site)
 {
-    if (site >= p->n_sites) {
-        if (vt_grow(&p->sites, &p->sites_cap, (size_t)site + 1, sizeof(*p->sites), 64))
-            return NULL;
-        memset(p->sites + p->n_sites, 0, (site + 1 - p->n_sites) * sizeof(*p->sites));
-        p->n_sites = (size_t)site + 1;
-    }
+    if (vt_grow(&p->sites, &p->sites_cap, (size_t)site + 1, sizeof(*p->sites), 64))
+        return NULL;
+    memset(p->sites + p->n_sites, 0, (site + 1 - p->n_sites) * sizeof(*p->sites));
+    p->n_sites = (size_t)site + 1;
     return &p->sites[site];
 }
 
+static inline vt_site_patterns *site_at(vt_patterns *p, uint32_t site)
+{
+    return site < p->n_sites ? &p->sites[site] : site_grow(p, site);
+}
+
+static __attribute__((noinline)) struct vt__realloc_pending *pending_grow(vt_patterns *p, size_t i)
+{
+    size_t old = p->pending_cap;
+    if (vt_grow(&p->pending, &p->pending_cap, i + 1, sizeof(*p->pending), 16))
+        return NULL;
+    memset(p->pending + old, 0, (p->pending_cap - old) * sizeof(*p->pending));
+    return &p->pending[i];
+}
+
 /* The pending realloc of thread (slot 0 is the unknown thread). */
-static struct vt__realloc_pending *pending_of(vt_patterns *p, int64_t thread)
+static inline struct vt__realloc_pending *pending_of(vt_patterns *p, int64_t thread)
 {
     size_t i = thread < 0 ? 0 : (size_t)thread + 1;
-    if (i >= p->pending_cap) {
-        size_t old = p->pending_cap;
-        if (vt_grow(&p->pending, &p->pending_cap, i + 1, sizeof(*p->pending), 16))
-            return NULL;
-        memset(p->pending + old, 0, (p->pending_cap - old) * sizeof(*p->pending));
-    }
-    return &p->pending[i];
+    return i < p->pending_cap ? &p->pending[i] : pending_grow(p, i);
 }
 
 int vt__patterns_alloc(vt_patterns *p, uint32_t site, int64_t thread, int fn, uint64_t size,

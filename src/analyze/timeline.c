@@ -52,24 +52,35 @@ static void merge_pairs(vt_timeline *t)
     t->gen++;
 }
 
+/* Notes when the last bucket ends, so that the events inside it need no division. */
+static size_t last_bucket(vt_timeline *t)
+{
+    uint64_t n = t->n_buckets;
+    if (t->width <= (UINT64_MAX - t->start_tsc) / n)
+        t->last_end = t->start_tsc + n * t->width;
+    else
+        t->last_end = UINT64_MAX;
+    return t->n_buckets - 1;
+}
+
 /* The bucket of tsc, merging until it exists; times before the last bucket (a damaged trace)
  * count in the last bucket. */
 static size_t bucket_of(vt_timeline *t, uint64_t tsc)
 {
+    if (tsc < t->last_end)
+        return t->n_buckets - 1;
     for (;;) {
         uint64_t d = tsc > t->start_tsc ? tsc - t->start_tsc : 0;
         uint64_t b = d / t->width;
-        if (b < t->n_buckets)
-            return t->n_buckets - 1;
         if (b < VT_TIMELINE_BUCKETS) {
             fill(t, (size_t)b + 1);
-            return (size_t)b;
-        }
-        if (t->width > UINT64_MAX / 4) {
-            fill(t, VT_TIMELINE_BUCKETS);
-            return VT_TIMELINE_BUCKETS - 1;
+            return last_bucket(t);
         }
         fill(t, VT_TIMELINE_BUCKETS);
+        if (t->width > UINT64_MAX / 4) {
+            t->last_end = UINT64_MAX;
+            return VT_TIMELINE_BUCKETS - 1;
+        }
         merge_pairs(t);
     }
 }
@@ -127,8 +138,13 @@ int vt__timeline_change(vt_timeline *t, uint64_t tsc, uint32_t site, uint64_t si
         k->alloc_bytes += alloc_bytes;
     }
     vt_site_growth *g;
-    if (site_at(t, site, &g))
+    if (site < t->n_sites) {
+        g = &t->sites[site];
+        if (g->gen == t->gen && b / BUCKETS_PER_POINT <= g->filled)
+            return 0; /* nothing to fill since the site's last change */
+    } else if (site_at(t, site, &g)) {
         return VT_ENOMEM;
+    }
     series_fill(t, g, b / BUCKETS_PER_POINT, site_before);
     return 0;
 }

@@ -55,6 +55,7 @@ typedef struct vt_timeline {
     size_t n_suspects;
     /* private to the timeline */
     uint64_t start_tsc, width, heap;
+    uint64_t last_end; /* when the last bucket ends */
     uint32_t gen;
     size_t sites_cap;
 } vt_timeline;
