@@ -401,12 +401,145 @@ static void test_sizes(void **state)
     vt_model_free(m);
 }
 
+/* A random workload of four threads and eight sites (allocations, frees, reallocs whose halves
+ * other threads' events separate, implied releases, time jumps that make the timeline merge)
+ * against a reference kept here, block by block. */
+struct ref_block {
+    uint64_t ord, size;
+    int thread, site;
+    uint32_t chain, origin;
+    int live;
+};
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void test_random(void **state)
+{
+    (void)state;
+    enum { N_OPS = 20000, N_SITES = 8, N_THREADS = 4 };
+    static struct ref_block blocks[N_OPS * 2];
+    size_t n_blocks = 0;
+    uint64_t chains = 0, reallocs = 0, longest = 0, copied = 0, cross = 0, cross_bytes = 0;
+    uint64_t size_calls[VT_SIZE_CLASSES] = {0}, released = 0;
+    uint64_t site_chains[N_SITES + 1] = {0};
+    rng_state = 0x2545f4914f6cdd1dULL;
+    tb b;
+    const char *path = begin(&b, "random.vtr", N_SITES);
+    int th[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++)
+        th[i] = tb_thread_start(&b, AT(0), 200 + (uint64_t)i);
+    uint64_t now = 0;
+    for (int op = 0; op < N_OPS; op++) {
+        now += rnd() % 4 == 0 ? rnd() % (50 * MS) : rnd() % 100000;
+        int t = (int)(rnd() % N_THREADS);
+        size_t live_pick = n_blocks ? rnd() % n_blocks : 0;
+        struct ref_block *old = n_blocks && blocks[live_pick].live ? &blocks[live_pick] : NULL;
+        uint64_t r = rnd() % 10;
+        if (!old || r < 4) {
+            uint64_t size = rnd() % 3 ? rnd() % 200 : rnd() % 300000;
+            int site = 1 + (int)(rnd() % N_SITES);
+            int fn = r == 0 ? VT_FN_REALLOC : VT_FN_MALLOC; /* realloc(NULL, n) */
+            struct ref_block *nb = &blocks[n_blocks++];
+            *nb = (struct ref_block){tb_alloc(&b, th[t], AT(now), fn, size, (uint32_t)site),
+                                     size,
+                                     t,
+                                     site,
+                                     0,
+                                     (uint32_t)site,
+                                     1};
+            size_calls[vt_size_class(size)]++;
+        } else if (r < 7) {
+            tb_free(&b, th[t], AT(now), VT_FN_FREE, old->ord);
+            old->live = 0;
+            released++;
+            if (old->thread != t) {
+                cross++;
+                cross_bytes += old->size;
+            }
+        } else if (r < 9) {
+            uint64_t size = rnd() % 5000;
+            int site = 1 + (int)(rnd() % N_SITES);
+            tb_free(&b, th[t], AT(now), VT_FN_REALLOC, old->ord);
+            /* Another thread's allocation between the two halves. */
+            int u = (t + 1) % N_THREADS;
+            if (rnd() % 2) {
+                struct ref_block *nb = &blocks[n_blocks++];
+                *nb = (struct ref_block){
+                    tb_alloc(&b, th[u], AT(now), VT_FN_MALLOC, 8, 1), 8, u, 1, 0, 1, 1};
+                size_calls[vt_size_class(8)]++;
+            }
+            struct ref_block *nb = &blocks[n_blocks++];
+            *nb = (struct ref_block){
+                tb_alloc(&b, th[t], AT(now), VT_FN_REALLOC, size, (uint32_t)site),
+                size,
+                t,
+                site,
+                old->chain + 1,
+                old->origin,
+                1};
+            size_calls[vt_size_class(size)]++;
+            old->live = 0;
+            released++;
+            if (old->thread != t) {
+                cross++;
+                cross_bytes += old->size;
+            }
+            if (nb->chain == 1) {
+                chains++;
+                site_chains[nb->origin]++;
+            }
+            reallocs++;
+            copied += old->size < size ? old->size : size;
+            longest = nb->chain > longest ? nb->chain : longest;
+        } else {
+            tb_free_implied(&b, th[t], AT(now), old->ord);
+            old->live = 0;
+            released++;
+        }
+    }
+    tb_end(&b, VT_END_EXIT, 0, 0, AT(now + 1));
+    tb_close(&b);
+
+    vt_model *m = load(path);
+    const vt_patterns *p = &m->patterns;
+    check_timeline_totals(m);
+    assert_int_equal(m->alloc_calls, n_blocks);
+    assert_int_equal(p->chains, chains);
+    assert_int_equal(p->reallocs, reallocs);
+    assert_int_equal(p->longest_chain, longest);
+    assert_int_equal(p->copied_bytes, copied);
+    assert_int_equal(p->cross_frees, cross);
+    assert_int_equal(p->cross_bytes, cross_bytes);
+    uint64_t pair_frees = p->other_pair_frees;
+    for (size_t i = 0; i < p->n_pairs; i++)
+        pair_frees += p->pairs[i].frees;
+    assert_int_equal(pair_frees, cross);
+    for (int k = 0; k < VT_SIZE_CLASSES; k++)
+        assert_int_equal(p->size_calls[k], size_calls[k]);
+    for (int id = 1; id <= N_SITES; id++)
+        assert_int_equal(p->sites[site_of(m, (uint32_t)id)].chains, site_chains[id]);
+    uint64_t freed = 0;
+    for (int k = 0; k < VT_LIFE_CLASSES; k++)
+        freed += m->lifetimes.all.freed_class[k];
+    assert_int_equal(freed, released);
+    assert_true(m->timeline.n_buckets > VT_TIMELINE_BUCKETS / 2);
+    vt_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_growth),         cmocka_unit_test(test_lifetime_classes),
         cmocka_unit_test(test_realloc_chains), cmocka_unit_test(test_cross_thread),
-        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_random),
     };
     if (getenv("UT_FILTER"))
         cmocka_set_test_filter(getenv("UT_FILTER"));
