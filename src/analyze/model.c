@@ -135,8 +135,9 @@ struct loader {
     uint64_t epoch;
     uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc, peak_tsc;
     int time_shift;
-    uint64_t now;   /* the time of the record being applied */
-    double tick_ns; /* INFO's idea of a tick, for lifetimes during the pass */
+    uint64_t now;                         /* the time of the record being applied */
+    double tick_ns;                       /* ns per tick for lifetimes during the pass */
+    uint64_t end_clock_tsc, end_clock_ns; /* the trace's last clock pair (prescan_clock) */
     int have_info;
     int have_modmap; /* MODMAP records tag the module maps (version 1.1) */
     uint32_t cur_gen;
@@ -232,6 +233,13 @@ static uint64_t to_ns(const struct loader *L, uint64_t tsc, double ns_per_tick)
     if (tsc <= L->start_tsc)
         return 0;
     return (uint64_t)((double)(tsc - L->start_tsc) * ns_per_tick);
+}
+
+/* A duration of ticks in ns (saturating: a damaged trace may hold any time). */
+static uint64_t ticks_to_ns(uint64_t ticks, double ns_per_tick)
+{
+    double v = (double)ticks * ns_per_tick;
+    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
 }
 
 static vt_site *site_for(struct loader *L, uint64_t trace_stack)
@@ -356,7 +364,7 @@ static void do_free(struct loader *L, int64_t thread, int fn, uint64_t ord)
     uint64_t life = L->now > e->tsc ? L->now - e->tsc : 0;
     if (vt__patterns_free(&m->patterns, e->site, e->thread, thread, fn, e->size, e->chain,
                           e->origin) ||
-        vt__lifetimes_free(&m->lifetimes, e->site, (uint64_t)((double)life * L->tick_ns)) ||
+        vt__lifetimes_free(&m->lifetimes, e->site, ticks_to_ns(life, L->tick_ns)) ||
         vt__timeline_change(&m->timeline, L->now, e->site, s->live_bytes, L->heap,
                             L->heap - e->size, 0, 0))
         L->err = VT_ENOMEM;
@@ -476,7 +484,12 @@ static int decode_info(struct loader *L, vt_stream_dec *dp)
     m->depth = (int)v[6];
     m->forked = (v[7] & VT_INFO_FORKED) != 0;
     L->time_shift = (int)v[8];
-    L->tick_ns = L->tsc_hz ? 1e9 / (double)L->tsc_hz : 1.0;
+    /* The fit vt_model_load makes at the end, if the last clock pair is known already. */
+    if (L->end_clock_ns > L->start_ns + 10000000 && L->end_clock_tsc > L->start_tsc)
+        L->tick_ns =
+            (double)(L->end_clock_ns - L->start_ns) / (double)(L->end_clock_tsc - L->start_tsc);
+    else
+        L->tick_ns = L->tsc_hz ? 1e9 / (double)L->tsc_hz : 1.0;
     if (!m->timeline.buckets &&
         vt__timeline_start(&m->timeline, L->start_tsc, 1ull << L->time_shift))
         goto bad;
@@ -772,7 +785,7 @@ static uint64_t finish_site_live(const void *arg, size_t i)
 static uint64_t finish_ns(const void *arg, uint64_t tsc)
 {
     const struct finish_arg *a = arg;
-    return to_ns(a->L, tsc, a->ns_per_tick);
+    return tsc > a->L->start_tsc ? ticks_to_ns(tsc - a->L->start_tsc, a->ns_per_tick) : 0;
 }
 
 /* Ends the analyses of timeline.h, lifetime.h and patterns.h: the ages of the blocks still
@@ -783,8 +796,7 @@ static int finish_patterns(struct loader *L, double ns_per_tick)
     for (size_t i = 0; L->live.slots && i <= L->live.mask; i++) {
         const struct live *e = &L->live.slots[i];
         uint64_t age = e->ptr && L->last_tsc > e->tsc ? L->last_tsc - e->tsc : 0;
-        if (e->ptr &&
-            vt__lifetimes_live(&m->lifetimes, e->site, (uint64_t)((double)age * ns_per_tick)))
+        if (e->ptr && vt__lifetimes_live(&m->lifetimes, e->site, ticks_to_ns(age, ns_per_tick)))
             return VT_ENOMEM;
     }
     vt__patterns_finish(&m->patterns);
@@ -818,6 +830,41 @@ void vt_model_free(vt_model *m)
     free(m);
 }
 
+static void loader_release(struct loader *L)
+{
+    free(L->canon);
+    free(L->stack_table);
+    free(L->site_of_stack);
+    free(L->live.slots);
+    free(L->regions);
+    free(L->last_alloc);
+    vt_reader_free(L->r);
+}
+
+/* Finds the trace's last clock pair before the pass, in its last blocks (the agent writes one
+ * at the end), by applying them to a scratch model: lifetimes, measured during the pass, then
+ * use the fit that turns every other time into ns at the end. INFO's frequency, measured over
+ * 200 us at start-up, is off when the agent was preempted meanwhile. */
+static void prescan_clock(const char *path, struct loader *L)
+{
+    struct loader S = {.empty_stack = -1, .have_info = 1};
+    uint8_t *buf = NULL;
+    size_t cap = 0, n;
+    int e;
+    char msg[8];
+    S.m = calloc(1, sizeof(*S.m));
+    S.r = S.m ? vt_reader_open(path, &e, msg, sizeof(msg)) : NULL;
+    size_t nb = S.r ? vt_reader_block_count(S.r) : 0;
+    for (size_t i = nb; i-- > 0 && nb - i <= 4 && !S.clock_ns && !S.err;)
+        if (vt_reader_load(S.r, i, &buf, &cap, &n) == 0)
+            decode_block(&S, vt_reader_block(S.r, i), buf, n);
+    L->end_clock_tsc = S.clock_tsc;
+    L->end_clock_ns = S.clock_ns;
+    free(buf);
+    vt_model_free(S.m);
+    loader_release(&S);
+}
+
 vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progress_arg, int *err,
                         char *msg, size_t msg_size)
 {
@@ -835,6 +882,7 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     if (!L.r)
         goto fail;
     vt_model *m = L.m;
+    prescan_clock(path, &L);
     m->trace_bytes = vt_reader_file_size(L.r);
     size_t nb = vt_reader_block_count(L.r);
     for (size_t i = 0; i < nb && !L.err; i++) {
@@ -900,12 +948,6 @@ fail:
     L.m = NULL;
 done:
     free(buf);
-    free(L.canon);
-    free(L.stack_table);
-    free(L.site_of_stack);
-    free(L.live.slots);
-    free(L.regions);
-    free(L.last_alloc);
-    vt_reader_free(L.r);
+    loader_release(&L);
     return L.m;
 }

@@ -28,21 +28,23 @@ static void sparkline(FILE *out, const uint64_t *v, size_t n, uint64_t max)
 
 static const char *fmt_ns(uint64_t ns, char *buf, size_t n)
 {
-    double v = (double)ns;
-    if (ns == UINT64_MAX)
+    static const struct {
+        double per;
+        const char *unit;
+    } units[] = {{1e3, "us"}, {1e6, "ms"}, {1e9, "s"}, {6e10, "min"}, {3.6e12, "h"}};
+    if (ns == UINT64_MAX) {
         snprintf(buf, n, "forever");
-    else if (ns < 1000)
+        return buf;
+    }
+    if (ns < 1000) {
         snprintf(buf, n, "%llu ns", (unsigned long long)ns);
-    else if (ns < 1000000)
-        snprintf(buf, n, "%.3g us", v / 1e3);
-    else if (ns < 1000000000)
-        snprintf(buf, n, "%.3g ms", v / 1e6);
-    else if (ns < 60000000000ull)
-        snprintf(buf, n, "%.3g s", v / 1e9);
-    else if (ns < 3600000000000ull)
-        snprintf(buf, n, "%.3g min", v / 6e10);
-    else
-        snprintf(buf, n, "%.3g h", v / 3.6e12);
+        return buf;
+    }
+    int u = 0;
+    while (u < 4 && (double)ns >= (u < 2 ? 1000 : 60) * units[u].per)
+        u++;
+    double v = (double)ns / units[u].per;
+    snprintf(buf, n, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u].unit);
     return buf;
 }
 

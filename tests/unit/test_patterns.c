@@ -243,6 +243,39 @@ static void test_lifetime_classes(void **state)
     vt_model_free(m);
 }
 
+/* INFO's frequency is ten times too low (the agent was preempted while measuring it); the clock
+ * pairs say 1 GHz. Lifetimes follow the clock pairs, as every other time does. */
+static void test_lifetime_clock_fit(void **state)
+{
+    (void)state;
+    tb b;
+    const char *path = ut_path(ut_tmp_dir, "clockfit.vtr");
+    unlink(path);
+    tb_open(&b, path, 1);
+    tb_info_args a = info();
+    a.tsc_hz = 100000000;
+    tb_info(&b, &a);
+    uint64_t f[2] = {0x400010, 0x401000};
+    tb_stack(&b, 1, f, 2);
+    int th = tb_thread_start(&b, AT(0), 10);
+    uint64_t o = tb_alloc(&b, th, AT(0), VT_FN_MALLOC, 10, 1);
+    tb_clock(&b, AT(SEC / 10), a.start_ns + SEC / 10);
+    tb_free(&b, th, AT(SEC / 2), VT_FN_FREE, o);
+    tb_flush(&b);
+    tb_alloc(&b, th, AT(SEC), VT_FN_MALLOC, 10, 1);
+    tb_clock(&b, AT(2 * SEC), a.start_ns + 2 * SEC);
+    tb_end(&b, VT_END_EXIT, 0, 0, AT(2 * SEC));
+    tb_close(&b);
+
+    vt_model *m = load(path);
+    assert_int_equal(m->duration_ns, 2 * SEC);
+    assert_int_equal(m->lifetimes.all.freed_class[VT_LIFE_SHORT], 1);
+    assert_int_equal(m->lifetimes.all.freed[19], 1); /* 0.5 s, not 5 s */
+    assert_int_equal(m->lifetimes.all.live_class[VT_LIFE_MEDIUM], 1);
+    assert_int_equal(m->lifetimes.all.oldest_ns, SEC);
+    vt_model_free(m);
+}
+
 /* A chain of five reallocs, with another thread's allocation between the two halves of one;
  * realloc(NULL) starts a chain; realloc(p, 0) followed by malloc continues none. */
 static void test_realloc_chains(void **state)
@@ -537,9 +570,13 @@ static void test_random(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_growth),         cmocka_unit_test(test_lifetime_classes),
-        cmocka_unit_test(test_realloc_chains), cmocka_unit_test(test_cross_thread),
-        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_random),
+        cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_lifetime_classes),
+        cmocka_unit_test(test_realloc_chains),
+        cmocka_unit_test(test_cross_thread),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_lifetime_clock_fit),
     };
     if (getenv("UT_FILTER"))
         cmocka_set_test_filter(getenv("UT_FILTER"));
