@@ -357,6 +357,9 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
         }
         fputc('\n', out);
     }
+    if (m->timeline.n_suspects)
+        fprintf(out, "vitals: growing through the run: %zu site%s (whether freed at exit or not)\n",
+                m->timeline.n_suspects, m->timeline.n_suspects == 1 ? "" : "s");
     if (m->warnings)
         fprintf(out, "vitals: warning: %s\n", m->warnings);
     if (m->dropped)

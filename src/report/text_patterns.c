@@ -72,11 +72,12 @@ static void growth_entry(const struct ctx *c, size_t i)
 {
     const vt_site_growth *g = &c->m->timeline.sites[i];
     const vt_timeline *t = &c->m->timeline;
-    char b1[32], b2[32], b3[32], b4[32];
-    fprintf(c->out, "%s -> %s by %s, rose in %u of %u steps; %s at the end",
-            vt_fmt_bytes(g->from_bytes, b1, sizeof(b1)), vt_fmt_bytes(g->to_bytes, b2, sizeof(b2)),
-            fmt_ns(t->window_end_ns[g->windows - 1], b3, sizeof(b3)), g->rises, g->windows - 1,
-            vt_fmt_bytes(c->m->sites[i].live_bytes, b4, sizeof(b4)));
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    fprintf(c->out, "%s at %s -> %s at %s, rose in %u of %u steps; %s at the end",
+            vt_fmt_bytes(g->from_bytes, b1, sizeof(b1)),
+            fmt_ns(t->window_end_ns[0], b2, sizeof(b2)), vt_fmt_bytes(g->to_bytes, b3, sizeof(b3)),
+            fmt_ns(t->window_end_ns[g->windows - 1], b4, sizeof(b4)), g->rises, g->windows - 1,
+            vt_fmt_bytes(c->m->sites[i].live_bytes, b5, sizeof(b5)));
 }
 
 static void print_growth(const struct ctx *c)
@@ -270,7 +271,7 @@ void vt__text_patterns(const struct ctx *c)
         print_ranked(c, VT_BY_REALLOCS, "Sites whose blocks grew by realloc", realloc_entry);
     }
     char title[96];
-    snprintf(title, sizeof(title), "Sites that make blocks of one size (%d calls or more)",
+    snprintf(title, sizeof(title), "Sites that make blocks of one size, %d calls or more",
              VT_ONE_SIZE_MIN_CALLS);
     print_ranked(c, VT_BY_ONE_SIZE, title, one_size_entry);
     print_cross(c);
