@@ -228,18 +228,18 @@ static int get_str(vt_stream_dec *d, char **out)
     return 0;
 }
 
-static uint64_t to_ns(const struct loader *L, uint64_t tsc, double ns_per_tick)
-{
-    if (tsc <= L->start_tsc)
-        return 0;
-    return (uint64_t)((double)(tsc - L->start_tsc) * ns_per_tick);
-}
-
 /* A duration of ticks in ns (saturating: a damaged trace may hold any time). */
 static uint64_t ticks_to_ns(uint64_t ticks, double ns_per_tick)
 {
     double v = (double)ticks * ns_per_tick;
     return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
+}
+
+static uint64_t to_ns(const struct loader *L, uint64_t tsc, double ns_per_tick)
+{
+    if (tsc <= L->start_tsc)
+        return 0;
+    return (uint64_t)((double)(tsc - L->start_tsc) * ns_per_tick);
 }
 
 static vt_site *site_for(struct loader *L, uint64_t trace_stack)
@@ -819,13 +819,13 @@ void vt_model_free(vt_model *m)
         free(m->stacks[i].frames);
     free(m->stacks);
     free(m->sites);
+    vt__timeline_release(&m->timeline);
+    vt__lifetimes_release(&m->lifetimes);
+    vt__patterns_release(&m->patterns);
     for (size_t i = 0; i < m->n_modules; i++)
         free(m->modules[i].path);
     free(m->modules);
     free(m->threads);
-    vt__timeline_release(&m->timeline);
-    vt__lifetimes_release(&m->lifetimes);
-    vt__patterns_release(&m->patterns);
     free(m->warnings);
     free(m);
 }
