@@ -91,9 +91,9 @@ static void site_json(FILE *out, vt_symbols *syms, const vt_model *m, const vt_s
             (unsigned long long)s->live_bytes, (unsigned long long)s->mapped_calls,
             (unsigned long long)s->mapped_bytes, (unsigned long long)s->mapped_live);
     fn_json(out, s->fn_mask);
-    vt__json_site_patterns(out, m, (size_t)(s - m->sites));
     fputs(",\"stack\":", out);
     stack_json(out, syms, &m->stacks[s->stack]);
+    vt__json_site_patterns(out, m, (size_t)(s - m->sites));
     fputc('}', out);
 }
 
@@ -194,9 +194,9 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     ranked_json(out, syms, m, VT_BY_CALLS, o->top);
     fputs(",\"sites_by_bytes\":", out);
     ranked_json(out, syms, m, VT_BY_BYTES, o->top);
+    vt__json_patterns(out, syms, m, o);
     fputs(",\"sites_by_mapped\":", out);
     ranked_json(out, syms, m, VT_BY_MAPPED, o->top);
-    vt__json_patterns(out, syms, m, o);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }
