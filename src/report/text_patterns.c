@@ -249,8 +249,11 @@ static void print_cross(const struct ctx *c)
                 q->free_thread < m->n_threads ? m->threads[q->free_thread].tid : 0,
                 vt_fmt_count(q->frees, b1, sizeof(b1)), vt_fmt_bytes(q->bytes, b2, sizeof(b2)));
     }
-    if (n < p->n_pairs || p->other_pair_frees)
+    if (n < p->n_pairs)
         fprintf(out, "  ... %zu more pairs of threads (--top N for more)\n", p->n_pairs - n);
+    if (p->other_pair_frees)
+        fprintf(out, "  ... and %s blocks between further pairs of threads\n",
+                vt_fmt_count(p->other_pair_frees, b1, sizeof(b1)));
     print_ranked(c, VT_BY_CROSS_FREES, "Sites whose blocks another thread released", cross_entry);
 }
 
