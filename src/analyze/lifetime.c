@@ -76,11 +76,10 @@ int vt__lifetimes_free(vt_lifetimes *lt, uint32_t site, uint64_t ns)
         return VT_ENOMEM;
     int b = vt_lifetime_bucket(ns);
     enum vt_life_class c = vt_life_class_of(ns);
-    s->freed[b]++;
     s->freed_class[c]++;
-    lt->all.freed[b]++;
-    lt->all.freed_class[c]++;
-    return 0;
+    lt->freed[b]++;
+    lt->freed_class[c]++;
+    return vt_hist_add(&s->freed, b, VT_LIFETIME_BUCKETS);
 }
 
 int vt__lifetimes_live(vt_lifetimes *lt, uint32_t site, uint64_t age_ns)
@@ -90,12 +89,12 @@ int vt__lifetimes_live(vt_lifetimes *lt, uint32_t site, uint64_t age_ns)
         return VT_ENOMEM;
     enum vt_life_class c = vt_life_class_of(age_ns);
     s->live_class[c]++;
-    lt->all.live_class[c]++;
+    lt->live_class[c]++;
     lt->live_age[vt_lifetime_bucket(age_ns)]++;
     if (age_ns > s->oldest_ns)
         s->oldest_ns = age_ns;
-    if (!lt->live_blocks++ || age_ns > lt->all.oldest_ns) {
-        lt->all.oldest_ns = age_ns;
+    if (!lt->live_blocks++ || age_ns > lt->oldest_ns) {
+        lt->oldest_ns = age_ns;
         lt->oldest_site = site;
     }
     return 0;
@@ -103,6 +102,8 @@ int vt__lifetimes_live(vt_lifetimes *lt, uint32_t site, uint64_t age_ns)
 
 void vt__lifetimes_release(vt_lifetimes *lt)
 {
+    for (size_t i = 0; i < lt->n_sites; i++)
+        vt_hist_release(&lt->sites[i].freed);
     free(lt->sites);
     lt->sites = NULL;
     lt->n_sites = lt->sites_cap = 0;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/hist.h"
+
 /* Bucket 0 holds lifetimes under 2^10 ns (about 1 us); bucket i, [2^(9+i), 2^(10+i)) ns; the
  * last, 2^42 ns (about 73 min) and more. */
 #define VT_LIFETIME_BUCKETS 34
@@ -20,14 +22,17 @@ enum vt_life_class {
 };
 
 typedef struct vt_site_lifetimes {
-    uint64_t freed[VT_LIFETIME_BUCKETS]; /* released blocks by lifetime */
+    vt_hist freed; /* released blocks by lifetime bucket (vt_hist_get) */
     uint64_t freed_class[VT_LIFE_CLASSES];
     uint64_t live_class[VT_LIFE_CLASSES]; /* blocks live at the end, by age */
     uint64_t oldest_ns;                   /* the age of its oldest block live at the end */
 } vt_site_lifetimes;
 
 typedef struct vt_lifetimes {
-    vt_site_lifetimes all;                  /* every site together */
+    uint64_t freed[VT_LIFETIME_BUCKETS]; /* every site's released blocks by lifetime */
+    uint64_t freed_class[VT_LIFE_CLASSES];
+    uint64_t live_class[VT_LIFE_CLASSES];
+    uint64_t oldest_ns;                     /* the age of the oldest block live at the end */
     uint64_t live_age[VT_LIFETIME_BUCKETS]; /* blocks live at the end, by age */
     uint32_t oldest_site;     /* the site of the oldest live block (when there is one) */
     uint64_t live_blocks;     /* blocks live at the end */

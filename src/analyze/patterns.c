@@ -85,7 +85,8 @@ int vt__patterns_alloc(vt_patterns *p, uint32_t site, int64_t thread, int fn, ui
     if (!s || !pd)
         return VT_ENOMEM;
     int k = vt_size_class(size);
-    s->size_calls[k]++;
+    if (vt_hist_add(&s->size_calls, k, VT_SIZE_CLASSES))
+        return VT_ENOMEM;
     p->size_calls[k]++;
     p->size_bytes[k] += size;
     if (!s->sizes) {
@@ -193,6 +194,8 @@ void vt__patterns_finish(vt_patterns *p)
 
 void vt__patterns_release(vt_patterns *p)
 {
+    for (size_t i = 0; i < p->n_sites; i++)
+        vt_hist_release(&p->sites[i].size_calls);
     free(p->sites);
     free(p->pairs);
     free(p->pair_slots);

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/hist.h"
+
 /* Class 0 holds sizes 0 and 1; class k, sizes in (2^(k-1), 2^k]; the last class, everything
  * above 2^(VT_SIZE_CLASSES - 2). */
 #define VT_SIZE_CLASSES 41
@@ -26,8 +28,8 @@ enum vt_size_coarse {
 };
 
 typedef struct vt_site_patterns {
-    uint64_t size_calls[VT_SIZE_CLASSES]; /* allocations by size class */
-    uint64_t first_size;                  /* the size of its first allocation */
+    vt_hist size_calls;     /* allocations by size class (vt_hist_get) */
+    uint64_t first_size;    /* the size of its first allocation */
     int sizes;              /* 0: no allocation, 1: all had first_size bytes, 2: several */
     uint64_t chains;        /* realloc chains that began with a block of this site */
     uint64_t reallocs;      /* reallocs in them */

@@ -54,8 +54,11 @@ void vt__json_site_patterns(FILE *out, const vt_model *m, size_t i)
             (ull)g->to_bytes);
     for (size_t j = 0; j < m->timeline.n_windows && i < m->timeline.n_sites; j++)
         fprintf(out, "%s%llu", j ? "," : "", (ull)g->points[j]);
+    uint64_t h[VT_LIFETIME_BUCKETS];
+    for (int k = 0; k < VT_LIFETIME_BUCKETS; k++)
+        h[k] = vt_hist_get(&l->freed, k);
     fputs("]},\"lifetimes\":{\"histogram\":", out);
-    life_hist_json(out, l->freed);
+    life_hist_json(out, h);
     fputs(",\"classes\":", out);
     classes_json(out, l->freed_class);
     fputs(",\"live_classes\":", out);
@@ -63,11 +66,12 @@ void vt__json_site_patterns(FILE *out, const vt_model *m, size_t i)
     fprintf(out, ",\"oldest_live_ns\":%llu},\"sizes\":{\"classes\":[", (ull)l->oldest_ns);
     int first = 1;
     for (int k = 0; k < VT_SIZE_CLASSES; k++) {
-        if (!p->size_calls[k])
+        uint64_t n = vt_hist_get(&p->size_calls, k);
+        if (!n)
             continue;
         fputs(first ? "{\"max_bytes\":" : ",{\"max_bytes\":", out);
         size_max_json(out, k);
-        fprintf(out, ",\"calls\":%llu}", (ull)p->size_calls[k]);
+        fprintf(out, ",\"calls\":%llu}", (ull)n);
         first = 0;
     }
     if (p->sizes == 1)
@@ -128,17 +132,17 @@ void vt__json_patterns(FILE *out, vt_symbols *syms, const vt_model *m, const vt_
             VT_GROWTH_RUN_PCT, VT_GROWTH_MIN_WINDOWS, VT_GROWTH_RISE_PCT, VT_GROWTH_MIN_BYTES);
     ranked_json(out, syms, m, VT_BY_GROWTH, o->top);
     fprintf(out, ",\"live_at_end\":{\"blocks\":%llu,\"oldest_ns\":%llu,\"age_histogram\":",
-            (ull)lt->live_blocks, (ull)lt->all.oldest_ns);
+            (ull)lt->live_blocks, (ull)lt->oldest_ns);
     life_hist_json(out, lt->live_age);
     fputs(",\"classes\":", out);
-    classes_json(out, lt->all.live_class);
+    classes_json(out, lt->live_class);
     fputs("}},\"lifetimes\":{\"histogram\":", out);
-    life_hist_json(out, lt->all.freed);
+    life_hist_json(out, lt->freed);
     fputs(",\"classes\":", out);
-    classes_json(out, lt->all.freed_class);
-    percentile_json(out, "p50_ns", lt->all.freed, 50);
-    percentile_json(out, "p90_ns", lt->all.freed, 90);
-    percentile_json(out, "p99_ns", lt->all.freed, 99);
+    classes_json(out, lt->freed_class);
+    percentile_json(out, "p50_ns", lt->freed, 50);
+    percentile_json(out, "p90_ns", lt->freed, 90);
+    percentile_json(out, "p99_ns", lt->freed, 99);
 
     fputs("},\"sizes\":{\"classes\":[", out);
     uint64_t calls[VT_SIZE_COARSE] = {0}, bytes[VT_SIZE_COARSE] = {0};

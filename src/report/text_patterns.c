@@ -125,7 +125,7 @@ void vt__text_over_time(const struct ctx *c)
     if (lt->live_blocks) {
         fprintf(out, "  live at the end    %s blocks; the oldest is %s old\n",
                 vt_fmt_count(lt->live_blocks, b1, sizeof(b1)),
-                fmt_ns(lt->all.oldest_ns, b2, sizeof(b2)));
+                fmt_ns(lt->oldest_ns, b2, sizeof(b2)));
     }
     print_growth(c);
 }
@@ -140,7 +140,7 @@ static void print_lifetimes(const struct ctx *c)
     char b1[32], b2[32], b3[32];
     uint64_t freed = 0;
     for (int k = 0; k < VT_LIFE_CLASSES; k++)
-        freed += lt->all.freed_class[k];
+        freed += lt->freed_class[k];
     if (!freed && !lt->live_blocks)
         return;
     fprintf(out, "\n%sLifetimes%s (allocation to release; blocks live at the end by their age)\n",
@@ -148,14 +148,13 @@ static void print_lifetimes(const struct ctx *c)
     fprintf(out, "  %-23s %14s %7s %16s\n", "", "released", "", "live at the end");
     for (int k = 0; k < VT_LIFE_CLASSES; k++)
         fprintf(out, "  %s %14s %6.1f%% %16s\n", label[k],
-                vt_fmt_count(lt->all.freed_class[k], b1, sizeof(b1)),
-                pct(lt->all.freed_class[k], freed),
-                vt_fmt_count(lt->all.live_class[k], b2, sizeof(b2)));
+                vt_fmt_count(lt->freed_class[k], b1, sizeof(b1)), pct(lt->freed_class[k], freed),
+                vt_fmt_count(lt->live_class[k], b2, sizeof(b2)));
     if (freed)
         fprintf(out, "  released blocks: half lived under %s, 90%% under %s, 99%% under %s\n",
-                fmt_ns(vt_lifetime_percentile(lt->all.freed, 50), b1, sizeof(b1)),
-                fmt_ns(vt_lifetime_percentile(lt->all.freed, 90), b2, sizeof(b2)),
-                fmt_ns(vt_lifetime_percentile(lt->all.freed, 99), b3, sizeof(b3)));
+                fmt_ns(vt_lifetime_percentile(lt->freed, 50), b1, sizeof(b1)),
+                fmt_ns(vt_lifetime_percentile(lt->freed, 90), b2, sizeof(b2)),
+                fmt_ns(vt_lifetime_percentile(lt->freed, 99), b3, sizeof(b3)));
 }
 
 static void print_sizes(const struct ctx *c)

@@ -103,7 +103,7 @@ static void check_timeline_totals(const vt_model *m)
     /* Every allocation is released once or is still live. */
     uint64_t lives = 0;
     for (int k = 0; k < VT_LIFE_CLASSES; k++)
-        lives += m->lifetimes.all.freed_class[k] + m->lifetimes.all.live_class[k];
+        lives += m->lifetimes.freed_class[k] + m->lifetimes.live_class[k];
     assert_int_equal(lives, m->alloc_calls);
     assert_int_equal(m->lifetimes.live_blocks, m->live_blocks);
 }
@@ -218,25 +218,25 @@ static void test_lifetime_classes(void **state)
     const vt_lifetimes *lt = &m->lifetimes;
     check_timeline_totals(m);
     for (int k = 0; k < VT_LIFE_CLASSES; k++) {
-        assert_int_equal(lt->all.freed_class[k], 1);
-        assert_int_equal(lt->all.live_class[k], 1);
+        assert_int_equal(lt->freed_class[k], 1);
+        assert_int_equal(lt->live_class[k], 1);
     }
-    assert_int_equal(lt->all.freed[19], 1); /* 0.5 s */
-    assert_int_equal(lt->all.freed[vt_lifetime_bucket(2 * SEC)], 1);
-    assert_int_equal(lt->all.freed[vt_lifetime_bucket(90 * SEC)], 1);
-    assert_int_equal(lt->all.freed[VT_LIFETIME_BUCKETS - 1], 1); /* 2 h */
+    assert_int_equal(lt->freed[19], 1); /* 0.5 s */
+    assert_int_equal(lt->freed[vt_lifetime_bucket(2 * SEC)], 1);
+    assert_int_equal(lt->freed[vt_lifetime_bucket(90 * SEC)], 1);
+    assert_int_equal(lt->freed[VT_LIFETIME_BUCKETS - 1], 1); /* 2 h */
     assert_int_equal(lt->live_age[VT_LIFETIME_BUCKETS - 1], 1);
     assert_int_equal(lt->live_age[vt_lifetime_bucket(SEC / 10)], 1);
     assert_int_equal(lt->live_blocks, 4);
-    assert_int_equal(lt->all.oldest_ns, end);
+    assert_int_equal(lt->oldest_ns, end);
     assert_int_equal(lt->oldest_site, site_of(m, 2));
     const vt_site_lifetimes *s1 = &lt->sites[site_of(m, 1)], *s2 = &lt->sites[site_of(m, 2)];
     assert_int_equal(s1->freed_class[VT_LIFE_PERMANENT], 1);
     assert_int_equal(s1->live_class[VT_LIFE_SHORT], 0);
     assert_int_equal(s2->live_class[VT_LIFE_LONG], 1);
     assert_int_equal(s2->oldest_ns, end);
-    assert_int_equal(vt_lifetime_percentile(lt->all.freed, 25), 1ull << 29);
-    assert_int_equal(vt_lifetime_percentile(lt->all.freed, 100), UINT64_MAX);
+    assert_int_equal(vt_lifetime_percentile(lt->freed, 25), 1ull << 29);
+    assert_int_equal(vt_lifetime_percentile(lt->freed, 100), UINT64_MAX);
     /* Two hours in at most 1024 buckets. */
     assert_true(m->timeline.n_buckets <= VT_TIMELINE_BUCKETS);
     assert_true(m->timeline.n_buckets > VT_TIMELINE_BUCKETS / 2);
@@ -269,10 +269,10 @@ static void test_lifetime_clock_fit(void **state)
 
     vt_model *m = load(path);
     assert_int_equal(m->duration_ns, 2 * SEC);
-    assert_int_equal(m->lifetimes.all.freed_class[VT_LIFE_SHORT], 1);
-    assert_int_equal(m->lifetimes.all.freed[19], 1); /* 0.5 s, not 5 s */
-    assert_int_equal(m->lifetimes.all.live_class[VT_LIFE_MEDIUM], 1);
-    assert_int_equal(m->lifetimes.all.oldest_ns, SEC);
+    assert_int_equal(m->lifetimes.freed_class[VT_LIFE_SHORT], 1);
+    assert_int_equal(m->lifetimes.freed[19], 1); /* 0.5 s, not 5 s */
+    assert_int_equal(m->lifetimes.live_class[VT_LIFE_MEDIUM], 1);
+    assert_int_equal(m->lifetimes.oldest_ns, SEC);
     vt_model_free(m);
 }
 
@@ -423,11 +423,11 @@ static void test_sizes(void **state)
     const vt_site_patterns *s1 = &p->sites[site_of(m, 1)], *s3 = &p->sites[site_of(m, 3)];
     assert_int_equal(s1->sizes, 1);
     assert_int_equal(s1->first_size, 48);
-    assert_int_equal(s1->size_calls[6], 120);
+    assert_int_equal(vt_hist_get(&s1->size_calls, 6), 120);
     assert_int_equal(p->sites[site_of(m, 2)].sizes, 1);
     assert_int_equal(s3->sizes, 2);
-    assert_int_equal(s3->size_calls[12], 100);
-    assert_int_equal(s3->size_calls[18], 100);
+    assert_int_equal(vt_hist_get(&s3->size_calls, 12), 100);
+    assert_int_equal(vt_hist_get(&s3->size_calls, 18), 100);
     size_t idx[4], total = 0;
     assert_int_equal(vt_sites_rank_pattern(m, VT_BY_ONE_SIZE, idx, 4, &total), 1);
     assert_int_equal(idx[0], site_of(m, 1));
@@ -559,9 +559,22 @@ static void test_random(void **state)
         assert_int_equal(p->size_calls[k], size_calls[k]);
     for (int id = 1; id <= N_SITES; id++)
         assert_int_equal(p->sites[site_of(m, (uint32_t)id)].chains, site_chains[id]);
+    /* The per-site histograms (inline while a site uses few buckets) add up to the totals. */
+    for (int k = 0; k < VT_SIZE_CLASSES; k++) {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < p->n_sites; i++)
+            sum += vt_hist_get(&p->sites[i].size_calls, k);
+        assert_int_equal(sum, size_calls[k]);
+    }
+    for (int k = 0; k < VT_LIFETIME_BUCKETS; k++) {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < m->lifetimes.n_sites; i++)
+            sum += vt_hist_get(&m->lifetimes.sites[i].freed, k);
+        assert_int_equal(sum, m->lifetimes.freed[k]);
+    }
     uint64_t freed = 0;
     for (int k = 0; k < VT_LIFE_CLASSES; k++)
-        freed += m->lifetimes.all.freed_class[k];
+        freed += m->lifetimes.freed_class[k];
     assert_int_equal(freed, released);
     assert_true(m->timeline.n_buckets > VT_TIMELINE_BUCKETS / 2);
     vt_model_free(m);
