@@ -71,6 +71,8 @@ struct live {
     uint64_t size;
     uint32_t site;
     uint32_t thread;
+    uint64_t tsc;           /* when it was allocated */
+    uint32_t chain, origin; /* its realloc chain (patterns.h) */
 };
 
 struct live_map {
@@ -173,6 +175,9 @@ struct loader {
     uint64_t epoch;
     uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc, peak_tsc;
     int time_shift;
+    uint64_t now;                         /* the time of the record being applied */
+    double tick_ns;                       /* ns per tick for lifetimes during the pass */
+    uint64_t end_clock_tsc, end_clock_ns; /* the trace's last clock pair (prescan_clock) */
     int have_info;
     int have_modmap; /* MODMAP records tag the module maps (version 1.1) */
     uint32_t cur_gen;
@@ -264,6 +269,13 @@ static int get_str(vt_stream_dec *d, char **out)
     return 0;
 }
 
+/* A duration of ticks in ns (saturating: a damaged trace may hold any time). */
+static uint64_t ticks_to_ns(uint64_t ticks, double ns_per_tick)
+{
+    double v = (double)ticks * ns_per_tick;
+    return v < 1.8e19 ? (uint64_t)v : UINT64_MAX;
+}
+
 static uint64_t to_ns(const struct loader *L, uint64_t tsc, double ns_per_tick)
 {
     if (tsc <= L->start_tsc)
@@ -342,6 +354,11 @@ static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uin
     e->size = size;
     e->site = (uint32_t)(s - m->sites);
     e->thread = (uint32_t)thread;
+    e->tsc = L->now;
+    if (vt__patterns_alloc(&m->patterns, e->site, thread, fn, size, &e->chain, &e->origin) ||
+        vt__timeline_change(&m->timeline, L->now, e->site, s->live_bytes, L->heap, L->heap + size,
+                            1, size))
+        L->err = VT_ENOMEM;
     site_touch(L, s);
     s->alloc_calls++;
     s->alloc_bytes += size;
@@ -381,9 +398,17 @@ static void do_free(struct loader *L, int64_t thread, int fn, uint64_t ord)
     if (!e) {
         /* Its allocation was in a block that could not be read. */
         m->unmatched_frees++;
+        vt__patterns_unmatched(&m->patterns, thread);
         return;
     }
     vt_site *s = &m->sites[e->site];
+    uint64_t life = L->now > e->tsc ? L->now - e->tsc : 0;
+    if (vt__patterns_free(&m->patterns, e->site, e->thread, thread, fn, e->size, e->chain,
+                          e->origin) ||
+        vt__lifetimes_free(&m->lifetimes, e->site, ticks_to_ns(life, L->tick_ns)) ||
+        vt__timeline_change(&m->timeline, L->now, e->site, s->live_bytes, L->heap,
+                            L->heap - e->size, 0, 0))
+        L->err = VT_ENOMEM;
     site_touch(L, s);
     s->live_blocks--;
     s->live_bytes -= e->size;
@@ -477,6 +502,7 @@ static void do_munmap(struct loader *L, uint64_t addr, uint64_t size)
         GET(VT_COL_TIME, dq_);                                                                     \
         q += dq_;                                                                                  \
         tsc = q << L->time_shift;                                                                  \
+        L->now = tsc;                                                                              \
         if (tsc > L->last_tsc)                                                                     \
             L->last_tsc = tsc;                                                                     \
     } while (0)
@@ -544,6 +570,15 @@ static int decode_info(struct loader *L, vt_stream_dec *dp)
     m->depth = (int)v[6];
     m->forked = (v[7] & VT_INFO_FORKED) != 0;
     L->time_shift = (int)v[8];
+    /* The fit vt_model_load makes at the end, if the last clock pair is known already. */
+    if (L->end_clock_ns > L->start_ns + 10000000 && L->end_clock_tsc > L->start_tsc)
+        L->tick_ns =
+            (double)(L->end_clock_ns - L->start_ns) / (double)(L->end_clock_tsc - L->start_tsc);
+    else
+        L->tick_ns = L->tsc_hz ? 1e9 / (double)L->tsc_hz : 1.0;
+    if (!m->timeline.buckets &&
+        vt__timeline_start(&m->timeline, L->start_tsc, 1ull << L->time_shift))
+        goto bad;
     free(m->exe);
     m->exe = NULL;
     if (get_str(&d, &m->exe))
@@ -835,6 +870,39 @@ bad:
 #undef GET
 #undef TIME
 
+struct finish_arg {
+    const struct loader *L;
+    double ns_per_tick;
+};
+
+static uint64_t finish_site_live(const void *arg, size_t i)
+{
+    return ((const struct finish_arg *)arg)->L->m->sites[i].live_bytes;
+}
+
+static uint64_t finish_ns(const void *arg, uint64_t tsc)
+{
+    const struct finish_arg *a = arg;
+    return tsc > a->L->start_tsc ? ticks_to_ns(tsc - a->L->start_tsc, a->ns_per_tick) : 0;
+}
+
+/* Ends the analyses of timeline.h, lifetime.h and patterns.h: the ages of the blocks still
+ * live, the growth rule. */
+static int finish_patterns(struct loader *L, double ns_per_tick)
+{
+    vt_model *m = L->m;
+    for (size_t i = 0; L->live.slots && i <= L->live.mask; i++) {
+        const struct live *e = &L->live.slots[i];
+        uint64_t age = e->ptr && L->last_tsc > e->tsc ? L->last_tsc - e->tsc : 0;
+        if (e->ptr && vt__lifetimes_live(&m->lifetimes, e->site, ticks_to_ns(age, ns_per_tick)))
+            return VT_ENOMEM;
+    }
+    vt__patterns_finish(&m->patterns);
+    struct finish_arg a = {L, ns_per_tick};
+    return vt__timeline_finish(&m->timeline, L->last_tsc, m->n_sites, finish_site_live, finish_ns,
+                               &a);
+}
+
 void vt_model_free(vt_model *m)
 {
     if (!m)
@@ -849,12 +917,50 @@ void vt_model_free(vt_model *m)
         free(m->stacks[i].frames);
     free(m->stacks);
     free(m->sites);
+    vt__timeline_release(&m->timeline);
+    vt__lifetimes_release(&m->lifetimes);
+    vt__patterns_release(&m->patterns);
     for (size_t i = 0; i < m->n_modules; i++)
         free(m->modules[i].path);
     free(m->modules);
     free(m->threads);
     free(m->warnings);
     free(m);
+}
+
+static void loader_release(struct loader *L)
+{
+    free(L->canon);
+    free(L->stack_table);
+    free(L->site_of_stack);
+    free(L->live.slots);
+    free(L->regions);
+    free(L->last_alloc);
+    vt_reader_free(L->r);
+}
+
+/* Finds the trace's last clock pair before the pass, in its last blocks (the agent writes one
+ * at the end), by applying them to a scratch model: lifetimes, measured during the pass, then
+ * use the fit that turns every other time into ns at the end. INFO's frequency, measured over
+ * 200 us at start-up, is off when the agent was preempted meanwhile. */
+static void prescan_clock(const char *path, struct loader *L)
+{
+    struct loader S = {.empty_stack = -1, .have_info = 1};
+    uint8_t *buf = NULL;
+    size_t cap = 0, n;
+    int e;
+    char msg[8];
+    S.m = calloc(1, sizeof(*S.m));
+    S.r = S.m ? vt_reader_open(path, &e, msg, sizeof(msg)) : NULL;
+    size_t nb = S.r ? vt_reader_block_count(S.r) : 0;
+    for (size_t i = nb; i-- > 0 && nb - i <= 4 && !S.clock_ns && !S.err;)
+        if (vt_reader_load(S.r, i, &buf, &cap, &n) == 0)
+            decode_block(&S, vt_reader_block(S.r, i), buf, n);
+    L->end_clock_tsc = S.clock_tsc;
+    L->end_clock_ns = S.clock_ns;
+    free(buf);
+    vt_model_free(S.m);
+    loader_release(&S);
 }
 
 vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progress_arg, int *err,
@@ -874,6 +980,7 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     if (!L.r)
         goto fail;
     vt_model *m = L.m;
+    prescan_clock(path, &L);
     m->trace_bytes = vt_reader_file_size(L.r);
     size_t nb = vt_reader_block_count(L.r);
     for (size_t i = 0; i < nb && !L.err; i++) {
@@ -932,6 +1039,11 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
             }
         }
     }
+    if (finish_patterns(&L, ns_per_tick)) {
+        e = VT_ENOMEM;
+        snprintf(msg, msg_size, "out of memory");
+        goto fail;
+    }
     if (vt_reader_warnings(L.r))
         m->warnings = strdup(vt_reader_warnings(L.r));
     if (!m->has_end && !m->exec_path && !m->warnings) {
@@ -950,12 +1062,6 @@ fail:
     L.m = NULL;
 done:
     free(buf);
-    free(L.canon);
-    free(L.stack_table);
-    free(L.site_of_stack);
-    free(L.live.slots);
-    free(L.regions);
-    free(L.last_alloc);
-    vt_reader_free(L.r);
+    loader_release(&L);
     return L.m;
 }

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyze/lifetime.h"
+#include "analyze/patterns.h"
+#include "analyze/timeline.h"
 #include "trace/format.h"
 
 /* Aggregates for one call stack (a "site"). */
@@ -104,6 +107,11 @@ typedef struct vt_model {
     size_t n_modules;
     vt_thread_stats *threads;
     size_t n_threads;
+
+    /* over time and allocation patterns (timeline.h, lifetime.h, patterns.h) */
+    vt_timeline timeline;
+    vt_lifetimes lifetimes;
+    vt_patterns patterns;
 
     /* where reading stopped early, or NULL */
     char *warnings;

@@ -55,15 +55,16 @@ static int cmp_ranked(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-size_t vt_sites_rank(const vt_model *m, enum vt_site_key key, size_t *out, size_t max,
-                     size_t *total)
+/* Ranks the n_sites sites by value(m, i, key). */
+static size_t rank(const vt_model *m, unsigned long long (*value)(const vt_model *, size_t, int),
+                   int key, size_t *out, size_t max, size_t *total)
 {
     struct ranked *r = malloc((m->n_sites ? m->n_sites : 1) * sizeof(*r));
     size_t n = 0;
     if (!r)
         return 0;
     for (size_t i = 0; i < m->n_sites; i++) {
-        unsigned long long v = vt_site_value(&m->sites[i], key);
+        unsigned long long v = value(m, i, key);
         if (v)
             r[n++] = (struct ranked){v, i};
     }
@@ -75,6 +76,47 @@ size_t vt_sites_rank(const vt_model *m, enum vt_site_key key, size_t *out, size_
         out[i] = r[i].i;
     free(r);
     return k;
+}
+
+static unsigned long long site_value(const vt_model *m, size_t i, int key)
+{
+    return vt_site_value(&m->sites[i], (enum vt_site_key)key);
+}
+
+size_t vt_sites_rank(const vt_model *m, enum vt_site_key key, size_t *out, size_t max,
+                     size_t *total)
+{
+    return rank(m, site_value, key, out, max, total);
+}
+
+unsigned long long vt_site_pattern_value(const vt_model *m, size_t i, enum vt_pattern_key key)
+{
+    const vt_site_growth *g = i < m->timeline.n_sites ? &m->timeline.sites[i] : NULL;
+    const vt_site_patterns *p = i < m->patterns.n_sites ? &m->patterns.sites[i] : NULL;
+    switch (key) {
+    case VT_BY_GROWTH:
+        return g && g->suspect ? g->to_bytes - g->from_bytes : 0;
+    case VT_BY_REALLOCS:
+        return p ? p->reallocs : 0;
+    case VT_BY_ONE_SIZE:
+        return p && p->sizes == 1 && m->sites[i].alloc_calls >= VT_ONE_SIZE_MIN_CALLS
+                   ? m->sites[i].alloc_calls
+                   : 0;
+    case VT_BY_CROSS_FREES:
+        return p ? p->cross_frees : 0;
+    }
+    return 0;
+}
+
+static unsigned long long pattern_value(const vt_model *m, size_t i, int key)
+{
+    return vt_site_pattern_value(m, i, (enum vt_pattern_key)key);
+}
+
+size_t vt_sites_rank_pattern(const vt_model *m, enum vt_pattern_key key, size_t *out, size_t max,
+                             size_t *total)
+{
+    return rank(m, pattern_value, key, out, max, total);
 }
 
 int vt_stack_frame(vt_symbols *syms, const vt_stack *s, uint32_t i, vt_frame_info *out, int max)

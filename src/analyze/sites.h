@@ -32,6 +32,21 @@ size_t vt_sites_rank(const vt_model *m, enum vt_site_key key, size_t *out, size_
 /* The value a site is ranked by. */
 unsigned long long vt_site_value(const vt_site *s, enum vt_site_key key);
 
+/* Rankings by the analyses of timeline.h and patterns.h (docs/REPORT.md). */
+enum vt_pattern_key {
+    VT_BY_GROWTH,      /* growth suspects, by the growth of their live bytes */
+    VT_BY_REALLOCS,    /* sites whose blocks began realloc chains, by reallocs in them */
+    VT_BY_ONE_SIZE,    /* one-size sites, by allocation calls */
+    VT_BY_CROSS_FREES, /* sites whose blocks other threads released, by such releases */
+};
+
+/* As vt_sites_rank(), by a key of the pattern analyses. */
+size_t vt_sites_rank_pattern(const vt_model *m, enum vt_pattern_key key, size_t *out, size_t max,
+                             size_t *total);
+
+/* The value site i is ranked by (0: not in the ranking). */
+unsigned long long vt_site_pattern_value(const vt_model *m, size_t i, enum vt_pattern_key key);
+
 /* Symbolizes frame i of stack s into out (at most max frames, innermost inlined first), in the
  * modules of the stack's code generation. Returns at least 1: an address that cannot be
  * resolved gives one frame whose function is NULL. */

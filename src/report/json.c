@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "analyze/sites.h"
+#include "report/json-int.h"
 #include "report/report.h"
 
 #define JSON_SCHEMA_VERSION 1
@@ -97,7 +98,18 @@ static void site_json(FILE *out, vt_symbols *syms, const vt_model *m, const vt_s
     fn_json(out, s->fn_mask);
     fputs(",\"stack\":", out);
     stack_json(out, syms, &m->stacks[s->stack]);
+    vt__json_site_patterns(out, m, (size_t)(s - m->sites));
     fputc('}', out);
+}
+
+void vt__json_str(FILE *out, const char *s)
+{
+    jstr(out, s);
+}
+
+void vt__json_site(FILE *out, vt_symbols *syms, const vt_model *m, const vt_site *s)
+{
+    site_json(out, syms, m, s);
 }
 
 static void ranked_json(FILE *out, vt_symbols *syms, const vt_model *m, enum vt_site_key key,
@@ -215,6 +227,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     ranked_json(out, syms, m, VT_BY_CALLS, o->top);
     fputs(",\"sites_by_bytes\":", out);
     ranked_json(out, syms, m, VT_BY_BYTES, o->top);
+    vt__json_patterns(out, syms, m, o);
     fputs(",\"sites_by_mapped\":", out);
     ranked_json(out, syms, m, VT_BY_MAPPED, o->top);
     fputs("}\n", out);

@@ -6,15 +6,7 @@
 
 #include "analyze/sites.h"
 #include "report/report.h"
-
-struct ctx {
-    const vt_model *m;
-    vt_symbols *syms;
-    const vt_report_opts *o;
-    FILE *out;
-    char cwd[4096];
-    size_t cwd_len;
-};
+#include "report/text-int.h"
 
 static const char *bold(const struct ctx *c)
 {
@@ -290,6 +282,8 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
         fprintf(out, "  unknown frees      %s (blocks allocated before tracing began)\n",
                 vt_fmt_count(m->unmatched_frees, b1, sizeof(b1)));
 
+    vt__text_over_time(&c);
+
     if (m->mmap_calls || m->munmap_calls) {
         fprintf(out, "\n%sMapped memory%s (anonymous mmap, outside the heap)\n", bold(&c),
                 reset(&c));
@@ -333,7 +327,34 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     print_sites(&c, VT_BY_CALLS, "Top sites by allocation calls");
     print_sites(&c, VT_BY_BYTES, "Top sites by bytes allocated");
     print_sites(&c, VT_BY_MAPPED, "Top sites by mapped memory");
+    vt__text_patterns(&c);
     return ferror(out) ? -1 : 0;
+}
+
+void vt__text_section(const struct ctx *c, const char *title, size_t shown, size_t total,
+                      const char *what)
+{
+    section(c, title, shown, total, what);
+}
+
+void vt__text_stack(const struct ctx *c, const vt_stack *s)
+{
+    print_stack(c, s);
+}
+
+void vt__text_fn_list(const struct ctx *c, uint64_t mask)
+{
+    print_fn_list(c, mask);
+}
+
+const char *vt__text_bold(const struct ctx *c)
+{
+    return bold(c);
+}
+
+const char *vt__text_reset(const struct ctx *c)
+{
+    return reset(c);
 }
 
 int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_path, FILE *out)
@@ -392,6 +413,9 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
         }
         fputc('\n', out);
     }
+    if (m->timeline.n_suspects)
+        fprintf(out, "vitals: growing through the run: %zu site%s (whether freed at exit or not)\n",
+                m->timeline.n_suspects, m->timeline.n_suspects == 1 ? "" : "s");
     if (m->warnings)
         fprintf(out, "vitals: warning: %s\n", m->warnings);
     if (m->dropped)

@@ -511,7 +511,151 @@ def case_threads(ctx):
             "live_bytes": 0})
     ctx.check(rep["heap"]["free_calls"] >= 4000,
               f"heap.free_calls: got {rep['heap']['free_calls']}, expected at least 4000")
+    # Every block a producer made, the consumer released.
+    cross = rep["cross_thread_frees"]
+    pairs = {(p["alloc_tid"], p["free_tid"]): (p["frees"], p["bytes"]) for p in cross["pairs"]}
+    for tid in producers:
+        ctx.eq(f"cross_thread_frees: producer {tid} -> consumer",
+               pairs.get((tid, consumers[0])), (1000, 32000))
+    sites = with_function(cross["sites"]["entries"], "producer")
+    ctx.eq("cross_thread_frees of the producer site",
+           [(e["cross_thread_frees"]["frees"], e["cross_thread_frees"]["bytes"]) for e in sites],
+           [(4000, 128000)])
+    ctx.check(cross["frees"] >= 4000, f"cross_thread_frees.frees: {cross['frees']}")
 
+
+def check_over_time(ctx, rep, label):
+    """What holds for any trace: the timeline accounts for every allocation, its highest bucket
+    is the peak, its last ends with what is live at the end; every block is released once or
+    still live."""
+    heap, ot = rep["heap"], rep["over_time"]
+    buckets = ot["buckets"]
+    ctx.check(1 <= len(buckets) <= 1024, f"{label}: {len(buckets)} timeline buckets")
+    ctx.eq(f"{label}: allocations in the timeline", sum(b["alloc_calls"] for b in buckets),
+           heap["alloc_calls"])
+    ctx.eq(f"{label}: bytes in the timeline", sum(b["alloc_bytes"] for b in buckets),
+           heap["bytes_allocated"])
+    ctx.eq(f"{label}: highest bucket", max(b["max_bytes"] for b in buckets), heap["peak_bytes"])
+    ctx.eq(f"{label}: last bucket", buckets[-1]["end_bytes"], heap["leaked_bytes"])
+    ctx.eq(f"{label}: last bucket's end", buckets[-1]["end_ns"], rep["process"]["duration_ns"])
+    lives = sum(rep["lifetimes"]["classes"].values()) + sum(
+        ot["live_at_end"]["classes"].values())
+    ctx.eq(f"{label}: lifetimes and live blocks", lives, heap["alloc_calls"])
+    ctx.eq(f"{label}: live_at_end.blocks", ot["live_at_end"]["blocks"], heap["leaked_blocks"])
+
+
+def case_growth(ctx):
+    _, rep = ctx.traced("growth")
+    heap = rep["heap"]
+    ctx.eq("heap.alloc_calls", heap["alloc_calls"], 2 * 120 * 4)
+    ctx.eq("heap.free_calls", heap["free_calls"], 2 * 120 * 4)
+    ctx.eq("heap.leaked_bytes", heap["leaked_bytes"], 0)
+    ctx.eq("heap.peak_bytes", heap["peak_bytes"], 121 * 4 * 4096)
+    check_over_time(ctx, rep, "growth")
+    ot = rep["over_time"]
+    suspects = ot["growth_suspects"]
+    ctx.eq("growth_suspects.total", suspects["total"], 1)
+    ctx.eq("growth suspects through grow_step", len(with_function(suspects["entries"],
+                                                                  "grow_step")), 1)
+    for e in with_function(suspects["entries"], "grow_step"):
+        g = e["growth"]
+        ctx.eq("grow_step: leaked_bytes", e["leaked_bytes"], 0)
+        ctx.eq("grow_step: alloc_calls", e["alloc_calls"], 480)
+        ctx.eq("grow_step: windows", g["windows"], len(ot["windows_end_ns"]) * 9 // 10)
+        ctx.check(g["windows"] >= 8, f"grow_step: only {g['windows']} windows")
+        ctx.check(g["rises"] * 4 >= (g["windows"] - 1) * 3,
+                  f"grow_step: rose in {g['rises']} of {g['windows'] - 1} steps")
+        ctx.check(g["to_bytes"] >= 2 * g["from_bytes"] and
+                  g["to_bytes"] - g["from_bytes"] >= 65536, f"grow_step: growth {g}")
+        ctx.eq("grow_step: series ends at 0 (freed at the end)", g["series"][-1], 0)
+        ctx.eq("grow_step: series length", len(g["series"]), len(ot["windows_end_ns"]))
+    churn = with_function(rep["sites_by_calls"]["entries"], "churn_step")
+    ctx.eq("churn_step: sites", len(churn), 1)
+    for e in churn:
+        # Flat at 4 blocks, but a window may end before the first phase or inside a phase.
+        g = e["growth"]
+        ctx.eq("churn_step: growth.suspect", g["suspect"], False)
+        ctx.check(g["rises"] <= 2 and g["to_bytes"] <= 4 * 4096,
+                  f"churn_step: not flat: {g}")
+    ctx.eq("lifetimes.classes", rep["lifetimes"]["classes"],
+           {"short": 960, "medium": 0, "long": 0, "permanent": 0})
+    ctx.eq("sizes.classes", rep["sizes"]["classes"],
+           [{"max_bytes": 4096, "calls": 960, "bytes": 960 * 4096}])
+
+
+def case_lifetimes(ctx):
+    _, rep = ctx.traced("lifetimes")
+    check_over_time(ctx, rep, "lifetimes")
+    lt = rep["lifetimes"]
+    ctx.eq("lifetimes.classes", lt["classes"], {"short": 15, "medium": 0, "long": 0,
+                                                "permanent": 0})
+    # 2^24 ns is 16.8 ms: the blocks held across the sleep of 30 ms lived longer, the others
+    # much less.
+    long_lived = sum(h["blocks"] for h in lt["histogram"] if h["from_ns"] >= 1 << 24)
+    ctx.eq("lifetimes: blocks that lived 16.8 ms or more", long_lived, 5)
+    for fn, n, slow in (("quick", 10, False), ("hold", 5, True)):
+        sites = with_function(rep["sites_by_calls"]["entries"], fn)
+        hist = [h for e in sites for h in e["lifetimes"]["histogram"]]
+        ctx.eq(f"{fn}: released blocks", sum(h["blocks"] for h in hist), n)
+        ctx.eq(f"{fn}: lived 16.8 ms or more", all(h["from_ns"] >= 1 << 24 for h in hist) if slow
+               else not any(h["from_ns"] >= 1 << 24 for h in hist), True)
+    live = rep["over_time"]["live_at_end"]
+    ctx.eq("live_at_end.blocks", live["blocks"], 3)
+    ctx.eq("live_at_end.classes", live["classes"], {"short": 3, "medium": 0, "long": 0,
+                                                    "permanent": 0})
+    ctx.check(live["oldest_ns"] >= 30000000, f"live_at_end.oldest_ns: {live['oldest_ns']}")
+    for e in with_function(rep["leaks"]["entries"], "keep"):
+        ctx.eq("keep: live_classes", e["lifetimes"]["live_classes"],
+               {"short": 3, "medium": 0, "long": 0, "permanent": 0})
+        ctx.check(e["lifetimes"]["oldest_live_ns"] >= 30000000,
+                  f"keep: oldest_live_ns {e['lifetimes']['oldest_live_ns']}")
+
+
+def case_realloc_chain(ctx):
+    _, rep = ctx.traced("realloc_chain")
+    check_over_time(ctx, rep, "realloc_chain")
+    rc = rep["realloc_chains"]
+    ctx.eq("realloc_chains (chains, reallocs, longest, copied_bytes_max)",
+           (rc["chains"], rc["reallocs"], rc["longest"], rc["copied_bytes_max"]),
+           (2, 12, 10, 16368 + 100 + 200))
+    ctx.eq("realloc_chains.sites.total", rc["sites"]["total"], 2)
+    start = with_function(rc["sites"]["entries"], "start_buffer")
+    ctx.eq("start_buffer: chains",
+           [(e["realloc_chains"]["chains"], e["realloc_chains"]["reallocs"],
+             e["realloc_chains"]["longest"], e["realloc_chains"]["copied_bytes_max"],
+             e["functions"]) for e in start], [(1, 10, 10, 16368, ["malloc"])])
+    other = [e for e in rc["sites"]["entries"] if "start_buffer" not in functions(e)]
+    ctx.eq("the chain begun by realloc(NULL)",
+           [(e["realloc_chains"]["chains"], e["realloc_chains"]["reallocs"],
+             e["realloc_chains"]["longest"], e["realloc_chains"]["copied_bytes_max"],
+             e["functions"]) for e in other], [(1, 2, 2, 300, ["realloc"])])
+    ctx.eq("heap.realloc_calls", rep["heap"]["realloc_calls"], 12)
+
+
+def case_sizes(ctx):
+    _, rep = ctx.traced("sizes")
+    check_over_time(ctx, rep, "sizes")
+    mib2 = 2 << 20
+    ctx.eq("sizes.classes", rep["sizes"]["classes"], [
+        {"max_bytes": 16, "calls": 100, "bytes": 1600},
+        {"max_bytes": 32, "calls": 50, "bytes": 1200},
+        {"max_bytes": 64, "calls": 50, "bytes": 2000},
+        {"max_bytes": 1024, "calls": 50, "bytes": 50000},
+        {"max_bytes": 8192, "calls": 20, "bytes": 100000},
+        {"max_bytes": 131072, "calls": 5, "bytes": 500000},
+        {"max_bytes": mib2, "calls": 2, "bytes": 2 * mib2}])
+    ctx.eq("sizes.coarse", rep["sizes"]["coarse"], [
+        {"name": "<= 1 KiB", "calls": 250, "bytes": 54800},
+        {"name": "1 KiB - 64 KiB", "calls": 20, "bytes": 100000},
+        {"name": "64 KiB - 1 MiB", "calls": 5, "bytes": 500000},
+        {"name": "> 1 MiB", "calls": 2, "bytes": 2 * mib2}])
+    one = rep["one_size_sites"]
+    ctx.eq("one_size_sites", [(functions(e)[0], e["alloc_calls"], e["sizes"]["one_size"])
+                              for e in one["entries"]], [("tiny", 100, 16)])
+    for e in with_function(rep["sites_by_calls"]["entries"], "mixed"):
+        ctx.eq("mixed: one_size", e["sizes"]["one_size"], None)
+        ctx.eq("mixed: size classes", e["sizes"]["classes"],
+               [{"max_bytes": 32, "calls": 50}, {"max_bytes": 64, "calls": 50}])
 
 def case_fork(ctx):
     parent_trace = ctx.work / "parent.vtr"

@@ -1,0 +1,24 @@
+/* What the files of the JSON report share: json.c (the report's frame and the site rankings)
+ * and json_patterns.c (over time and allocation patterns). */
+#ifndef VT_REPORT_JSON_INT_H
+#define VT_REPORT_JSON_INT_H
+
+#include <stdio.h>
+
+#include "analyze/model.h"
+#include "analyze/symbols.h"
+#include "report/report.h"
+
+/* s as a JSON string, or null. */
+void vt__json_str(FILE *out, const char *s);
+
+/* A SITE object (docs/JSON.md). */
+void vt__json_site(FILE *out, vt_symbols *syms, const vt_model *m, const vt_site *s);
+
+/* The fields a SITE gets from the pattern analyses, each with a leading comma. */
+void vt__json_site_patterns(FILE *out, const vt_model *m, size_t site);
+
+/* The top-level objects of the pattern analyses, each with a leading comma. */
+void vt__json_patterns(FILE *out, vt_symbols *syms, const vt_model *m, const vt_report_opts *o);
+
+#endif
