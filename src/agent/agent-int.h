@@ -56,6 +56,7 @@ struct vt_buf {
 /* One decoded row, as the writer merges them. */
 struct vt_event {
     uint64_t tsc, size, ptr;
+    uint64_t waste; /* of an allocation: usable size minus size */
     uint32_t stack;
     uint8_t tag;
 };
@@ -120,10 +121,12 @@ static inline uint64_t vt__now(void)
 /* thread.c */
 struct vt_thread *vt__thread_attach(void);
 void vt__thread_sync(struct vt_thread *t);
-void vt__track_alloc(struct vt_thread *t, int fn, const void *p, size_t size);
+/* usable is what the allocator says the block holds (malloc_usable_size), or size when that
+ * is not known. */
+void vt__track_alloc(struct vt_thread *t, int fn, const void *p, size_t size, size_t usable);
 void vt__track_free(struct vt_thread *t, int fn, const void *p, uint64_t tsc);
 void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
-                       const void *p, size_t size);
+                       const void *p, size_t size, size_t usable);
 void vt__track_mmap(struct vt_thread *t, const void *p, size_t size);
 void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
 void vt__thread_key_init(void);

@@ -430,6 +430,8 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                     goto bad;
                 t->rptr += (uint64_t)vt_unzigzag(v);
                 ev->ptr = t->rptr;
+                if (ev->tag != VT_TAG_MMAP && vt_varint_get(&p, end, &ev->waste))
+                    goto bad;
                 break;
             case VT_TAG_FREE:
                 if (vt_varint_get(&p, end, &v))
@@ -494,7 +496,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
     int kind = ev->tag & 0xf0;
     if (kind == VT_TAG_ALLOC || ev->tag == VT_TAG_MMAP)
         ensure_stack(ev->stack);
-    if (room(96))
+    if (room(128))
         return;
     if (cur_thread != t) {
         if (!t->announced) {
@@ -523,6 +525,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         put_time(ev->tsc);
         vt_stream_put(&enc, VT_COL_SIZE, ev->size);
         vt_stream_put(&enc, VT_COL_STACK, ev->stack);
+        vt_stream_put(&enc, VT_COL_MISC, ev->waste);
         ordinal++;
         if (r < 0)
             vt__disable("out of memory for the map of live blocks", VT_ENOMEM);

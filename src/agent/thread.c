@@ -235,8 +235,10 @@ static inline void commit(struct vt_thread *t, uint8_t *end)
         handoff(t, t->last_tsc);
 }
 
-/* A row that made memory: tag, time, size, stack, address. */
-static void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t size)
+/* A row that made memory: tag, time, size, stack, address, and for heap blocks the usable
+ * size minus size. */
+static inline void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t size,
+                              size_t waste)
 {
     uint64_t tsc = vt__now();
     uint32_t stack = vt__stack_capture(t);
@@ -248,12 +250,14 @@ static void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t
     p = vt_varint_put(p, size);
     p = vt_varint_put(p, stack);
     p = put_ptr(t, p, ptr);
+    if (tag != VT_TAG_MMAP)
+        p = vt_varint_put(p, waste);
     commit(t, p);
 }
 
-void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
+void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size, size_t usable)
 {
-    track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size);
+    track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size, usable > size ? usable - size : 0);
 }
 
 void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
@@ -268,17 +272,17 @@ void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
 }
 
 void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
-                       const void *ptr, size_t size)
+                       const void *ptr, size_t size, size_t usable)
 {
     if (old)
         vt__track_free(t, fn, old, free_tsc);
     if (ptr)
-        vt__track_alloc(t, fn, ptr, size);
+        vt__track_alloc(t, fn, ptr, size, usable);
 }
 
 void vt__track_mmap(struct vt_thread *t, const void *ptr, size_t size)
 {
-    track_made(t, VT_TAG_MMAP, ptr, size);
+    track_made(t, VT_TAG_MMAP, ptr, size, 0);
 }
 
 void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)

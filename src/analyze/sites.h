@@ -13,6 +13,7 @@ enum vt_site_key {
     VT_BY_PEAK,   /* bytes held at the heap peak */
     VT_BY_LEAKED, /* bytes still allocated at the end (only sites with leaks) */
     VT_BY_MAPPED, /* bytes mapped with anonymous mmap (only sites that mapped) */
+    VT_BY_WASTE,  /* usable size minus bytes requested, over all allocations */
 };
 
 /* Fills out with up to max site indexes ranked by key (largest first, ties by stack order),
