@@ -223,6 +223,9 @@ void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t t
 void vt__emit_clock(void);
 void vt__emit_end(int reason, int status, uint64_t dropped);
 void vt__emit_exec(const char *path);
+/* Appends a memory sample (MEMINFO) taken now. Not from a signal handler, nor while the calling
+ * thread may hold an allocator lock: glibc's mallinfo2() takes every arena's lock. */
+void vt__emit_meminfo(void);
 void vt__modules_dirty(void);
 /* Writes the module map now (not from a signal handler: it takes the loader's lock). */
 void vt__emit_modules(void);

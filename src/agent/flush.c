@@ -280,6 +280,10 @@ void vt__final_flush(int reason, int status, int in_signal)
     int guard = vt__guard;
     vt__guard = 1;
     if (stop_and_drain(in_signal) == 0) {
+        /* A last memory sample, unless this thread may be inside the allocator (a signal
+         * handler, or a hook it interrupted): mallinfo2() would wait for a lock it holds. */
+        if (!in_signal && !guard)
+            vt__emit_meminfo();
         vt__emit_clock();
         vt__emit_end(reason, status, atomic_load(&vt__dropped));
         vt__merge_flush_block(!in_signal);

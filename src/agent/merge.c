@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,6 +39,17 @@ static struct timespec last_block_time;
 static _Atomic int modules_dirty = 1;
 static _Atomic uint32_t modules_walks; /* how many times the writer has written the map */
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
+
+/* A memory sample waits until every event older than it is written, so that the stream stays
+ * in time order. */
+struct mem_sample {
+    uint64_t tsc;
+    uint64_t v[6]; /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
+};
+static struct mem_sample pending_sample;
+static int sample_pending;
+static struct timespec last_sample_time;
+#define VT_SAMPLE_MS 100
 
 /* Which stack ids the stream has defined, one bit each. */
 static uint64_t *stack_bits;
@@ -197,6 +209,50 @@ static size_t read_small(const char *path, char *buf, size_t cap)
     }
     close(fd);
     return n;
+}
+
+/* The resident set size from /proc/self/statm (its second field, in pages), or 0. */
+static uint64_t read_rss(void)
+{
+    char buf[128];
+    size_t n = read_small("/proc/self/statm", buf, sizeof(buf));
+    size_t i = 0;
+    uint64_t pages = 0;
+    while (i < n && buf[i] != ' ')
+        i++;
+    for (i++; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        pages = pages * 10 + (uint64_t)(buf[i] - '0');
+    return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Takes a sample now. mallinfo2() takes every arena's lock: never from a signal handler. */
+static void take_sample(struct mem_sample *s)
+{
+    struct mallinfo2 mi = mallinfo2();
+    s->tsc = vt__now();
+    s->v[0] = read_rss();
+    s->v[1] = mi.arena;
+    s->v[2] = mi.hblkhd;
+    s->v[3] = mi.uordblks;
+    s->v[4] = mi.fordblks;
+    s->v[5] = mi.keepcost;
+}
+
+static void put_sample(const struct mem_sample *s)
+{
+    if (room(96))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_MEMINFO);
+    put_time(s->tsc);
+    for (int i = 0; i < 6; i++)
+        vt_stream_put(&enc, VT_COL_MISC, s->v[i]);
+}
+
+void vt__emit_meminfo(void)
+{
+    struct mem_sample s;
+    take_sample(&s);
+    put_sample(&s);
 }
 
 void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t tsc_hz)
@@ -699,6 +755,17 @@ static void steal_idle(uint64_t before)
 long vt__merge_round(int final, int compress)
 {
     compress_blocks = compress;
+    if (!final && !sample_pending) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ms = (ts.tv_sec - last_sample_time.tv_sec) * 1000 +
+                     (ts.tv_nsec - last_sample_time.tv_nsec) / 1000000;
+        if (ms >= VT_SAMPLE_MS) {
+            take_sample(&pending_sample);
+            sample_pending = 1;
+            last_sample_time = ts;
+        }
+    }
     uint64_t target = vt__now();
     if (final) {
         /* The threads are stopped: take everything they hold, after what they handed over. */
@@ -733,7 +800,19 @@ long vt__merge_round(int final, int compress)
         walk_modules();
         atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
     }
-    long n = merge(watermark);
+    long n;
+    if (sample_pending && pending_sample.tsc <= watermark) {
+        /* The events before the sample, the sample, then the rest. */
+        n = merge(pending_sample.tsc);
+        put_sample(&pending_sample);
+        sample_pending = 0;
+        if (n >= 0) {
+            long more = merge(watermark);
+            n = more < 0 ? more : n + more;
+        }
+    } else {
+        n = merge(watermark);
+    }
     prev_target = target;
     if (n > 0)
         vt__emit_clock();
@@ -760,5 +839,6 @@ void vt__merge_after_fork(void)
     n_announced = 0;
     last_map_addr = 0;
     prev_target = 0;
+    sample_pending = 0;
     atomic_store(&modules_dirty, 1);
 }
