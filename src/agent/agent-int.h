@@ -92,6 +92,10 @@ struct vt_thread {
     uint32_t index;
     uint64_t idle_rounds;
     struct vt_unwind_cache *unwind; /* the thread's own, made on first use (unwind.c) */
+    /* its stack (stackuse.c): [stack_lo, stack_hi), 0 when unknown; for the main thread only
+     * the top is kept, and the size is RLIMIT_STACK (0: unlimited) */
+    uint64_t stack_lo, stack_hi, stack_size;
+    int stack_main;
 };
 
 struct vt_config {
@@ -129,6 +133,8 @@ void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t fr
                        const void *p, size_t size, size_t usable);
 void vt__track_mmap(struct vt_thread *t, const void *p, size_t size);
 void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
+/* A STACK_USAGE row: the thread's stack size and deepest use (its key destructor). */
+void vt__track_stack_usage(struct vt_thread *t);
 void vt__thread_key_init(void);
 struct vt_buf *vt__buf_get(struct vt_thread *owner);
 void vt__buf_put(struct vt_buf *b);
@@ -187,6 +193,13 @@ static inline __attribute__((always_inline)) void vt__leave(struct vt_thread *t)
     vt__guard = 0;
 }
 
+/* stackuse.c */
+/* Learns the calling thread's stack bounds (t is its own state). */
+void vt__stack_attach(struct vt_thread *t);
+/* How many bytes of t's stack have been used (its top minus its lowest resident page), or 0
+ * when unknown. Any thread may ask; async-signal-safe. */
+uint64_t vt__stack_used(const struct vt_thread *t);
+
 /* stacks.c */
 int vt__stacks_init(void);
 uint32_t vt__stack_capture(struct vt_thread *t);
@@ -226,6 +239,9 @@ void vt__emit_exec(const char *path);
 /* Appends a memory sample (MEMINFO) taken now. Not from a signal handler, nor while the calling
  * thread may hold an allocator lock: glibc's mallinfo2() takes every arena's lock. */
 void vt__emit_meminfo(void);
+/* Appends a STACK_USAGE record for every thread still running that has not had one (the final
+ * flush: those that ended wrote theirs through their rows). */
+void vt__emit_stack_usages(void);
 void vt__modules_dirty(void);
 /* Writes the module map now (not from a signal handler: it takes the loader's lock). */
 void vt__emit_modules(void);

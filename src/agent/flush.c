@@ -284,6 +284,7 @@ void vt__final_flush(int reason, int status, int in_signal)
          * handler, or a hook it interrupted): mallinfo2() would wait for a lock it holds. */
         if (!in_signal && !guard)
             vt__emit_meminfo();
+        vt__emit_stack_usages();
         vt__emit_clock();
         vt__emit_end(reason, status, atomic_load(&vt__dropped));
         vt__merge_flush_block(!in_signal);

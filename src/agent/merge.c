@@ -495,7 +495,10 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                 t->rptr += (uint64_t)vt_unzigzag(v);
                 ev->ptr = t->rptr;
                 break;
-            default: /* THREAD_START, THREAD_EXIT */
+            default: /* THREAD_START, THREAD_EXIT, STACK_USAGE */
+                if (ev->tag == VT_TAG_STACK_USAGE &&
+                    (vt_varint_get(&p, end, &ev->size) || vt_varint_get(&p, end, &ev->ptr)))
+                    goto bad;
                 break;
             }
             t->rp = p;
@@ -544,6 +547,25 @@ static void take_queue(void)
         struct vt_buf *next = b->next;
         append_pending(b);
         b = next;
+    }
+}
+
+static void put_stack_usage(uint32_t index, uint64_t size, uint64_t used)
+{
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_STACK_USAGE);
+    vt_stream_put(&enc, VT_COL_MISC, index);
+    vt_stream_put(&enc, VT_COL_MISC, size);
+    vt_stream_put(&enc, VT_COL_MISC, used);
+}
+
+void vt__emit_stack_usages(void)
+{
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (t->exiting || !t->announced || !t->stack_hi ||
+            atomic_load_explicit(&t->retired, memory_order_relaxed) || room(48))
+            continue;
+        put_stack_usage(t->index, t->stack_size, vt__stack_used(t));
+        t->stack_hi = 0;
     }
 }
 
@@ -615,6 +637,8 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         if (ev->tag == VT_TAG_THREAD_EXIT) {
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD_EXIT);
             put_time(ev->tsc);
+        } else if (ev->tag == VT_TAG_STACK_USAGE) {
+            put_stack_usage(t->index, ev->size, ev->ptr);
         }
         /* THREAD_START rows are implied by the thread's announcement above. */
         break;

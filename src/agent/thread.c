@@ -298,6 +298,22 @@ void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)
     commit(t, p);
 }
 
+void vt__track_stack_usage(struct vt_thread *t)
+{
+    if (!t->stack_hi)
+        return;
+    uint64_t used = vt__stack_used(t);
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = VT_TAG_STACK_USAGE;
+    p = vt_varint_put(p, tick(t, vt__now()));
+    p = vt_varint_put(p, t->stack_size);
+    p = vt_varint_put(p, used);
+    commit(t, p);
+    t->stack_hi = 0; /* measured */
+}
+
 static void track_marker(struct vt_thread *t, int tag)
 {
     uint8_t *p = reserve(t);
@@ -320,6 +336,7 @@ static void thread_exit(void *arg)
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
         t->exiting = 1;
+        vt__track_stack_usage(t);
         track_marker(t, VT_TAG_THREAD_EXIT);
         handoff(t, t->last_tsc);
     }
@@ -355,6 +372,7 @@ struct vt_thread *vt__thread_attach(void)
     do
         t->next_all = head;
     while (!atomic_compare_exchange_weak(&all_threads, &head, t));
+    vt__stack_attach(t);
     vt__self = t;
     pthread_setspecific(thread_key, t);
     track_marker(t, VT_TAG_THREAD_START);
