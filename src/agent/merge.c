@@ -564,7 +564,9 @@ void vt__emit_stack_usages(void)
         if (t->exiting || !t->announced || !t->stack_hi ||
             atomic_load_explicit(&t->retired, memory_order_relaxed) || room(48))
             continue;
-        put_stack_usage(t->index, t->stack_size, vt__stack_used(t));
+        uint64_t used = vt__stack_used(t);
+        if (used)
+            put_stack_usage(t->index, t->stack_size, used);
         t->stack_hi = 0;
     }
 }

@@ -303,6 +303,8 @@ void vt__track_stack_usage(struct vt_thread *t)
     if (!t->stack_hi)
         return;
     uint64_t used = vt__stack_used(t);
+    if (!used)
+        return; /* cannot be measured */
     uint8_t *p = reserve(t);
     if (!p)
         return;

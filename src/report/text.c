@@ -459,6 +459,12 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
     }
     if (m->warnings)
         fprintf(out, "vitals: warning: %s\n", m->warnings);
+    for (size_t i = 0; i < m->n_threads; i++) {
+        const vt_thread_stats *t = &m->threads[i];
+        if (vt_stack_near_limit(t))
+            fprintf(out, "vitals: warning: thread %u used %.1f%% of its %s stack\n", t->tid,
+                    pct(t->stack_used, t->stack_size), vt_fmt_bytes(t->stack_size, b1, sizeof(b1)));
+    }
     if (m->dropped)
         fprintf(out, "vitals: warning: %s events were not recorded\n",
                 vt_fmt_count(m->dropped, b1, sizeof(b1)));

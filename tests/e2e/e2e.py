@@ -326,7 +326,7 @@ def case_fragmentation(ctx):
     ctx.eq("waste_exact: (calls, waste_bytes)",
            [(e["alloc_calls"], e["waste_bytes"]) for e in exact], [(10, 0)])
 
-    # Samples: every 100 ms while the 16 blocks are held (350 ms), and one at exit.
+    # Samples: every 100 ms while the 16 blocks are held (500 ms), and one at exit.
     series = frag["series"]
     ctx.eq("memory_samples == points (no merging below 512)", frag["memory_samples"],
            len(series))
@@ -401,6 +401,12 @@ def case_stack_use(ctx):
     warn = [l for l in text.splitlines() if "warning" in l and "stack" in l]
     ctx.eq("stack warnings in the text report (the deep thread's only)",
            [got["deep"] in l for l in warn], [True])
+    # The summary of `vitals run` warns too.
+    r = ctx.vitals_run(ctx.prog("stack_use"), out=ctx.work / "again.vtr", quiet=False)
+    deep_tid = re.search(r"^deep (\d+)$", r.stdout.decode(), re.M)
+    warn = [l for l in vitals_lines(r.stderr) if "stack" in l and "warning" in l]
+    ctx.eq("stack warnings in the run summary",
+           [f"thread {deep_tid.group(1) if deep_tid else '?'} used" in l for l in warn], [True])
 
 
 def case_leaks_cxx(ctx):
@@ -409,6 +415,14 @@ def case_leaks_cxx(ctx):
     widget = check_site(ctx, rep, "app::make_widget(int)", 11, 11 * 24, ["operator new"], 11,
                         11 * 24)
     buffer = check_site(ctx, rep, "app::make_buffer(int)", 7, 700, ["operator new[]"], 7, 700)
+    # operator new takes its memory from malloc: the waste is glibc's (new char[100] has 104
+    # usable bytes, a 24-byte Widget exactly 24).
+    ctx.eq("make_buffer: waste_bytes",
+           total(with_function(rep["sites_by_calls"]["entries"], "app::make_buffer(int)"),
+                 "waste_bytes"), 7 * 4)
+    ctx.eq("make_widget: waste_bytes",
+           total(with_function(rep["sites_by_calls"]["entries"], "app::make_widget(int)"),
+                 "waste_bytes"), 0)
     check_site(ctx, rep, "app::round_trips()", 0, 0, [], 13 + 4, 13 * 24 + 4 * 50)
     trips = with_function(rep["sites_by_calls"]["entries"], "app::round_trips()")
     ctx.eq("app::round_trips(): functions", fn_union(trips), ["operator new", "operator new[]"])

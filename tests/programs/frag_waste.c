@@ -15,7 +15,7 @@
 
 #include "e2e-prog.h"
 
-#define HOLD_MS 350
+#define HOLD_MS 500
 
 static void *kept[30];
 static void *held[16];
