@@ -266,6 +266,8 @@ void vt__resume_after_exec_failure(void);
 void vt__flush_after_fork_child(void);
 void vt__disable(const char *why, int err);
 void vt__clock_init(void);
+/* The TSC frequency vt__clock_init() measured (ticks per second). */
+uint64_t vt__tsc_hz(void);
 void vt__membarrier_init(void);
 /* Makes every thread's in_hook store visible (membarrier, or a sleep without it). */
 void vt__barrier(void);

@@ -159,6 +159,11 @@ static int ensure_open(int in_signal)
     return 0;
 }
 
+uint64_t vt__tsc_hz(void)
+{
+    return tsc_hz;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;

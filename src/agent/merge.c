@@ -44,12 +44,18 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
  * in time order. */
 struct mem_sample {
     uint64_t tsc;
-    uint64_t v[6]; /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
+    uint64_t ticks; /* how long mallinfo2() took */
+    uint64_t v[6];  /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
 };
 static struct mem_sample pending_sample;
 static int sample_pending;
 static struct timespec last_sample_time;
+/* Samples are VT_SAMPLE_MS apart, or further when taking one is slow: mallinfo2() walks every
+ * free list with the arena locked, and the program's threads wait meanwhile. The interval is
+ * kept at least 100 times what the last sample took, so that sampling holds the allocator's
+ * locks less than 1% of the time. */
 #define VT_SAMPLE_MS 100
+static int64_t sample_interval_ms = VT_SAMPLE_MS;
 
 /* Which stack ids the stream has defined, one bit each. */
 static uint64_t *stack_bits;
@@ -228,6 +234,7 @@ static uint64_t read_rss(void)
 /* Takes a sample now. mallinfo2() takes every arena's lock: never from a signal handler. */
 static void take_sample(struct mem_sample *s)
 {
+    uint64_t t0 = vt__now();
     struct mallinfo2 mi = mallinfo2();
     s->tsc = vt__now();
     s->v[0] = read_rss();
@@ -236,6 +243,7 @@ static void take_sample(struct mem_sample *s)
     s->v[3] = mi.uordblks;
     s->v[4] = mi.fordblks;
     s->v[5] = mi.keepcost;
+    s->ticks = s->tsc - t0;
 }
 
 static void put_sample(const struct mem_sample *s)
@@ -786,10 +794,13 @@ long vt__merge_round(int final, int compress)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t ms = (ts.tv_sec - last_sample_time.tv_sec) * 1000 +
                      (ts.tv_nsec - last_sample_time.tv_nsec) / 1000000;
-        if (ms >= VT_SAMPLE_MS) {
+        if (ms >= sample_interval_ms) {
             take_sample(&pending_sample);
             sample_pending = 1;
             last_sample_time = ts;
+            uint64_t hz = vt__tsc_hz();
+            int64_t took_ms = hz ? (int64_t)(pending_sample.ticks * 1000 / hz) : 0;
+            sample_interval_ms = took_ms * 100 > VT_SAMPLE_MS ? took_ms * 100 : VT_SAMPLE_MS;
         }
     }
     uint64_t target = vt__now();
@@ -866,5 +877,6 @@ void vt__merge_after_fork(void)
     last_map_addr = 0;
     prev_target = 0;
     sample_pending = 0;
+    sample_interval_ms = VT_SAMPLE_MS;
     atomic_store(&modules_dirty, 1);
 }
