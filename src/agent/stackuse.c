@@ -52,7 +52,7 @@ static int find_mapping(uint64_t addr, uint64_t *lo, uint64_t *hi)
         return -1;
     char buf[2048];
     size_t have = 0;
-    int found = -1;
+    int found = -1, skip = 0; /* skip: inside a line longer than the buffer (a long path) */
     while (found < 0) {
         ssize_t r = read(fd, buf + have, sizeof(buf) - have);
         if (r < 0 && errno == EINTR)
@@ -66,7 +66,9 @@ static int find_mapping(uint64_t addr, uint64_t *lo, uint64_t *hi)
                 continue;
             uint64_t a, b;
             size_t len = i - start;
-            if (parse_range(buf + start, len, &a, &b) && addr >= a && addr < b) {
+            if (skip) {
+                skip = 0;
+            } else if (parse_range(buf + start, len, &a, &b) && addr >= a && addr < b) {
                 *lo = a;
                 *hi = b;
                 found = len >= 7 && !memcmp(buf + i - 7, "[stack]", 7);
@@ -75,8 +77,10 @@ static int find_mapping(uint64_t addr, uint64_t *lo, uint64_t *hi)
         }
         memmove(buf, buf + start, have - start);
         have -= start;
-        if (have == sizeof(buf))
-            have = 0; /* a line longer than the buffer (a long path): not a stack */
+        if (have == sizeof(buf)) {
+            have = 0;
+            skip = 1;
+        }
     }
     close(fd);
     return found;
