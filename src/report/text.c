@@ -258,9 +258,11 @@ static void print_fragmentation(const struct ctx *c)
     fprintf(out, "  allocator (mallinfo2) and RSS: %llu samples, RSS from %s to %s\n",
             (unsigned long long)m->mem_samples, vt_fmt_bytes(lo, b1, sizeof(b1)),
             vt_fmt_bytes(hi, b2, sizeof(b2)));
+    int same = m->has_mem_at_peak && m->mem_at_peak.ns == m->mem_at_exit.ns;
     if (m->has_mem_at_peak)
-        print_sample(c, "after the heap peak", &m->mem_at_peak);
-    if (m->has_mem_at_exit)
+        print_sample(c, same ? "after the heap peak, the last sample" : "after the heap peak",
+                     &m->mem_at_peak);
+    if (m->has_mem_at_exit && !same)
         print_sample(c, m->has_end ? "at exit" : "last sample", &m->mem_at_exit);
 }
 
