@@ -255,7 +255,7 @@ static void *realloc_common(void *old, size_t n, int fn, void *(*call)(void *, s
     uint64_t free_tsc = vt__now();
     void *p = call(old, a, b);
     if (p)
-        vt__track_realloc(t, fn, old, free_tsc, p, n, p ? usable(p, n) : n);
+        vt__track_realloc(t, fn, old, free_tsc, p, n, usable(p, n));
     else if (old && n == 0)
         vt__track_free(t, fn, old, free_tsc); /* realloc(p, 0) freed p */
     vt__leave(t);
