@@ -58,6 +58,7 @@ struct vt_buf {
 /* One decoded row, as the writer merges them. */
 struct vt_event {
     uint64_t tsc, size, ptr;
+    uint64_t waste; /* of an allocation: usable size minus size */
     uint32_t stack;
     uint8_t tag;
 };
@@ -93,6 +94,10 @@ struct vt_thread {
     uint32_t index;
     uint64_t idle_rounds;
     struct vt_unwind_cache *unwind; /* the thread's own, made on first use (unwind.c) */
+    /* its stack (stackuse.c): [stack_lo, stack_hi), 0 when unknown; for the main thread only
+     * the top is kept, and the size is RLIMIT_STACK (0: unlimited) */
+    uint64_t stack_lo, stack_hi, stack_size;
+    int stack_main;
 };
 
 struct vt_config {
@@ -123,12 +128,16 @@ static inline uint64_t vt__now(void)
 /* thread.c */
 struct vt_thread *vt__thread_attach(void);
 void vt__thread_sync(struct vt_thread *t);
-void vt__track_alloc(struct vt_thread *t, int fn, const void *p, size_t size);
+/* usable is what the allocator says the block holds (malloc_usable_size), or size when that
+ * is not known. */
+void vt__track_alloc(struct vt_thread *t, int fn, const void *p, size_t size, size_t usable);
 void vt__track_free(struct vt_thread *t, int fn, const void *p, uint64_t tsc);
 void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
-                       const void *p, size_t size);
+                       const void *p, size_t size, size_t usable);
 void vt__track_mmap(struct vt_thread *t, const void *p, size_t size);
 void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
+/* A STACK_USAGE row: the thread's stack size and deepest use (its key destructor). */
+void vt__track_stack_usage(struct vt_thread *t);
 void vt__thread_key_init(void);
 struct vt_buf *vt__buf_get(struct vt_thread *owner);
 void vt__buf_put(struct vt_buf *b);
@@ -186,6 +195,13 @@ static inline __attribute__((always_inline)) void vt__leave(struct vt_thread *t)
     atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed);
     vt__guard = 0;
 }
+
+/* stackuse.c */
+/* Learns the calling thread's stack bounds (t is its own state). */
+void vt__stack_attach(struct vt_thread *t);
+/* How many bytes of t's stack have been used (its top minus its lowest resident page), or 0
+ * when unknown. Any thread may ask; async-signal-safe. */
+uint64_t vt__stack_used(const struct vt_thread *t);
 
 /* stacks.c */
 int vt__stacks_init(void);
@@ -246,6 +262,12 @@ void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t t
 void vt__emit_clock(void);
 void vt__emit_end(int reason, int status, uint64_t dropped);
 void vt__emit_exec(const char *path);
+/* Appends a memory sample (MEMINFO) taken now. Not from a signal handler, nor while the calling
+ * thread may hold an allocator lock: glibc's mallinfo2() takes every arena's lock. */
+void vt__emit_meminfo(void);
+/* Appends a STACK_USAGE record for every thread still running that has not had one (the final
+ * flush: those that ended wrote theirs through their rows). */
+void vt__emit_stack_usages(void);
 void vt__modules_dirty(void);
 /* Writes the module map now (not from a signal handler: it takes the loader's lock). */
 void vt__emit_modules(void);
@@ -276,6 +298,8 @@ void vt__resume_after_exec_failure(void);
 void vt__flush_after_fork_child(void);
 void vt__disable(const char *why, int err);
 void vt__clock_init(void);
+/* The TSC frequency vt__clock_init() measured (ticks per second). */
+uint64_t vt__tsc_hz(void);
 void vt__membarrier_init(void);
 /* Makes every thread's in_hook store visible (membarrier, or a sleep without it). */
 void vt__barrier(void);

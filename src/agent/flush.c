@@ -160,6 +160,11 @@ static int ensure_open(int in_signal)
     return 0;
 }
 
+uint64_t vt__tsc_hz(void)
+{
+    return tsc_hz;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
@@ -293,6 +298,11 @@ void vt__final_flush(int reason, int status, int in_signal)
     int guard = vt__guard;
     vt__guard = 1;
     if (stop_and_drain(in_signal) == 0) {
+        /* A last memory sample, unless this thread may be inside the allocator (a signal
+         * handler, or a hook it interrupted): mallinfo2() would wait for a lock it holds. */
+        if (!in_signal && !guard)
+            vt__emit_meminfo();
+        vt__emit_stack_usages();
         if (!in_signal && vt__config.leak_check)
             vt__scan_at_exit();
         vt__emit_clock();

@@ -25,6 +25,8 @@ static struct {
     void *(*memalign)(size_t, size_t);
     void *(*valloc)(size_t);
     void *(*pvalloc)(size_t);
+    /* NULL when the allocator that serves malloc does not provide it (see resolve()) */
+    size_t (*malloc_usable_size)(void *);
     void *(*mmap)(void *, size_t, int, int, int, off_t);
     void *(*mmap64)(void *, size_t, int, int, int, off_t);
     int (*munmap)(void *, size_t);
@@ -88,6 +90,9 @@ static const char *const cxx_names[N_CXX] = {
     "_ZdaPvSt11align_val_tRKSt9nothrow_t",
 };
 static void *cxx[N_CXX];
+/* Whether cxx[i] is the C++ library's own, which takes its memory from malloc: only then may
+ * malloc_usable_size be asked about its blocks. */
+static unsigned char cxx_from_malloc[N_CXX];
 
 static _Alignas(64) uint8_t boot_pool[256 * 1024];
 static size_t boot_used;
@@ -124,6 +129,7 @@ static void resolve(void)
     RESOLVE(memalign);
     RESOLVE(valloc);
     RESOLVE(pvalloc);
+    RESOLVE(malloc_usable_size);
     RESOLVE(mmap);
     RESOLVE(mmap64);
     RESOLVE(munmap);
@@ -137,7 +143,20 @@ static void resolve(void)
     RESOLVE(execve);
     RESOLVE(execvpe);
     RESOLVE(fexecve);
+    /* malloc_usable_size is asked about blocks malloc made: both must come from the same
+     * allocator (a replacement malloc without it would leave the C library's in its place). */
+    Dl_info a, b;
+    if (!real.malloc || !real.malloc_usable_size || !dladdr((void *)real.malloc, &a) ||
+        !dladdr((void *)real.malloc_usable_size, &b) || a.dli_fbase != b.dli_fbase)
+        real.malloc_usable_size = NULL;
     resolving = 0;
+}
+
+/* The usable size of block p, made for a request of n bytes: what the allocator really set
+ * aside for it (n when it cannot be asked). */
+static inline size_t usable(void *p, size_t n)
+{
+    return real.malloc_usable_size ? real.malloc_usable_size(p) : n;
 }
 
 /* The first hook to run sets the agent up; until the real functions are known, dlsym's own
@@ -159,6 +178,10 @@ static void *cxx_fn(int which)
     void *f = cxx[which];
     if (unlikely(!f)) {
         f = dlsym(RTLD_NEXT, cxx_names[which]);
+        Dl_info info;
+        cxx_from_malloc[which] =
+            f && dladdr(f, &info) && info.dli_fname &&
+            (strstr(info.dli_fname, "libstdc++") || strstr(info.dli_fname, "libc++"));
         cxx[which] = f;
     }
     return f;
@@ -172,7 +195,7 @@ VT_EXPORT void *malloc(size_t n)
     void *p = real.malloc(n);
     if (t) {
         if (likely(p))
-            vt__track_alloc(t, VT_FN_MALLOC, p, n);
+            vt__track_alloc(t, VT_FN_MALLOC, p, n, usable(p, n));
         vt__leave(t);
     }
     return p;
@@ -207,7 +230,7 @@ VT_EXPORT void *calloc(size_t n, size_t size)
     void *p = real.calloc(n, size);
     if (t) {
         if (likely(p))
-            vt__track_alloc(t, VT_FN_CALLOC, p, n * size);
+            vt__track_alloc(t, VT_FN_CALLOC, p, n * size, usable(p, n * size));
         vt__leave(t);
     }
     return p;
@@ -232,7 +255,7 @@ static void *realloc_common(void *old, size_t n, int fn, void *(*call)(void *, s
     uint64_t free_tsc = vt__now();
     void *p = call(old, a, b);
     if (p)
-        vt__track_realloc(t, fn, old, free_tsc, p, n);
+        vt__track_realloc(t, fn, old, free_tsc, p, n, usable(p, n));
     else if (old && n == 0)
         vt__track_free(t, fn, old, free_tsc); /* realloc(p, 0) freed p */
     vt__leave(t);
@@ -283,7 +306,7 @@ VT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
     int r = real.posix_memalign(out, align, n);
     if (t) {
         if (r == 0)
-            vt__track_alloc(t, VT_FN_POSIX_MEMALIGN, *out, n);
+            vt__track_alloc(t, VT_FN_POSIX_MEMALIGN, *out, n, usable(*out, n));
         vt__leave(t);
     }
     return r;
@@ -298,7 +321,7 @@ VT_EXPORT int posix_memalign(void **out, size_t align, size_t n)
         void *p = real.name args;                                                                  \
         if (t) {                                                                                   \
             if (likely(p))                                                                         \
-                vt__track_alloc(t, fn, p, size);                                                   \
+                vt__track_alloc(t, fn, p, size, usable(p, size));                                  \
             vt__leave(t);                                                                          \
         }                                                                                          \
         return p;                                                                                  \
@@ -318,7 +341,7 @@ ALIGNED_HOOK(pvalloc, VT_FN_PVALLOC, (size_t n), (n), n)
         void *p = ((type)cxx_fn(which))args;                                                       \
         if (t) {                                                                                   \
             if (likely(p))                                                                         \
-                vt__track_alloc(t, fn, p, n);                                                      \
+                vt__track_alloc(t, fn, p, n, cxx_from_malloc[which] ? usable(p, n) : n);           \
             vt__leave(t);                                                                          \
         }                                                                                          \
         return p;                                                                                  \

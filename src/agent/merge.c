@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,6 +39,23 @@ static struct timespec last_block_time;
 static _Atomic int modules_dirty = 1;
 static _Atomic uint32_t modules_walks; /* how many times the writer has written the map */
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
+
+/* A memory sample waits until every event older than it is written, so that the stream stays
+ * in time order. */
+struct mem_sample {
+    uint64_t tsc;
+    uint64_t ticks; /* how long mallinfo2() took */
+    uint64_t v[6];  /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
+};
+static struct mem_sample pending_sample;
+static int sample_pending;
+static struct timespec last_sample_time;
+/* Samples are VT_SAMPLE_MS apart, or further when taking one is slow: mallinfo2() walks every
+ * free list with the arena locked, and the program's threads wait meanwhile. The interval is
+ * kept at least 100 times what the last sample took, so that sampling holds the allocator's
+ * locks less than 1% of the time. */
+#define VT_SAMPLE_MS 100
+static int64_t sample_interval_ms = VT_SAMPLE_MS;
 
 /* Which stack ids the stream has defined, one bit each. */
 static uint64_t *stack_bits;
@@ -197,6 +215,52 @@ static size_t read_small(const char *path, char *buf, size_t cap)
     }
     close(fd);
     return n;
+}
+
+/* The resident set size from /proc/self/statm (its second field, in pages), or 0. */
+static uint64_t read_rss(void)
+{
+    char buf[128];
+    size_t n = read_small("/proc/self/statm", buf, sizeof(buf));
+    size_t i = 0;
+    uint64_t pages = 0;
+    while (i < n && buf[i] != ' ')
+        i++;
+    for (i++; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        pages = pages * 10 + (uint64_t)(buf[i] - '0');
+    return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Takes a sample now. mallinfo2() takes every arena's lock: never from a signal handler. */
+static void take_sample(struct mem_sample *s)
+{
+    uint64_t t0 = vt__now();
+    struct mallinfo2 mi = mallinfo2();
+    s->tsc = vt__now();
+    s->v[0] = read_rss();
+    s->v[1] = mi.arena;
+    s->v[2] = mi.hblkhd;
+    s->v[3] = mi.uordblks;
+    s->v[4] = mi.fordblks;
+    s->v[5] = mi.keepcost;
+    s->ticks = s->tsc - t0;
+}
+
+static void put_sample(const struct mem_sample *s)
+{
+    if (room(96))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_MEMINFO);
+    put_time(s->tsc);
+    for (int i = 0; i < 6; i++)
+        vt_stream_put(&enc, VT_COL_MISC, s->v[i]);
+}
+
+void vt__emit_meminfo(void)
+{
+    struct mem_sample s;
+    take_sample(&s);
+    put_sample(&s);
 }
 
 void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t tsc_hz)
@@ -430,6 +494,8 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                     goto bad;
                 t->rptr += (uint64_t)vt_unzigzag(v);
                 ev->ptr = t->rptr;
+                if (ev->tag != VT_TAG_MMAP && vt_varint_get(&p, end, &ev->waste))
+                    goto bad;
                 break;
             case VT_TAG_FREE:
                 if (vt_varint_get(&p, end, &v))
@@ -437,7 +503,10 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                 t->rptr += (uint64_t)vt_unzigzag(v);
                 ev->ptr = t->rptr;
                 break;
-            default: /* THREAD_START, THREAD_EXIT */
+            default: /* THREAD_START, THREAD_EXIT, STACK_USAGE */
+                if (ev->tag == VT_TAG_STACK_USAGE &&
+                    (vt_varint_get(&p, end, &ev->size) || vt_varint_get(&p, end, &ev->ptr)))
+                    goto bad;
                 break;
             }
             t->rp = p;
@@ -489,12 +558,33 @@ static void take_queue(void)
     }
 }
 
+static void put_stack_usage(uint32_t index, uint64_t size, uint64_t used)
+{
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_STACK_USAGE);
+    vt_stream_put(&enc, VT_COL_MISC, index);
+    vt_stream_put(&enc, VT_COL_MISC, size);
+    vt_stream_put(&enc, VT_COL_MISC, used);
+}
+
+void vt__emit_stack_usages(void)
+{
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (t->exiting || !t->announced || !t->stack_hi ||
+            atomic_load_explicit(&t->retired, memory_order_relaxed) || room(48))
+            continue;
+        uint64_t used = vt__stack_used(t);
+        if (used)
+            put_stack_usage(t->index, t->stack_size, used);
+        t->stack_hi = 0;
+    }
+}
+
 static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
 {
     int kind = ev->tag & 0xf0;
     if (kind == VT_TAG_ALLOC || ev->tag == VT_TAG_MMAP)
         ensure_stack(ev->stack);
-    if (room(96))
+    if (room(128))
         return;
     if (cur_thread != t) {
         if (!t->announced) {
@@ -523,6 +613,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         put_time(ev->tsc);
         vt_stream_put(&enc, VT_COL_SIZE, ev->size);
         vt_stream_put(&enc, VT_COL_STACK, ev->stack);
+        vt_stream_put(&enc, VT_COL_MISC, ev->waste);
         ordinal++;
         if (r < 0)
             vt__disable("out of memory for the map of live blocks", VT_ENOMEM);
@@ -556,6 +647,8 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         if (ev->tag == VT_TAG_THREAD_EXIT) {
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_THREAD_EXIT);
             put_time(ev->tsc);
+        } else if (ev->tag == VT_TAG_STACK_USAGE) {
+            put_stack_usage(t->index, ev->size, ev->ptr);
         }
         /* THREAD_START rows are implied by the thread's announcement above. */
         break;
@@ -696,6 +789,20 @@ static void steal_idle(uint64_t before)
 long vt__merge_round(int final, int compress)
 {
     compress_blocks = compress;
+    if (!final && !sample_pending) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ms = (ts.tv_sec - last_sample_time.tv_sec) * 1000 +
+                     (ts.tv_nsec - last_sample_time.tv_nsec) / 1000000;
+        if (ms >= sample_interval_ms) {
+            take_sample(&pending_sample);
+            sample_pending = 1;
+            last_sample_time = ts;
+            uint64_t hz = vt__tsc_hz();
+            int64_t took_ms = hz ? (int64_t)(pending_sample.ticks * 1000 / hz) : 0;
+            sample_interval_ms = took_ms * 100 > VT_SAMPLE_MS ? took_ms * 100 : VT_SAMPLE_MS;
+        }
+    }
     uint64_t target = vt__now();
     if (final) {
         /* The threads are stopped: take everything they hold, after what they handed over. */
@@ -730,7 +837,19 @@ long vt__merge_round(int final, int compress)
         walk_modules();
         atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
     }
-    long n = merge(watermark);
+    long n;
+    if (sample_pending && pending_sample.tsc <= watermark) {
+        /* The events before the sample, the sample, then the rest. */
+        n = merge(pending_sample.tsc);
+        put_sample(&pending_sample);
+        sample_pending = 0;
+        if (n >= 0) {
+            long more = merge(watermark);
+            n = more < 0 ? more : n + more;
+        }
+    } else {
+        n = merge(watermark);
+    }
     prev_target = target;
     if (n > 0)
         vt__emit_clock();
@@ -757,6 +876,8 @@ void vt__merge_after_fork(void)
     n_announced = 0;
     last_map_addr = 0;
     prev_target = 0;
+    sample_pending = 0;
+    sample_interval_ms = VT_SAMPLE_MS;
     atomic_store(&modules_dirty, 1);
 }
 

@@ -234,8 +234,10 @@ static inline void commit(struct vt_thread *t, uint8_t *end)
         handoff(t, t->last_tsc);
 }
 
-/* A row that made memory: tag, time, size, stack, address. */
-static void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t size)
+/* A row that made memory: tag, time, size, stack, address, and for heap blocks the usable
+ * size minus size. */
+static inline void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t size,
+                              size_t waste)
 {
     uint64_t tsc = vt__now();
     uint32_t stack = vt__stack_capture(t);
@@ -247,12 +249,14 @@ static void track_made(struct vt_thread *t, uint8_t tag, const void *ptr, size_t
     p = vt_varint_put(p, size);
     p = vt_varint_put(p, stack);
     p = put_ptr(t, p, ptr);
+    if (tag != VT_TAG_MMAP)
+        p = vt_varint_put(p, waste);
     commit(t, p);
 }
 
-void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size)
+void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size, size_t usable)
 {
-    track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size);
+    track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size, usable > size ? usable - size : 0);
 }
 
 void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
@@ -267,17 +271,17 @@ void vt__track_free(struct vt_thread *t, int fn, const void *ptr, uint64_t tsc)
 }
 
 void vt__track_realloc(struct vt_thread *t, int fn, const void *old, uint64_t free_tsc,
-                       const void *ptr, size_t size)
+                       const void *ptr, size_t size, size_t usable)
 {
     if (old)
         vt__track_free(t, fn, old, free_tsc);
     if (ptr)
-        vt__track_alloc(t, fn, ptr, size);
+        vt__track_alloc(t, fn, ptr, size, usable);
 }
 
 void vt__track_mmap(struct vt_thread *t, const void *ptr, size_t size)
 {
-    track_made(t, VT_TAG_MMAP, ptr, size);
+    track_made(t, VT_TAG_MMAP, ptr, size, 0);
 }
 
 void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)
@@ -291,6 +295,24 @@ void vt__track_munmap(struct vt_thread *t, const void *ptr, size_t size)
     p = put_ptr(t, p, ptr);
     p = vt_varint_put(p, size);
     commit(t, p);
+}
+
+void vt__track_stack_usage(struct vt_thread *t)
+{
+    if (!t->stack_hi)
+        return;
+    uint64_t used = vt__stack_used(t);
+    if (!used)
+        return; /* cannot be measured */
+    uint8_t *p = reserve(t);
+    if (!p)
+        return;
+    *p++ = VT_TAG_STACK_USAGE;
+    p = vt_varint_put(p, tick(t, vt__now()));
+    p = vt_varint_put(p, t->stack_size);
+    p = vt_varint_put(p, used);
+    commit(t, p);
+    t->stack_hi = 0; /* measured */
 }
 
 static void track_marker(struct vt_thread *t, int tag)
@@ -317,6 +339,7 @@ static void thread_exit(void *arg)
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
         t->exiting = 1;
+        vt__track_stack_usage(t);
         track_marker(t, VT_TAG_THREAD_EXIT);
         handoff(t, t->last_tsc);
     }
@@ -352,6 +375,7 @@ struct vt_thread *vt__thread_attach(void)
     do
         t->next_all = head;
     while (!atomic_compare_exchange_weak(&all_threads, &head, t));
+    vt__stack_attach(t);
     vt__self = t;
     pthread_setspecific(thread_key, t);
     track_marker(t, VT_TAG_THREAD_START);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/frag.h"
 #include "trace/reader.h"
 #include "trace/stream.h"
 #include "util/array.h"
@@ -69,6 +70,7 @@ const char *vt_leak_check_status(const vt_model *m)
 struct live {
     uint64_t ptr; /* ordinal + 1 */
     uint64_t size;
+    uint64_t waste; /* usable size minus size */
     uint32_t site;
     uint32_t thread;
     uint64_t tsc;           /* when it was allocated */
@@ -171,8 +173,10 @@ struct loader {
     struct region *regions;
     size_t n_regions, regions_cap;
     uint64_t *last_alloc; /* per thread: ordinal + 1 of its latest allocation */
-    uint64_t heap, blocks, mapped;
+    uint64_t heap, blocks, mapped, waste;
     uint64_t epoch;
+    uint64_t mem_epoch;  /* the peak epoch when the last memory sample was taken */
+    uint64_t mem_stride; /* samples per point of the memory series */
     uint64_t start_tsc, start_ns, tsc_hz, clock_tsc, clock_ns, last_tsc, peak_tsc;
     int time_shift;
     uint64_t now;                         /* the time of the record being applied */
@@ -283,6 +287,17 @@ static uint64_t to_ns(const struct loader *L, uint64_t tsc, double ns_per_tick)
     return (uint64_t)((double)(tsc - L->start_tsc) * ns_per_tick);
 }
 
+struct tick_conv {
+    const struct loader *L;
+    double ns_per_tick;
+};
+
+static uint64_t tick_to_ns(uint64_t tick, const void *arg)
+{
+    const struct tick_conv *c = arg;
+    return to_ns(c->L, tick, c->ns_per_tick);
+}
+
 static vt_site *site_for(struct loader *L, uint64_t trace_stack)
 {
     vt_model *m = L->m;
@@ -316,6 +331,7 @@ static inline void site_touch(struct loader *L, vt_site *s)
     if (s->epoch != L->epoch) {
         s->at_peak_bytes = s->live_bytes;
         s->at_peak_blocks = s->live_blocks;
+        s->at_peak_waste = s->live_waste;
         s->epoch = L->epoch;
     }
 }
@@ -341,7 +357,7 @@ static vt_thread_stats *thread_at(struct loader *L, uint64_t index)
 }
 
 static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uint64_t size,
-                     uint64_t stack)
+                     uint64_t stack, uint64_t waste)
 {
     vt_model *m = L->m;
     vt_site *s = site_for(L, stack);
@@ -352,6 +368,7 @@ static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uin
         return;
     }
     e->size = size;
+    e->waste = waste;
     e->site = (uint32_t)(s - m->sites);
     e->thread = (uint32_t)thread;
     e->tsc = L->now;
@@ -364,9 +381,12 @@ static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uin
     s->alloc_bytes += size;
     s->live_blocks++;
     s->live_bytes += size;
+    s->waste_bytes += waste;
+    s->live_waste += waste;
     s->fn_mask |= 1ull << fn;
     m->alloc_calls++;
     m->alloc_bytes += size;
+    m->waste_bytes += waste;
     m->fn_calls[fn]++;
     if (thread >= 0) {
         m->threads[thread].alloc_calls++;
@@ -375,9 +395,11 @@ static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uin
     }
     L->heap += size;
     L->blocks++;
+    L->waste += waste;
     if (L->heap > m->peak_bytes) {
         m->peak_bytes = L->heap;
         m->peak_blocks = L->blocks;
+        m->peak_waste = L->waste;
         L->epoch++;
     }
 }
@@ -412,7 +434,9 @@ static void do_free(struct loader *L, int64_t thread, int fn, uint64_t ord)
     site_touch(L, s);
     s->live_blocks--;
     s->live_bytes -= e->size;
+    s->live_waste -= e->waste;
     L->heap -= e->size;
+    L->waste -= e->waste;
     L->blocks--;
     if (fn >= 0 && fn != VT_FN_REALLOC && fn != VT_FN_REALLOCARRAY && thread >= 0 &&
         L->last_alloc[thread] == ord + 1) {
@@ -688,6 +712,50 @@ bad:
     return -1;
 }
 
+static int decode_meminfo(struct loader *L, vt_stream_dec *dp, uint64_t tsc)
+{
+    vt_stream_dec d = *dp;
+    vt_model *m = L->m;
+    uint64_t v[VT_MEM_FIELDS];
+    for (int i = 0; i < VT_MEM_HEAP; i++)
+        GET(VT_COL_MISC, v[i]);
+    v[VT_MEM_HEAP] = L->heap;
+    if (vt__mem_add(m, &L->mem_stride, v, tsc)) {
+        L->err = VT_ENOMEM;
+        goto bad;
+    }
+    /* The first sample after each new heap peak stands for the peak. */
+    if (L->epoch != L->mem_epoch) {
+        vt__mem_point_set(&m->mem_at_peak, v, tsc);
+        L->mem_epoch = L->epoch;
+    }
+    vt__mem_point_set(&m->mem_at_exit, v, tsc);
+    m->has_mem_at_exit = 1;
+    *dp = d;
+    return 0;
+bad:
+    return -1;
+}
+
+static int decode_stack_usage(struct loader *L, vt_stream_dec *dp)
+{
+    vt_stream_dec d = *dp;
+    uint64_t index, size, used;
+    GET(VT_COL_MISC, index);
+    GET(VT_COL_MISC, size);
+    GET(VT_COL_MISC, used);
+    vt_thread_stats *th = thread_at(L, index);
+    if (!th)
+        goto bad;
+    th->has_stack = 1;
+    th->stack_size = size;
+    th->stack_used = used;
+    *dp = d;
+    return 0;
+bad:
+    return -1;
+}
+
 /* Applies every record of one block. */
 static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t *raw, size_t n)
 {
@@ -760,6 +828,15 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                 if (decode_scan(L, &d))
                     goto bad;
                 break;
+            case VT_TAG_MEMINFO:
+                TIME();
+                if (decode_meminfo(L, &d, tsc))
+                    goto bad;
+                break;
+            case VT_TAG_STACK_USAGE:
+                if (decode_stack_usage(L, &d))
+                    goto bad;
+                break;
             case VT_TAG_EXEC:
                 GET(VT_COL_MISC, a);
                 free(m->exec_path);
@@ -779,9 +856,12 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
             TIME();
             GET(VT_COL_SIZE, a);
             GET(VT_COL_STACK, c);
+            e = 0;
+            if (vt_reader_minor(L->r) >= 2)
+                GET(VT_COL_MISC, e);
             {
                 uint64_t before = m->peak_bytes;
-                do_alloc(L, thread, fn, ord++, a, c);
+                do_alloc(L, thread, fn, ord++, a, c, e);
                 if (m->peak_bytes != before)
                     L->peak_tsc = tsc;
             }
@@ -924,6 +1004,7 @@ void vt_model_free(vt_model *m)
         free(m->modules[i].path);
     free(m->modules);
     free(m->threads);
+    free(m->mem);
     free(m->warnings);
     free(m);
 }
@@ -1009,6 +1090,9 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     else
         ns_per_tick = L.tsc_hz ? 1e9 / (double)L.tsc_hz : 1.0;
     m->duration_ns = to_ns(&L, L.last_tsc, ns_per_tick);
+    struct tick_conv conv = {&L, ns_per_tick};
+    vt__mem_finish(m, tick_to_ns, &conv);
+    m->has_mem_at_peak = m->has_mem_at_exit && L.epoch && L.mem_epoch == L.epoch;
     m->peak_ns = to_ns(&L, L.peak_tsc, ns_per_tick);
     for (size_t i = 0; i < m->n_threads; i++) {
         vt_thread_stats *t = &m->threads[i];
@@ -1018,10 +1102,13 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     m->live_bytes = L.heap;
     m->live_blocks = L.blocks;
     m->mapped_live = L.mapped;
+    m->live_waste = L.waste;
+    m->has_waste = vt_reader_minor(L.r) >= 2;
     for (size_t i = 0; i < m->n_sites; i++) {
         vt_site *s = &m->sites[i];
         s->peak_bytes = s->epoch == L.epoch ? s->at_peak_bytes : s->live_bytes;
         s->peak_blocks = s->epoch == L.epoch ? s->at_peak_blocks : s->live_blocks;
+        s->peak_waste = s->epoch == L.epoch ? s->at_peak_waste : s->live_waste;
         if (m->scan.present && m->scan.status == VT_SCAN_DONE) {
             /* Blocks no LEAK record names are still reachable. */
             uint64_t nb = 0, nbytes = 0;

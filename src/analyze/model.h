@@ -27,8 +27,12 @@ typedef struct vt_site {
     uint64_t mapped_live;  /* still mapped at the end */
     /* blocks and bytes live at the end, by leak class (VT_LEAK_*), when the trace has a scan */
     uint64_t leak_blocks[VT_LEAK_CLASSES], leak_bytes[VT_LEAK_CLASSES];
+    /* internal waste (usable size minus bytes requested; traces from version 1.2) */
+    uint64_t waste_bytes; /* of all allocations made here */
+    uint64_t peak_waste;  /* of the blocks held at the moment of the heap peak */
+    uint64_t live_waste;  /* of the blocks still allocated at the end */
     /* private to the model */
-    uint64_t at_peak_bytes, at_peak_blocks, epoch;
+    uint64_t at_peak_bytes, at_peak_blocks, at_peak_waste, epoch;
 } vt_site;
 
 typedef struct vt_stack {
@@ -65,7 +69,34 @@ typedef struct vt_thread_stats {
     uint32_t tid;
     uint64_t alloc_calls, alloc_bytes, frees;
     uint64_t first_ns, last_ns;
+    /* its stack (STACK_USAGE record, version 1.2): size, and the deepest part of it in use */
+    int has_stack;
+    uint64_t stack_size, stack_used;
 } vt_thread_stats;
+
+/* The fields of a memory sample (MEMINFO record): the process's resident size, glibc's
+ * mallinfo2() figures, and the trace's own count of the heap at that moment. */
+enum vt_mem_field {
+    VT_MEM_RSS,      /* resident set size */
+    VT_MEM_ARENA,    /* bytes the allocator's arenas took from the system (brk, heaps) */
+    VT_MEM_HBLKHD,   /* bytes of chunks mapped one by one (large blocks) */
+    VT_MEM_UORDBLKS, /* bytes of the arenas' chunks in use, headers included */
+    VT_MEM_FORDBLKS, /* free bytes inside the arenas */
+    VT_MEM_KEEPCOST, /* free bytes at the top of the main arena, which could be given back */
+    VT_MEM_HEAP,     /* bytes requested by the blocks live at the sample (from the trace) */
+    VT_MEM_FIELDS
+};
+
+/* A point of the memory series: one sample, or neighbouring samples merged, holding the least
+ * and the greatest value of each field among them. */
+typedef struct vt_mem_point {
+    uint64_t ns, ns_end; /* the first and the last sample's time, ns since start */
+    uint64_t samples;
+    uint64_t min[VT_MEM_FIELDS], max[VT_MEM_FIELDS];
+} vt_mem_point;
+
+/* The series keeps at most this many points, however long the trace. */
+#define VT_MEM_POINTS_MAX 512
 
 /* Everything is read-only for the renderers. */
 typedef struct vt_model {
@@ -98,6 +129,21 @@ typedef struct vt_model {
 
     /* anonymous mappings */
     uint64_t mmap_calls, munmap_calls, mapped_bytes, mapped_peak, mapped_live;
+
+    /* internal waste: usable size minus bytes requested (only traces from version 1.2 say) */
+    int has_waste;
+    uint64_t waste_bytes; /* of all allocations */
+    uint64_t peak_waste;  /* of the blocks live at the heap peak */
+    uint64_t live_waste;  /* of the blocks live at the end */
+
+    /* memory samples (MEMINFO records, about every 100 ms), in time order */
+    vt_mem_point *mem;
+    size_t n_mem;
+    uint64_t mem_samples;     /* samples read (points may merge several) */
+    int has_mem_at_peak;      /* a sample was taken after the last heap peak */
+    vt_mem_point mem_at_peak; /* the first sample after the heap peak */
+    int has_mem_at_exit;      /* the trace holds at least one sample */
+    vt_mem_point mem_at_exit; /* the last sample (at the final flush, after exit) */
 
     vt_stack *stacks;
     size_t n_stacks;

@@ -15,6 +15,8 @@ unsigned long long vt_site_value(const vt_site *s, enum vt_site_key key)
         return s->live_blocks ? (s->live_bytes ? s->live_bytes : 1) : 0;
     case VT_BY_MAPPED:
         return s->mapped_bytes;
+    case VT_BY_WASTE:
+        return s->waste_bytes;
     case VT_BY_DEFINITE:
     case VT_BY_INDIRECT:
     case VT_BY_POSSIBLE:

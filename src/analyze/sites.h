@@ -13,6 +13,7 @@ enum vt_site_key {
     VT_BY_PEAK,   /* bytes held at the heap peak */
     VT_BY_LEAKED, /* bytes still allocated at the end (only sites with leaks) */
     VT_BY_MAPPED, /* bytes mapped with anonymous mmap (only sites that mapped) */
+    VT_BY_WASTE,  /* usable size minus bytes requested, over all allocations */
     /* bytes live at the end in one leak class (only sites with such blocks) */
     VT_BY_DEFINITE,
     VT_BY_INDIRECT,

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/frag.h"
 #include "analyze/sites.h"
 #include "report/json-int.h"
 #include "report/report.h"
@@ -96,6 +97,9 @@ static void site_json(FILE *out, vt_symbols *syms, const vt_model *m, const vt_s
                 (unsigned long long)s->leak_bytes[c]);
     fputs("\"functions\":", out);
     fn_json(out, s->fn_mask);
+    fprintf(out, ",\"waste_bytes\":%llu,\"peak_waste\":%llu,\"leaked_waste\":%llu",
+            (unsigned long long)s->waste_bytes, (unsigned long long)s->peak_waste,
+            (unsigned long long)s->live_waste);
     fputs(",\"stack\":", out);
     stack_json(out, syms, &m->stacks[s->stack]);
     vt__json_site_patterns(out, m, (size_t)(s - m->sites));
@@ -124,6 +128,79 @@ static void ranked_json(FILE *out, vt_symbols *syms, const vt_model *m, enum vt_
     }
     fputs("]}", out);
     free(idx);
+}
+
+static const char *const mem_names[VT_MEM_FIELDS] = {
+    "rss", "arena", "hblkhd", "uordblks", "fordblks", "keepcost", "heap",
+};
+
+static void mem_fields_json(FILE *out, const uint64_t *v)
+{
+    fputc('{', out);
+    for (int f = 0; f < VT_MEM_FIELDS; f++)
+        fprintf(out, "%s\"%s\":%llu", f ? "," : "", mem_names[f], (unsigned long long)v[f]);
+    fputc('}', out);
+}
+
+/* One sample with the figures derived from it (docs/REPORT.md), or null. */
+static void sample_json(FILE *out, int have, const vt_mem_point *p)
+{
+    if (!have) {
+        fputs("null", out);
+        return;
+    }
+    vt_mem_figures f;
+    vt_mem_figures_of(p, &f);
+    fprintf(out, "{\"ns\":%llu,\"values\":", (unsigned long long)p->ns);
+    mem_fields_json(out, p->max);
+    fprintf(out,
+            ",\"footprint\":%llu,\"in_use\":%llu,\"free_percent\":%.2f,"
+            "\"chunk_overhead_percent\":%.2f,\"overhead_percent\":%.2f,\"rss_per_heap\":%.3f}",
+            (unsigned long long)f.footprint, (unsigned long long)f.in_use, f.free_pct, f.chunk_pct,
+            f.overhead_pct, f.rss_per_heap);
+}
+
+static void waste_json(FILE *out, const vt_model *m, int which)
+{
+    vt_waste w;
+    vt_frag_waste(m, which, &w);
+    fprintf(out, "{\"requested\":%llu,\"waste\":%llu,\"usable\":%llu,\"percent\":%.2f}",
+            (unsigned long long)w.requested, (unsigned long long)w.waste,
+            (unsigned long long)w.usable, w.pct);
+}
+
+static void fragmentation_json(FILE *out, vt_symbols *syms, const vt_model *m, size_t top)
+{
+    fputs("\"fragmentation\":{\"internal_waste\":", out);
+    if (m->has_waste) {
+        fputs("{\"all\":", out);
+        waste_json(out, m, 0);
+        fputs(",\"at_peak\":", out);
+        waste_json(out, m, 1);
+        fputs(",\"at_exit\":", out);
+        waste_json(out, m, 2);
+        fputc('}', out);
+    } else {
+        fputs("null", out);
+    }
+    fprintf(out, ",\"memory_samples\":%llu,\"at_peak\":", (unsigned long long)m->mem_samples);
+    sample_json(out, m->has_mem_at_peak, &m->mem_at_peak);
+    fputs(",\"at_exit\":", out);
+    sample_json(out, m->has_mem_at_exit, &m->mem_at_exit);
+    fputs(",\"series\":[", out);
+    for (size_t i = 0; i < m->n_mem; i++) {
+        const vt_mem_point *p = &m->mem[i];
+        fprintf(out, "%s{\"ns\":%llu,\"ns_end\":%llu,\"samples\":%llu,\"min\":", i ? "," : "",
+                (unsigned long long)p->ns, (unsigned long long)p->ns_end,
+                (unsigned long long)p->samples);
+        mem_fields_json(out, p->min);
+        fputs(",\"max\":", out);
+        mem_fields_json(out, p->max);
+        fputc('}', out);
+    }
+    fputs("],\"sites_by_waste\":", out);
+    ranked_json(out, syms, m, VT_BY_WASTE, top);
+    fputc('}', out);
 }
 
 int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out)
@@ -187,9 +264,15 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             (unsigned long long)m->mapped_live);
     for (size_t i = 0; i < m->n_threads; i++) {
         const vt_thread_stats *t = &m->threads[i];
-        fprintf(out, "%s{\"tid\":%u,\"alloc_calls\":%llu,\"alloc_bytes\":%llu,\"frees\":%llu}",
+        fprintf(out, "%s{\"tid\":%u,\"alloc_calls\":%llu,\"alloc_bytes\":%llu,\"frees\":%llu",
                 i ? "," : "", t->tid, (unsigned long long)t->alloc_calls,
                 (unsigned long long)t->alloc_bytes, (unsigned long long)t->frees);
+        if (t->has_stack)
+            fprintf(out, ",\"stack_size\":%llu,\"stack_used\":%llu,\"stack_near_limit\":%s}",
+                    (unsigned long long)t->stack_size, (unsigned long long)t->stack_used,
+                    vt_stack_near_limit(t) ? "true" : "false");
+        else
+            fputs(",\"stack_size\":null,\"stack_used\":null,\"stack_near_limit\":false}", out);
     }
     const vt_leak_scan *sc = &m->scan;
     fputs("],\"leak_check\":{\"status\":", out);
@@ -230,6 +313,8 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     vt__json_patterns(out, syms, m, o);
     fputs(",\"sites_by_mapped\":", out);
     ranked_json(out, syms, m, VT_BY_MAPPED, o->top);
+    fputc(',', out);
+    fragmentation_json(out, syms, m, o->top);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyze/frag.h"
 #include "analyze/sites.h"
 #include "report/report.h"
 #include "report/text-int.h"
@@ -135,12 +136,13 @@ static void print_sites(const struct ctx *c, enum vt_site_key key, const char *t
     if (!idx)
         return;
     size_t n = vt_sites_rank(m, key, idx, c->o->top, &total);
-    char b1[32], b2[32], b3[32];
+    char b1[32], b2[32], b3[32], b4[32];
     if (!n) {
         free(idx);
         return;
     }
-    section(c, title, n, total, key == VT_BY_MAPPED || key <= VT_BY_PEAK ? "sites" : "stacks");
+    int by_stack = key == VT_BY_LEAKED || (key >= VT_BY_DEFINITE && key <= VT_BY_REACHABLE);
+    section(c, title, n, total, by_stack ? "stacks" : "sites");
     for (size_t i = 0; i < n; i++) {
         const vt_site *s = &m->sites[idx[i]];
         FILE *out = c->out;
@@ -162,6 +164,15 @@ static void print_sites(const struct ctx *c, enum vt_site_key key, const char *t
             if (nb && nbytes % nb == 0)
                 fprintf(out, " (%s each)", vt_fmt_bytes(nbytes / nb, b3, sizeof(b3)));
             break;
+        case VT_BY_WASTE: {
+            vt_waste w;
+            vt_frag_site_waste(s, 0, &w);
+            fprintf(out, "%s call%s, %s wasted of %s usable (%.1f%%), %s at peak",
+                    vt_fmt_count(s->alloc_calls, b1, sizeof(b1)), s->alloc_calls == 1 ? "" : "s",
+                    vt_fmt_bytes(w.waste, b2, sizeof(b2)), vt_fmt_bytes(w.usable, b3, sizeof(b3)),
+                    w.pct, vt_fmt_bytes(s->peak_waste, b4, sizeof(b4)));
+            break;
+        }
         case VT_BY_MAPPED:
             fprintf(out, "%s mmap calls, %s mapped, %s still mapped",
                     vt_fmt_count(s->mapped_calls, b1, sizeof(b1)),
@@ -182,6 +193,115 @@ static void print_sites(const struct ctx *c, enum vt_site_key key, const char *t
         print_stack(c, &m->stacks[s->stack]);
     }
     free(idx);
+}
+
+static void print_waste(const struct ctx *c, const char *label, int which)
+{
+    vt_waste w;
+    char b1[32], b2[32];
+    vt_frag_waste(c->m, which, &w);
+    fprintf(c->out, "  %-18s %s of %s usable (%.1f%%)\n", label,
+            vt_fmt_bytes(w.waste, b1, sizeof(b1)), vt_fmt_bytes(w.usable, b2, sizeof(b2)), w.pct);
+}
+
+/* The allocator's figures at one sample, each with its formula. */
+static void print_sample(const struct ctx *c, const char *when, const vt_mem_point *p)
+{
+    FILE *out = c->out;
+    vt_mem_figures f;
+    char b1[32], b2[32], b3[32];
+    vt_mem_figures_of(p, &f);
+    fprintf(out, "  %s (sample at %.3f s):\n", when, (double)p->ns / 1e9);
+    fprintf(out,
+            "    footprint        %s: arena %s + mmapped chunks %s; in use is uordblks + hblkhd\n",
+            vt_fmt_bytes(f.footprint, b1, sizeof(b1)),
+            vt_fmt_bytes(p->max[VT_MEM_ARENA], b2, sizeof(b2)),
+            vt_fmt_bytes(p->max[VT_MEM_HBLKHD], b3, sizeof(b3)));
+    fprintf(
+        out,
+        "    free in arenas   %s, %.1f%% of the arenas  %s(fordblks / arena)%s; %s at the top\n",
+        vt_fmt_bytes(f.free_held, b1, sizeof(b1)), f.free_pct, dim(c), reset(c),
+        vt_fmt_bytes(f.releasable, b2, sizeof(b2)));
+    fprintf(out,
+            "    in use           %s for %s requested: %.1f%% beyond the requests  "
+            "%s((in use - heap) / in use)%s\n",
+            vt_fmt_bytes(f.in_use, b1, sizeof(b1)), vt_fmt_bytes(f.heap, b2, sizeof(b2)),
+            f.chunk_pct, dim(c), reset(c));
+    fprintf(out,
+            "    overhead         %.1f%% of the footprint is not requested heap  "
+            "%s((footprint - heap) / footprint)%s\n",
+            f.overhead_pct, dim(c), reset(c));
+    fprintf(out, "    resident         %s, %.2f x the live heap  %s(rss / heap)%s\n",
+            vt_fmt_bytes(f.rss, b1, sizeof(b1)), f.rss_per_heap, dim(c), reset(c));
+}
+
+static void print_fragmentation(const struct ctx *c)
+{
+    const vt_model *m = c->m;
+    FILE *out = c->out;
+    char b1[32], b2[32];
+    if (!m->has_waste && !m->mem_samples)
+        return;
+    fprintf(out, "\n%sFragmentation%s (each figure is explained in docs/REPORT.md)\n", bold(c),
+            reset(c));
+    if (m->has_waste) {
+        fprintf(out, "  internal waste: usable size minus bytes requested, share of usable\n");
+        print_waste(c, "all allocations", 0);
+        print_waste(c, "at the peak", 1);
+        print_waste(c, m->has_end ? "at exit" : "at trace end", 2);
+    }
+    if (!m->mem_samples)
+        return;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < m->n_mem; i++) {
+        lo = m->mem[i].min[VT_MEM_RSS] < lo ? m->mem[i].min[VT_MEM_RSS] : lo;
+        hi = m->mem[i].max[VT_MEM_RSS] > hi ? m->mem[i].max[VT_MEM_RSS] : hi;
+    }
+    fprintf(out, "  allocator (mallinfo2) and RSS: %llu samples, RSS from %s to %s\n",
+            (unsigned long long)m->mem_samples, vt_fmt_bytes(lo, b1, sizeof(b1)),
+            vt_fmt_bytes(hi, b2, sizeof(b2)));
+    int same = m->has_mem_at_peak && m->mem_at_peak.ns == m->mem_at_exit.ns;
+    if (m->has_mem_at_peak)
+        print_sample(c, same ? "after the heap peak, the last sample" : "after the heap peak",
+                     &m->mem_at_peak);
+    if (m->has_mem_at_exit && !same)
+        print_sample(c, m->has_end ? "at exit" : "last sample", &m->mem_at_exit);
+}
+
+static void print_stacks(const struct ctx *c)
+{
+    const vt_model *m = c->m;
+    FILE *out = c->out;
+    char b1[32], b2[32];
+    size_t any = 0, shown = 0;
+    for (size_t i = 0; i < m->n_threads; i++)
+        any += m->threads[i].has_stack;
+    if (!any)
+        return;
+    fprintf(out, "\n%sStacks%s (deepest use: the top down to the lowest resident page)\n", bold(c),
+            reset(c));
+    for (size_t i = 0; i < m->n_threads && shown < c->o->top; i++) {
+        const vt_thread_stats *t = &m->threads[i];
+        if (!t->has_stack)
+            continue;
+        shown++;
+        fprintf(out, "  tid %-8u %s of %s", t->tid, vt_fmt_bytes(t->stack_used, b1, sizeof(b1)),
+                t->stack_size ? vt_fmt_bytes(t->stack_size, b2, sizeof(b2)) : "(no limit)");
+        if (t->stack_size)
+            fprintf(out, " (%.1f%%)", pct(t->stack_used, t->stack_size));
+        fputc('\n', out);
+    }
+    if (shown < any)
+        fprintf(out, "  ... %zu more threads\n", any - shown);
+    for (size_t i = 0; i < m->n_threads; i++) {
+        const vt_thread_stats *t = &m->threads[i];
+        if (vt_stack_near_limit(t))
+            fprintf(out,
+                    "  %swarning%s    thread %u used %.1f%% of its %s stack: within 10%% of the "
+                    "limit\n",
+                    bold(c), reset(c), t->tid, pct(t->stack_used, t->stack_size),
+                    vt_fmt_bytes(t->stack_size, b1, sizeof(b1)));
+    }
 }
 
 static void print_end(const struct ctx *c)
@@ -309,6 +429,9 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             fprintf(out, "  ... %zu more threads\n", m->n_threads - n);
     }
 
+    print_fragmentation(&c);
+    print_stacks(&c);
+
     if (classified) {
         static const char *const titles[] = {
             "Definitely lost, by call stack",
@@ -327,6 +450,7 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     print_sites(&c, VT_BY_CALLS, "Top sites by allocation calls");
     print_sites(&c, VT_BY_BYTES, "Top sites by bytes allocated");
     print_sites(&c, VT_BY_MAPPED, "Top sites by mapped memory");
+    print_sites(&c, VT_BY_WASTE, "Top sites by internal waste (usable size minus bytes requested)");
     vt__text_patterns(&c);
     return ferror(out) ? -1 : 0;
 }
@@ -418,6 +542,12 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
                 m->timeline.n_suspects, m->timeline.n_suspects == 1 ? "" : "s");
     if (m->warnings)
         fprintf(out, "vitals: warning: %s\n", m->warnings);
+    for (size_t i = 0; i < m->n_threads; i++) {
+        const vt_thread_stats *t = &m->threads[i];
+        if (vt_stack_near_limit(t))
+            fprintf(out, "vitals: warning: thread %u used %.1f%% of its %s stack\n", t->tid,
+                    pct(t->stack_used, t->stack_size), vt_fmt_bytes(t->stack_size, b1, sizeof(b1)));
+    }
     if (m->dropped)
         fprintf(out, "vitals: warning: %s events were not recorded\n",
                 vt_fmt_count(m->dropped, b1, sizeof(b1)));

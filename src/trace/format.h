@@ -8,7 +8,7 @@
 /* File header: 8-byte magic, u16 major, u16 minor, u32 header size, 16 reserved bytes. */
 #define VT_TRACE_MAGIC "\x89VTR\r\n\x1a\n"
 #define VT_TRACE_MAJOR 1
-#define VT_TRACE_MINOR 1
+#define VT_TRACE_MINOR 2
 #define VT_TRACE_HEADER_SIZE 32
 
 /* Every block starts with this 40-byte little-endian header:

@@ -434,12 +434,137 @@ def case_leak_check_none(ctx):
                   f"{bad}: the error does not name the option: {r.stderr!r}")
 
 
+def case_fragmentation(ctx):
+    """Internal waste from glibc's usable sizes, exact; memory samples while a known heap is
+    held (see tests/programs/frag_waste.c)."""
+    _, rep = ctx.traced("frag_waste")
+    frag = rep["fragmentation"]
+    waste = frag["internal_waste"]
+    ctx.require(waste is not None, "fragmentation.internal_waste is null for a 1.2 trace")
+    kept, kept_waste = 10 * 1 + 10 * 24 + 10 * 100, 10 * 23 + 10 * 0 + 10 * 4
+    held, held_waste = 16 * 32768, 16 * 8
+    temp, temp_waste = 5 * 50, 5 * 6
+
+    def figures(requested, w):
+        return {"requested": requested, "waste": w, "usable": requested + w,
+                "percent": round(100 * w / (requested + w), 2)}
+
+    ctx.eq("internal_waste.all", waste["all"],
+           figures(kept + held + temp, kept_waste + held_waste + temp_waste))
+    ctx.eq("internal_waste.at_peak", waste["at_peak"],
+           figures(kept + held, kept_waste + held_waste))
+    ctx.eq("internal_waste.at_exit", waste["at_exit"], figures(kept, kept_waste))
+    by_fn = {}
+    for e in frag["sites_by_waste"]["entries"]:
+        for fn in ("waste_small", "waste_100", "waste_temp", "waste_hold"):
+            if fn in functions(e):
+                by_fn[fn] = (e["alloc_calls"], e["waste_bytes"], e["peak_waste"],
+                             e["leaked_waste"])
+    ctx.eq("sites_by_waste (calls, waste, at peak, at exit)", by_fn,
+           {"waste_small": (10, 230, 230, 230), "waste_100": (10, 40, 40, 40),
+            "waste_temp": (5, 30, 0, 0), "waste_hold": (16, 128, 128, 0)})
+    ctx.eq("sites_by_waste.total (malloc(24) wastes nothing)", frag["sites_by_waste"]["total"], 4)
+    exact = with_function(rep["sites_by_calls"]["entries"], "waste_exact")
+    ctx.eq("waste_exact: (calls, waste_bytes)",
+           [(e["alloc_calls"], e["waste_bytes"]) for e in exact], [(10, 0)])
+
+    # Samples: every 100 ms while the 16 blocks are held (500 ms), and one at exit.
+    series = frag["series"]
+    ctx.eq("memory_samples == points (no merging below 512)", frag["memory_samples"],
+           len(series))
+    held_points = [p for p in series if p["max"]["heap"] == kept + held]
+    ctx.check(len(held_points) >= 2,
+              f"samples while the blocks are held: got {len(held_points)}, expected at least 2 "
+              f"(heaps sampled: {[p['max']['heap'] for p in series]})")
+    for p in held_points:
+        v = p["max"]
+        ctx.check(v["rss"] > 0, f"sample at {p['ns']} ns: rss is 0")
+        ctx.check(v["uordblks"] + v["hblkhd"] >= kept + held + kept_waste + held_waste,
+                  f"sample at {p['ns']} ns: in use per the allocator "
+                  f"({v['uordblks']} + {v['hblkhd']}) is less than the usable size of the live "
+                  f"blocks ({kept + held + kept_waste + held_waste})")
+        ctx.eq(f"sample at {p['ns']} ns: min == max for one sample", p["min"], p["max"])
+    for p in series:
+        ctx.check(p["ns"] <= rep["process"]["duration_ns"],
+                  f"sample at {p['ns']} ns is after the end ({rep['process']['duration_ns']})")
+    ctx.eq("times of the series are in order", [p["ns"] for p in series],
+           sorted(p["ns"] for p in series))
+    at_peak, at_exit = frag["at_peak"], frag["at_exit"]
+    if ctx.check(at_peak is not None, "fragmentation.at_peak is null"):
+        ctx.eq("at_peak: heap", at_peak["values"]["heap"], kept + held)
+        ctx.check(at_peak["ns"] >= rep["heap"]["peak_ns"],
+                  f"at_peak sample ({at_peak['ns']}) is before the peak "
+                  f"({rep['heap']['peak_ns']})")
+    if ctx.check(at_exit is not None, "fragmentation.at_exit is null"):
+        ctx.eq("at_exit: heap", at_exit["values"]["heap"], kept)
+        ctx.eq("at_exit: the last point of the series", at_exit["ns"], series[-1]["ns"])
+        v = at_exit["values"]
+        ctx.eq("at_exit: footprint = arena + hblkhd", at_exit["footprint"],
+               v["arena"] + v["hblkhd"])
+        ctx.eq("at_exit: rss_per_heap", at_exit["rss_per_heap"], round(v["rss"] / kept, 3))
+
+    # The text report explains the figures.
+    r = ctx.vitals_cmd(["report", ctx.work / "frag_waste.vtr", "--color", "never"])
+    text = r.stdout.decode()
+    for line in ("Fragmentation", "internal waste", "allocator (mallinfo2)", "Stacks"):
+        ctx.check(line in text, f"the text report has no '{line}':\n{text}")
+
+
+def case_stack_use(ctx):
+    """Stack size and deepest use per thread: one thread near its limit, one far from it."""
+    r, rep = ctx.traced("stack_use")
+    out = r.stdout.decode()
+    got = dict(re.findall(r"^(\w+) (\d+)$", out, re.M))
+    ctx.require(set(got) == {"shallow", "deep", "size", "reached"}, f"unexpected output:\n{out}")
+    size, reached = int(got["size"]), int(got["reached"])
+    threads = {t["tid"]: t for t in rep["threads"]}
+    shallow, deep = threads.get(int(got["shallow"])), threads.get(int(got["deep"]))
+    ctx.require(shallow is not None and deep is not None,
+                f"the threads {got['shallow']} and {got['deep']} are not in the report")
+    page = os.sysconf("SC_PAGE_SIZE")
+    ctx.eq("deep: stack_size", deep["stack_size"], size)
+    ctx.eq("shallow: stack_size", shallow["stack_size"], size)
+    # The deepest page touched holds the deepest frame; above the top sit glibc's thread
+    # descriptor and TLS, inside the stack block.
+    ctx.check(reached <= deep["stack_used"] <= reached + 2 * page,
+              f"deep: stack_used {deep['stack_used']}, expected {reached} (the depth the thread "
+              f"reached) up to two pages more")
+    ctx.eq("deep: stack_near_limit", deep["stack_near_limit"], True)
+    ctx.check(0 < shallow["stack_used"] <= 8 * page,
+              f"shallow: stack_used {shallow['stack_used']}, expected a few pages")
+    ctx.eq("shallow: stack_near_limit", shallow["stack_near_limit"], False)
+    main = rep["threads"][0]
+    ctx.check(main["stack_size"] is not None and main["stack_used"] is not None and
+              0 < main["stack_used"] < main["stack_size"],
+              f"main thread: stack {main['stack_used']} of {main['stack_size']}")
+    ctx.eq("main: stack_near_limit", main["stack_near_limit"], False)
+    text = ctx.vitals_cmd(["report", ctx.work / "stack_use.vtr", "--color", "never"]).stdout
+    text = text.decode()
+    warn = [l for l in text.splitlines() if "warning" in l and "stack" in l]
+    ctx.eq("stack warnings in the text report (the deep thread's only)",
+           [got["deep"] in l for l in warn], [True])
+    # The summary of `vitals run` warns too.
+    r = ctx.vitals_run(ctx.prog("stack_use"), out=ctx.work / "again.vtr", quiet=False)
+    deep_tid = re.search(r"^deep (\d+)$", r.stdout.decode(), re.M)
+    warn = [l for l in vitals_lines(r.stderr) if "stack" in l and "warning" in l]
+    ctx.eq("stack warnings in the run summary",
+           [f"thread {deep_tid.group(1) if deep_tid else '?'} used" in l for l in warn], [True])
+
+
 def case_leaks_cxx(ctx):
     _, rep = ctx.traced("leaks_cxx")
     leaks = rep["leaks"]["entries"]
     widget = check_site(ctx, rep, "app::make_widget(int)", 11, 11 * 24, ["operator new"], 11,
                         11 * 24)
     buffer = check_site(ctx, rep, "app::make_buffer(int)", 7, 700, ["operator new[]"], 7, 700)
+    # operator new takes its memory from malloc: the waste is glibc's (new char[100] has 104
+    # usable bytes, a 24-byte Widget exactly 24).
+    ctx.eq("make_buffer: waste_bytes",
+           total(with_function(rep["sites_by_calls"]["entries"], "app::make_buffer(int)"),
+                 "waste_bytes"), 7 * 4)
+    ctx.eq("make_widget: waste_bytes",
+           total(with_function(rep["sites_by_calls"]["entries"], "app::make_widget(int)"),
+                 "waste_bytes"), 0)
     check_site(ctx, rep, "app::round_trips()", 0, 0, [], 13 + 4, 13 * 24 + 4 * 50)
     trips = with_function(rep["sites_by_calls"]["entries"], "app::round_trips()")
     ctx.eq("app::round_trips(): functions", fn_union(trips), ["operator new", "operator new[]"])

@@ -52,6 +52,12 @@ static void test_leaks_c_v1_0(void **state)
     assert_int_equal(m->fn_calls[VT_FN_MEMALIGN], 1);
     assert_int_equal(m->fn_calls[VT_FN_VALLOC], 1);
     assert_int_equal(m->fn_calls[VT_FN_FREE], 22);
+    /* Before 1.2: no usable sizes, memory samples or stack records. */
+    assert_int_equal(m->has_waste, 0);
+    assert_int_equal(m->waste_bytes, 0);
+    assert_int_equal(m->mem_samples, 0);
+    assert_int_equal(m->has_mem_at_exit, 0);
+    assert_int_equal(m->threads[0].has_stack, 0);
 
     /* Leaks by site, largest first: (blocks, bytes). */
     static const uint64_t want[][2] = {{37, 1776}, {5, 600}, {1, 300}, {1, 300},

@@ -233,15 +233,43 @@ static inline void tb_thread_exit(tb *b, int th, uint64_t tsc)
     tb_time(b, tsc);
 }
 
-/* Records an allocation by fn; returns its ordinal. */
-static inline uint64_t tb_alloc(tb *b, int th, uint64_t tsc, int fn, uint64_t size, uint32_t stack)
+/* Records an allocation by fn whose usable size is size + waste; returns its ordinal. */
+static inline uint64_t tb_alloc_waste(tb *b, int th, uint64_t tsc, int fn, uint64_t size,
+                                      uint32_t stack, uint64_t waste)
 {
     tb_switch(b, th);
     vt_stream_put_byte(&b->e, VT_COL_TAG, (uint8_t)(VT_TAG_ALLOC | fn));
     tb_time(b, tsc);
     vt_stream_put(&b->e, VT_COL_SIZE, size);
     vt_stream_put(&b->e, VT_COL_STACK, stack);
+    vt_stream_put(&b->e, VT_COL_MISC, waste); /* format 1.2 */
     return b->ord++;
+}
+
+/* Records an allocation by fn with no waste; returns its ordinal. */
+static inline uint64_t tb_alloc(tb *b, int th, uint64_t tsc, int fn, uint64_t size, uint32_t stack)
+{
+    return tb_alloc_waste(b, th, tsc, fn, size, stack, 0);
+}
+
+/* A memory sample (MEMINFO): rss, then mallinfo2's arena, hblkhd, uordblks, fordblks and
+ * keepcost. */
+static inline void tb_meminfo(tb *b, uint64_t tsc, const uint64_t v[6])
+{
+    tb_room(b, 96);
+    vt_stream_put_byte(&b->e, VT_COL_TAG, VT_TAG_MEMINFO);
+    tb_time(b, tsc);
+    for (int i = 0; i < 6; i++)
+        vt_stream_put(&b->e, VT_COL_MISC, v[i]);
+}
+
+static inline void tb_stack_usage(tb *b, int th, uint64_t size, uint64_t used)
+{
+    tb_room(b, 48);
+    vt_stream_put_byte(&b->e, VT_COL_TAG, VT_TAG_STACK_USAGE);
+    vt_stream_put(&b->e, VT_COL_MISC, (uint64_t)th);
+    vt_stream_put(&b->e, VT_COL_MISC, size);
+    vt_stream_put(&b->e, VT_COL_MISC, used);
 }
 
 /* Records the release by fn of the allocation with ordinal ord. */
