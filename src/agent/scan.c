@@ -830,6 +830,9 @@ static __attribute__((noinline)) void zero_resident(uint64_t lo, uint64_t hi)
 static __attribute__((noinline)) uint64_t stack_low(uint64_t sp)
 {
     uint64_t lo = 0;
+    const struct vt_thread *t = vt__self;
+    if (t && t->stack_lo && sp > t->stack_lo && sp <= t->stack_hi)
+        return t->stack_lo & ~4095ull; /* known since the thread's first event (stackuse.c) */
     if ((pid_t)syscall(SYS_gettid) == getpid()) {
         size_t len, cap;
         char *text = slurp("/proc/self/maps", &len, &cap);
