@@ -97,6 +97,7 @@ struct vt_thread {
     /* its stack (stackuse.c): [stack_lo, stack_hi), 0 when unknown; for the main thread only
      * the top is kept, and the size is RLIMIT_STACK (0: unlimited) */
     uint64_t stack_lo, stack_hi, stack_size;
+    uint64_t stack_seen; /* an address in its stack, from its first event */
     int stack_main;
 };
 
@@ -197,8 +198,13 @@ static inline __attribute__((always_inline)) void vt__leave(struct vt_thread *t)
 }
 
 /* stackuse.c */
-/* Learns the calling thread's stack bounds (t is its own state). */
+/* Learns the calling thread's stack bounds (t is its own state): the main thread's at once,
+ * another thread's only an address in its stack (see vt__stack_learn). Safe inside a hook. */
 void vt__stack_attach(struct vt_thread *t);
+/* Learns the bounds of another thread's stack: with self set, on the thread itself where it
+ * holds no lock of the C library (its pthread key destructor), exactly; otherwise from the
+ * mapping that holds the address vt__stack_attach saw. */
+void vt__stack_learn(struct vt_thread *t, int self);
 /* How many bytes of t's stack have been used (its top minus its lowest resident page), or 0
  * when unknown. Any thread may ask; async-signal-safe. */
 uint64_t vt__stack_used(const struct vt_thread *t);

@@ -569,6 +569,8 @@ static void put_stack_usage(uint32_t index, uint64_t size, uint64_t used)
 void vt__emit_stack_usages(void)
 {
     for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        if (!t->exiting && t->announced)
+            vt__stack_learn(t, 0);
         if (t->exiting || !t->announced || !t->stack_hi ||
             atomic_load_explicit(&t->retired, memory_order_relaxed) || room(48))
             continue;

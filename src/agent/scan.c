@@ -132,16 +132,23 @@ static void push(struct scan *S, size_t i)
  * needs symbols): interior pointers that C++ and some C libraries make on purpose.
  *   stdstring:  w = start + 24 into {length, capacity, refcount, chars[capacity + 1]}
  *   length64:   w = start + 8, the first word holding the size of the rest
- *   newarray:   w = start + 8, the first word a count of elements that divides the rest */
+ *   newarray:   w = start + 8, the first word a count of elements that divides the rest
+ * and one of vitals' own:
+ *   dtv:        w = start + 16 into glibc's vector of a thread's TLS blocks, whose first word
+ *               is its length in 16-byte entries, less the two it starts with; the thread (or
+ *               glibc's cache of stacks) points to its second entry. memcheck calls these
+ *               possibly lost, a false report its users suppress. */
 static int interior_is_known(struct scan *S, const struct blk *c, uint64_t w)
 {
     uint64_t hdr[2];
-    if ((w != c->p + 8 && w != c->p + 24) || c->size < 16 ||
+    if ((w != c->p + 8 && w != c->p + 16 && w != c->p + 24) || c->size < 16 ||
         (S->blocks_direct || S->direct ? (memcpy(hdr, (const void *)(uintptr_t)c->p, 16), 0)
                                         : read_mem(S, c->p, hdr, 16) != 16))
         return 0;
     if (w == c->p + 24)
         return 24 + hdr[1] + 1 == c->size && hdr[0] <= hdr[1];
+    if (w == c->p + 16)
+        return c->size % 16 == 0 && hdr[0] + 2 == c->size / 16;
     return (hdr[0] && c->size - 8 == hdr[0]) || (hdr[0] && (c->size - 8) % hdr[0] == 0);
 }
 

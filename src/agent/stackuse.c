@@ -104,18 +104,40 @@ void vt__stack_attach(struct vt_thread *t)
             return;
         }
     }
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    /* Another thread: only remember where its stack is. pthread_getattr_np cannot be called
+     * here: it allocates while it holds the thread's lock, and this may be that allocation. */
+    t->stack_seen = sp;
+}
+
+void vt__stack_learn(struct vt_thread *t, int self)
+{
+    if (t->stack_hi || t->stack_main || !t->stack_seen)
         return;
-    void *addr;
-    size_t size;
-    if (pthread_attr_getstack(&attr, &addr, &size) == 0 && sp >= (uint64_t)(uintptr_t)addr &&
-        sp < (uint64_t)(uintptr_t)addr + size) {
-        t->stack_lo = (uint64_t)(uintptr_t)addr;
-        t->stack_hi = t->stack_lo + size;
-        t->stack_size = size;
+    uint64_t sp = t->stack_seen, lo, hi;
+    if (!self) {
+        /* The mapping holding the address: the stack without its guard page. */
+        if (find_mapping(sp, &lo, &hi) == 0) {
+            t->stack_lo = lo;
+            t->stack_hi = hi;
+            t->stack_size = hi - lo;
+        }
+        return;
     }
-    pthread_attr_destroy(&attr);
+    int guard = vt__guard;
+    vt__guard = 1; /* what pthread_getattr_np allocates is not the program's */
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0 &&
+            sp >= (uint64_t)(uintptr_t)addr && sp < (uint64_t)(uintptr_t)addr + size) {
+            t->stack_lo = (uint64_t)(uintptr_t)addr;
+            t->stack_hi = t->stack_lo + size;
+            t->stack_size = size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+    vt__guard = guard;
 }
 
 uint64_t vt__stack_used(const struct vt_thread *t)

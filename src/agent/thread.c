@@ -332,6 +332,7 @@ static void thread_exit(void *arg)
     struct vt_thread *t = arg;
     if (vt__guard || atomic_load(&vt__state) != VT_STATE_TRACING)
         return;
+    vt__stack_learn(t, 1);
     /* Its stack may go to the C library's cache, where the scan at exit would read it. */
     vt__scrub_stack();
     vt__guard = 1;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "analyze/frag.h"
+#include "analyze/advice.h"
 #include "analyze/sites.h"
 #include "report/json-int.h"
 #include "report/report.h"
@@ -203,6 +204,51 @@ static void fragmentation_json(FILE *out, vt_symbols *syms, const vt_model *m, s
     fputc('}', out);
 }
 
+/* "health": the rating with its deductions; "advice": every item, most severe first. */
+static void advice_json(FILE *out, vt_symbols *syms, const vt_model *m)
+{
+    vt_health h;
+    vt_health_of(m, &h);
+    fprintf(out, "\"health\":{\"score\":%d,\"rating\":", h.score);
+    jstr(out, h.rating);
+    fputs(",\"deductions\":[", out);
+    for (int i = 0; i < h.n_reasons; i++) {
+        fprintf(out, "%s{\"points\":%d,\"reason\":", i ? "," : "", h.reasons[i].points);
+        jstr(out, h.reasons[i].text);
+        fputc('}', out);
+    }
+    fputs("]},\"advice\":[", out);
+    size_t n = 0;
+    vt_advice *adv = vt_advise(m, &n);
+    for (size_t i = 0; i < n; i++) {
+        const vt_advice *a = &adv[i];
+        fputs(i ? ",{\"kind\":" : "{\"kind\":", out);
+        jstr(out, vt_advice_kind_name(a->kind));
+        fputs(",\"severity\":", out);
+        jstr(out, vt_severity_name(a->severity));
+        fputs(",\"evidence\":", out);
+        jstr(out, a->evidence);
+        fputs(",\"action\":", out);
+        jstr(out, a->action);
+        fprintf(out, ",\"saving\":%llu,\"saving_unit\":", (unsigned long long)a->saving);
+        jstr(out, a->saving_unit);
+        fprintf(out, ",\"saving_is_bound\":%s,\"thread_tid\":",
+                a->saving_is_bound ? "true" : "false");
+        if (a->thread >= 0)
+            fprintf(out, "%u", m->threads[a->thread].tid);
+        else
+            fputs("null", out);
+        fputs(",\"site\":", out);
+        if (a->site >= 0)
+            site_json(out, syms, m, &m->sites[a->site]);
+        else
+            fputs("null", out);
+        fputc('}', out);
+    }
+    fputc(']', out);
+    free(adv);
+}
+
 int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out)
 {
     fprintf(out, "{\"schema\":\"vitals-report\",\"version\":%d,\"trace\":{\"path\":",
@@ -315,6 +361,8 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     ranked_json(out, syms, m, VT_BY_MAPPED, o->top);
     fputc(',', out);
     fragmentation_json(out, syms, m, o->top);
+    fputc(',', out);
+    advice_json(out, syms, m);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }

@@ -9,6 +9,7 @@
 
 #include "analyze/model.h"
 #include "analyze/symbols.h"
+#include "util/fmt.h"
 
 typedef struct vt_report_opts {
     size_t top;             /* entries per table */
@@ -35,10 +36,6 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
 /* The few lines `vitals run` prints on stderr at the end of a run. */
 int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_path, FILE *out);
 
-/* "1.5 MiB" style; returns buf. */
-const char *vt_fmt_bytes(uint64_t bytes, char *buf, size_t n);
-/* "1,234,567"; returns buf. */
-const char *vt_fmt_count(uint64_t v, char *buf, size_t n);
 /* "exit", "_exit", "signal", "exec" or "unknown" (no end record). */
 const char *vt_end_name(const vt_model *m);
 

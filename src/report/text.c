@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "analyze/frag.h"
+#include "analyze/advice.h"
 #include "analyze/sites.h"
 #include "report/report.h"
 #include "report/text-int.h"
@@ -304,6 +305,65 @@ static void print_stacks(const struct ctx *c)
     }
 }
 
+/* "function (file:line)" of a stack's innermost frame. */
+static void print_where(const struct ctx *c, const vt_stack *st)
+{
+    vt_frame_info f[16];
+    if (!st->depth) {
+        fputs("(no stack recorded)", c->out);
+        return;
+    }
+    vt_stack_frame(c->syms, st, 0, f, 16);
+    if (f[0].function)
+        fputs(f[0].function, c->out);
+    else
+        fprintf(c->out, "0x%llx", (unsigned long long)st->frames[0]);
+    if (f[0].file)
+        fprintf(c->out, " (%s:%d)", short_path(c, f[0].file), f[0].line);
+}
+
+static void print_saving(const struct ctx *c, const vt_advice *a)
+{
+    char b[32];
+    if (!a->saving_unit || !*a->saving_unit)
+        return;
+    int bytes = !strncmp(a->saving_unit, "bytes", 5);
+    fprintf(c->out, "       saves: %s%s %s\n", a->saving_is_bound ? "up to " : "",
+            bytes ? vt_fmt_bytes(a->saving, b, sizeof(b)) : vt_fmt_count(a->saving, b, sizeof(b)),
+            bytes ? a->saving_unit + 6 : a->saving_unit);
+}
+
+static void print_advice(const struct ctx *c)
+{
+    const vt_model *m = c->m;
+    size_t n = 0;
+    vt_advice *adv = vt_advise(m, &n);
+    vt_health h;
+    vt_health_of(m, &h);
+    fprintf(c->out, "\n%sMemory health%s  %s (%d/100)\n", bold(c), reset(c), h.rating, h.score);
+    for (int i = 0; i < h.n_reasons; i++)
+        fprintf(c->out, "  -%-3d %s\n", h.reasons[i].points, h.reasons[i].text);
+    if (!h.n_reasons)
+        fprintf(c->out, "  nothing to deduct by the rules of docs/REPORT.md\n");
+    size_t shown = n < c->o->top ? n : c->o->top;
+    section(c, "Advice", shown, n, "items");
+    if (!n)
+        fprintf(c->out, "  none: no rule of docs/REPORT.md fired\n");
+    for (size_t i = 0; i < shown; i++) {
+        const vt_advice *a = &adv[i];
+        fprintf(c->out, "  %s%zu.%s %-8s %s: %s\n", bold(c), i + 1, reset(c),
+                vt_severity_name(a->severity), vt_advice_kind_name(a->kind), a->evidence);
+        if (a->site >= 0) {
+            fputs("       at ", c->out);
+            print_where(c, &m->stacks[m->sites[a->site].stack]);
+            fputc('\n', c->out);
+        }
+        fprintf(c->out, "       do: %s\n", a->action);
+        print_saving(c, a);
+    }
+    free(adv);
+}
+
 static void print_end(const struct ctx *c)
 {
     const vt_model *m = c->m;
@@ -403,6 +463,7 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
                 vt_fmt_count(m->unmatched_frees, b1, sizeof(b1)));
 
     vt__text_over_time(&c);
+    print_advice(&c);
 
     if (m->mmap_calls || m->munmap_calls) {
         fprintf(out, "\n%sMapped memory%s (anonymous mmap, outside the heap)\n", bold(&c),
@@ -537,6 +598,14 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
         }
         fputc('\n', out);
     }
+    vt_health h;
+    vt_health_of(m, &h);
+    size_t n_advice = 0;
+    free(vt_advise(m, &n_advice));
+    fprintf(out, "vitals: memory health: %s (%d/100)", h.rating, h.score);
+    if (n_advice)
+        fprintf(out, "; %zu piece%s of advice in the report", n_advice, n_advice == 1 ? "" : "s");
+    fputc('\n', out);
     if (m->timeline.n_suspects)
         fprintf(out, "vitals: growing through the run: %zu site%s (whether freed at exit or not)\n",
                 m->timeline.n_suspects, m->timeline.n_suspects == 1 ? "" : "s");
