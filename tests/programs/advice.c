@@ -100,6 +100,8 @@ static NOINLINE int down(int depth)
     return down(depth + 1) + frame[0] - frame[sizeof(frame) - 1];
 }
 
+/* Its first allocation is the one pthread_getattr_np makes while it holds the thread's lock:
+ * the agent must not ask pthread_getattr_np for the stack then (it used to, and hung). */
 static void *deep(void *arg)
 {
     (void)arg;
