@@ -266,7 +266,8 @@ int vt__merge_flush_block(int compress);
 /* Appends meta records to the stream. */
 void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t tsc_hz);
 void vt__emit_clock(void);
-void vt__emit_end(int reason, int status, uint64_t dropped);
+/* tsc: when the trace ended (before the leak check, which is not the program's time). */
+void vt__emit_end(int reason, int status, uint64_t dropped, uint64_t tsc);
 void vt__emit_exec(const char *path);
 /* Appends a memory sample (MEMINFO) taken now. Not from a signal handler, nor while the calling
  * thread may hold an allocator lock: glibc's mallinfo2() takes every arena's lock. */

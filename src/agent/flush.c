@@ -303,10 +303,14 @@ void vt__final_flush(int reason, int status, int in_signal)
         if (!in_signal && !guard)
             vt__emit_meminfo();
         vt__emit_stack_usages();
+        /* The trace ends here: what other threads do during the leak check comes after its
+         * end, like what runs after this destructor, and is not counted as dropped. */
+        uint64_t dropped = atomic_load(&vt__dropped), end_tsc = vt__now();
+        atomic_store(&vt__state, VT_STATE_OFF);
         if (!in_signal && vt__config.leak_check)
             vt__scan_at_exit();
         vt__emit_clock();
-        vt__emit_end(reason, status, atomic_load(&vt__dropped));
+        vt__emit_end(reason, status, dropped, end_tsc);
         vt__merge_flush_block(!in_signal);
         if (!in_signal)
             vt_trace_writer_close(&vt__writer);

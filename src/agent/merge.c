@@ -312,7 +312,7 @@ void vt__emit_clock(void)
     vt_stream_put(&enc, VT_COL_MISC, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 }
 
-void vt__emit_end(int reason, int status, uint64_t dropped)
+void vt__emit_end(int reason, int status, uint64_t dropped, uint64_t tsc)
 {
     if (room(64))
         return;
@@ -320,7 +320,7 @@ void vt__emit_end(int reason, int status, uint64_t dropped)
     vt_stream_put(&enc, VT_COL_MISC, (uint64_t)reason);
     vt_stream_put(&enc, VT_COL_MISC, (uint64_t)status);
     vt_stream_put(&enc, VT_COL_MISC, dropped);
-    vt_stream_put(&enc, VT_COL_MISC, vt__now());
+    vt_stream_put(&enc, VT_COL_MISC, tsc);
 }
 
 void vt__emit_exec(const char *path)
