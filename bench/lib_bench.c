@@ -3,7 +3,7 @@
  * as a Markdown table row.
  *
  *   lib_bench pool  RUNS     acquire/release against malloc/free, 1 and 2 threads
- *   lib_bench cache RUNS     gets per second, 1 and 2 threads
+ *   lib_bench cache RUNS     gets per second, 1 and 2 threads, 1 and 8 shards
  *   lib_bench zipf  RUNS     hit rate on a Zipf workload: plain LRU against two tiers
  *   lib_bench text  RUNS     memory held by the compressed tier for text values */
 #include <malloc.h>
@@ -152,35 +152,38 @@ static void *cache_worker(void *p)
 
 static void bench_cache(int runs)
 {
-    printf("| threads | gets per second (all threads) | mean get ns (sampled) | p99 get ns "
-           "(sampled) |\n| --- | --- | --- | --- |\n");
-    for (int threads = 1; threads <= 2; threads++) {
-        double rate[32], avg[32], p99[32];
-        for (int r = 0; r < runs; r++) {
-            struct vt_cache_config cfg = {.name = "bench", .max_bytes = 64u << 20};
-            vt_cache *c = vt_cache_new(&cfg);
-            char key[32], value[100];
-            memset(value, 'v', sizeof(value));
-            for (unsigned k = 0; k < CACHE_KEYS; k++) {
-                int n = snprintf(key, sizeof(key), "user:%08u", k);
-                vt_cache_put(c, key, (size_t)n, value, sizeof(value), 0);
+    printf("| shards | threads | gets per second (all threads) | mean get ns (sampled) | p99 get "
+           "ns (sampled) |\n| --- | --- | --- | --- | --- |\n");
+    for (unsigned shards = 1; shards <= 8; shards *= 8) {
+        for (int threads = 1; threads <= 2; threads++) {
+            double rate[32], avg[32], p99[32];
+            for (int r = 0; r < runs; r++) {
+                struct vt_cache_config cfg = {
+                    .name = "bench", .max_bytes = 64u << 20, .shards = shards};
+                vt_cache *c = vt_cache_new(&cfg);
+                char key[32], value[100];
+                memset(value, 'v', sizeof(value));
+                for (unsigned k = 0; k < CACHE_KEYS; k++) {
+                    int n = snprintf(key, sizeof(key), "user:%08u", k);
+                    vt_cache_put(c, key, (size_t)n, value, sizeof(value), 0);
+                }
+                pthread_barrier_t go;
+                pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
+                struct cache_arg a[2];
+                for (int i = 0; i < threads; i++)
+                    a[i] = (struct cache_arg){c, CACHE_OPS / threads, 1234567u + i, &go};
+                double s = run_threads(cache_worker, a, sizeof(a[0]), threads, &go);
+                rate[r] = (double)(CACHE_OPS / threads * threads) / s;
+                struct vt_cache_stats st;
+                vt_cache_stats(c, &st);
+                avg[r] = st.lookup_avg_ns;
+                p99[r] = st.lookup_p99_ns;
+                pthread_barrier_destroy(&go);
+                vt_cache_free(c);
             }
-            pthread_barrier_t go;
-            pthread_barrier_init(&go, NULL, (unsigned)threads + 1);
-            struct cache_arg a[2];
-            for (int i = 0; i < threads; i++)
-                a[i] = (struct cache_arg){c, CACHE_OPS / threads, 1234567u + i, &go};
-            double s = run_threads(cache_worker, a, sizeof(a[0]), threads, &go);
-            rate[r] = (double)(CACHE_OPS / threads * threads) / s;
-            struct vt_cache_stats st;
-            vt_cache_stats(c, &st);
-            avg[r] = st.lookup_avg_ns;
-            p99[r] = st.lookup_p99_ns;
-            pthread_barrier_destroy(&go);
-            vt_cache_free(c);
+            printf("| %u | %d | %.2f M | %.0f | %.0f |\n", shards, threads,
+                   median(rate, runs) / 1e6, median(avg, runs), median(p99, runs));
         }
-        printf("| %d | %.2f M | %.0f | %.0f |\n", threads, median(rate, runs) / 1e6,
-               median(avg, runs), median(p99, runs));
     }
 }
 

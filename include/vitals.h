@@ -116,7 +116,7 @@ VT_API void vt_pool_release(vt_pool *pool, void *object);
 VT_API int vt_pool_stats(const vt_pool *pool, struct vt_pool_stats *out);
 
 /* Caches: byte-string keys mapped to byte-string values, both copied in; thread-safe (one lock
- * per cache); every operation O(1) except clear and clear_expired.
+ * per cache, or per shard); every operation O(1) except clear and clear_expired.
  *
  * An entry costs its key, its value and VT_CACHE_ENTRY_OVERHEAD bytes against the byte budget;
  * when a put takes the cache over budget the least recently used entries leave. With a
@@ -155,6 +155,9 @@ struct vt_cache_config {
     vt_cache_evict_fn on_evict; /* may be NULL */
     void *evict_user;
     unsigned lookup_sample; /* time one get in this many (a power of two); default 16 */
+    unsigned shards;        /* independent LRU shards, each with its own lock and 1/shards of
+                               both budgets (a power of two, at most 1024); default 1: one
+                               lock, exact LRU order over the whole cache */
 };
 
 /* Figures of a cache, filled by vt_cache_stats(). Times are of the sampled gets (see
@@ -182,8 +185,9 @@ struct vt_cache_stats {
 };
 
 /* Makes a cache with the settings in *config (read during the call only). Returns NULL when out
- * of memory or when a setting is invalid (max_bytes 0, lookup_sample not a power of two). The
- * caller frees it with vt_cache_free(). */
+ * of memory or when a setting is invalid (max_bytes 0 or not over VT_CACHE_ENTRY_OVERHEAD per
+ * shard, lookup_sample or shards not a power of two). The caller frees it with
+ * vt_cache_free(). */
 VT_API vt_cache *vt_cache_new(const struct vt_cache_config *config);
 
 /* Frees the cache and every entry, without calling the eviction callback. vt_cache_free(NULL)
@@ -193,8 +197,8 @@ VT_API void vt_cache_free(vt_cache *cache);
 /* Stores a copy of key (key_len bytes, at least 1) and value (value_len bytes, may be 0),
  * replacing any entry of that key, as the most recently used. ttl_ns is its time to live (0:
  * the default of the config). Evicts (or demotes) least recently used entries to stay within
- * budget. Returns 0, VT_ETOOBIG if the entry alone is over the main budget, VT_ENOMEM, or
- * VT_EINVAL. */
+ * budget. Returns 0, VT_ETOOBIG if the entry alone is over the main budget (of its shard),
+ * VT_ENOMEM, or VT_EINVAL. */
 VT_API int vt_cache_put(vt_cache *cache, const void *key, size_t key_len, const void *value,
                         size_t value_len, uint64_t ttl_ns);
 

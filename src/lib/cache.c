@@ -1,4 +1,6 @@
-/* vt_cache: a hash table of entries, each on the LRU list of its tier, under one lock.
+/* vt_cache: a hash table of entries, each on the LRU list of its tier, under one lock; or, with
+ * shards > 1, that many such caches, each with its share of the budgets, a key's shard chosen by
+ * its hash.
  *
  * An entry is one allocation: a header, then the key, then the value as stored (raw in the main
  * tier; zstd-compressed in the compressed tier, or raw there if compression did not shrink it).
@@ -41,10 +43,9 @@ struct tier {
 #define HIST_OCTAVES 40
 #define HIST_N (HIST_SUB + (HIST_OCTAVES - 4) * HIST_SUB)
 
-struct vt_cache {
-    struct vt__lib_node node;
+/* A shard: an independent LRU cache with its share of the budgets, under its own lock. */
+struct shard {
     pthread_mutex_t lock;
-    char *name;
     struct entry **buckets;
     size_t mask, count;
     struct tier t[2];
@@ -54,12 +55,18 @@ struct vt_cache {
     vt_cache_evict_fn on_evict;
     void *evict_user;
     int level;
-    unsigned sample_mask;
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     void *scratch;
     size_t scratch_size;
     uint64_t gets, hits, hits_compressed, misses, puts, evictions, demotions, expirations;
+} __attribute__((aligned(64)));
+
+struct vt_cache {
+    struct vt__lib_node node;
+    char *name;
+    unsigned sample_mask, n_shards;
+    struct shard *shards;
     _Atomic uint64_t timed_ns, hist[HIST_N];
 };
 
@@ -116,7 +123,7 @@ static void lru_push_front(struct tier *t, struct entry *e)
     t->head.next = e;
 }
 
-static struct entry *find(vt_cache *c, const void *key, size_t key_len, uint64_t hash)
+static struct entry *find(struct shard *c, const void *key, size_t key_len, uint64_t hash)
 {
     for (struct entry *e = c->buckets[hash & c->mask]; e; e = e->hnext) {
         if (e->hash == hash && e->key_len == key_len && !memcmp(e->data, key, key_len))
@@ -125,7 +132,7 @@ static struct entry *find(vt_cache *c, const void *key, size_t key_len, uint64_t
     return NULL;
 }
 
-static void hash_unlink(vt_cache *c, struct entry *e)
+static void hash_unlink(struct shard *c, struct entry *e)
 {
     struct entry **link = &c->buckets[e->hash & c->mask];
     while (*link != e)
@@ -134,7 +141,7 @@ static void hash_unlink(vt_cache *c, struct entry *e)
     c->count--;
 }
 
-static void grow_table(vt_cache *c)
+static void grow_table(struct shard *c)
 {
     size_t n = (c->mask + 1) * 2;
     struct entry **b = calloc(n, sizeof(*b));
@@ -153,7 +160,7 @@ static void grow_table(vt_cache *c)
 }
 
 /* Puts e into the table and at the front of its tier. */
-static void link_entry(vt_cache *c, struct entry *e)
+static void link_entry(struct shard *c, struct entry *e)
 {
     if (c->count >= c->mask + 1)
         grow_table(c);
@@ -169,7 +176,7 @@ static void link_entry(vt_cache *c, struct entry *e)
     t->stored_bytes += e->stored_len;
 }
 
-static void unlink_entry(vt_cache *c, struct entry *e)
+static void unlink_entry(struct shard *c, struct entry *e)
 {
     hash_unlink(c, e);
     lru_unlink(e);
@@ -186,7 +193,7 @@ static int expired(const struct entry *e, uint64_t now)
 }
 
 /* Removes e from the cache for a reason the callback hears about. */
-static void drop(vt_cache *c, struct entry *e, enum vt_cache_reason why)
+static void drop(struct shard *c, struct entry *e, enum vt_cache_reason why)
 {
     unlink_entry(c, e);
     if (why == VT_CACHE_EXPIRED)
@@ -211,7 +218,7 @@ static struct entry *new_entry(const void *key, size_t key_len, size_t stored_le
 
 /* Moves e, the least recently used entry of the main tier, into the compressed tier, or drops it
  * if it cannot be kept there. */
-static void demote(vt_cache *c, struct entry *e)
+static void demote(struct shard *c, struct entry *e)
 {
     size_t bound = ZSTD_compressBound(e->value_len);
     if (bound > c->scratch_size) {
@@ -250,7 +257,7 @@ static void demote(vt_cache *c, struct entry *e)
 }
 
 /* Brings both tiers back within budget, sparing keep (the entry just put or promoted). */
-static void enforce(vt_cache *c, uint64_t now, struct entry *keep)
+static void enforce(struct shard *c, uint64_t now, struct entry *keep)
 {
     struct tier *t0 = &c->t[0], *t1 = &c->t[1];
     while (t0->bytes > t0->max && t0->head.prev != keep) {
@@ -268,49 +275,7 @@ static void enforce(vt_cache *c, uint64_t now, struct entry *keep)
     }
 }
 
-vt_cache *vt_cache_new(const struct vt_cache_config *cfg)
-{
-    if (!cfg || cfg->max_bytes == 0 || (cfg->lookup_sample & (cfg->lookup_sample - 1)))
-        return NULL;
-    vt_cache *c = calloc(1, sizeof(*c));
-    if (!c)
-        return NULL;
-    c->name = strdup(cfg->name ? cfg->name : "cache");
-    c->mask = 63;
-    c->buckets = calloc(c->mask + 1, sizeof(*c->buckets));
-    if (!c->name || !c->buckets)
-        goto fail;
-    for (int i = 0; i < 2; i++)
-        c->t[i].head.prev = c->t[i].head.next = &c->t[i].head;
-    c->t[0].max = cfg->max_bytes;
-    c->t[1].max = cfg->compressed_max_bytes;
-    c->default_ttl = cfg->default_ttl_ns;
-    c->now_fn = cfg->now_fn ? cfg->now_fn : monotonic_ns;
-    c->clock_user = cfg->clock_user;
-    c->on_evict = cfg->on_evict;
-    c->evict_user = cfg->evict_user;
-    c->level = cfg->compression_level ? cfg->compression_level : 1;
-    c->sample_mask = (cfg->lookup_sample ? cfg->lookup_sample : 16) - 1;
-    if (c->t[1].max) {
-        c->cctx = ZSTD_createCCtx();
-        c->dctx = ZSTD_createDCtx();
-        if (!c->cctx || !c->dctx)
-            goto fail;
-    }
-    if (pthread_mutex_init(&c->lock, NULL) != 0)
-        goto fail;
-    vt__lib_register_cache(&c->node);
-    return c;
-fail:
-    ZSTD_freeCCtx(c->cctx);
-    ZSTD_freeDCtx(c->dctx);
-    free(c->buckets);
-    free(c->name);
-    free(c);
-    return NULL;
-}
-
-static void free_all(vt_cache *c)
+static void free_all(struct shard *c)
 {
     for (int i = 0; i < 2; i++) {
         struct tier *t = &c->t[i];
@@ -325,26 +290,103 @@ static void free_all(vt_cache *c)
     c->count = 0;
 }
 
+static int shard_init(struct shard *c, const struct vt_cache_config *cfg, unsigned n)
+{
+    c->mask = 63;
+    c->buckets = calloc(c->mask + 1, sizeof(*c->buckets));
+    if (!c->buckets)
+        return VT_ENOMEM;
+    for (int i = 0; i < 2; i++)
+        c->t[i].head.prev = c->t[i].head.next = &c->t[i].head;
+    c->t[0].max = cfg->max_bytes / n;
+    c->t[1].max = cfg->compressed_max_bytes / n;
+    c->default_ttl = cfg->default_ttl_ns;
+    c->now_fn = cfg->now_fn ? cfg->now_fn : monotonic_ns;
+    c->clock_user = cfg->clock_user;
+    c->on_evict = cfg->on_evict;
+    c->evict_user = cfg->evict_user;
+    c->level = cfg->compression_level ? cfg->compression_level : 1;
+    if (c->t[1].max) {
+        c->cctx = ZSTD_createCCtx();
+        c->dctx = ZSTD_createDCtx();
+        if (!c->cctx || !c->dctx)
+            return VT_ENOMEM;
+    }
+    if (pthread_mutex_init(&c->lock, NULL) != 0)
+        return VT_ENOMEM;
+    return 0;
+}
+
+static void free_cache(vt_cache *c, unsigned n_ready)
+{
+    for (unsigned i = 0; c->shards && i < c->n_shards; i++) {
+        struct shard *s = &c->shards[i];
+        if (s->buckets)
+            free_all(s);
+        if (i < n_ready)
+            pthread_mutex_destroy(&s->lock);
+        ZSTD_freeCCtx(s->cctx);
+        ZSTD_freeDCtx(s->dctx);
+        free(s->scratch);
+        free(s->buckets);
+    }
+    free(c->shards);
+    free(c->name);
+    free(c);
+}
+
+vt_cache *vt_cache_new(const struct vt_cache_config *cfg)
+{
+    if (!cfg || cfg->max_bytes == 0 || (cfg->lookup_sample & (cfg->lookup_sample - 1)) ||
+        (cfg->shards & (cfg->shards - 1)) || cfg->shards > 1024)
+        return NULL;
+    unsigned n = cfg->shards ? cfg->shards : 1;
+    if (cfg->max_bytes / n <= VT_CACHE_ENTRY_OVERHEAD)
+        return NULL;
+    vt_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->name = strdup(cfg->name ? cfg->name : "cache");
+    c->sample_mask = (cfg->lookup_sample ? cfg->lookup_sample : 16) - 1;
+    c->n_shards = n;
+    c->shards = aligned_alloc(64, n * sizeof(struct shard));
+    if (c->shards)
+        memset(c->shards, 0, n * sizeof(struct shard));
+    unsigned ready = 0;
+    if (!c->name || !c->shards)
+        goto fail;
+    for (; ready < n; ready++) {
+        if (shard_init(&c->shards[ready], cfg, n) < 0)
+            goto fail;
+    }
+    vt__lib_register_cache(&c->node);
+    return c;
+fail:
+    free_cache(c, ready);
+    return NULL;
+}
+
+/* The shard of a key: the hash's top bits (its low bits pick the bucket). */
+static struct shard *shard_of(vt_cache *c, uint64_t hash)
+{
+    return &c->shards[(hash >> 40) & (c->n_shards - 1)];
+}
+
 void vt_cache_free(vt_cache *c)
 {
     if (!c)
         return;
     vt__lib_unregister(&c->node);
-    free_all(c);
-    ZSTD_freeCCtx(c->cctx);
-    ZSTD_freeDCtx(c->dctx);
-    pthread_mutex_destroy(&c->lock);
-    free(c->scratch);
-    free(c->buckets);
-    free(c->name);
-    free(c);
+    free_cache(c, c->n_shards);
 }
 
-int vt_cache_put(vt_cache *c, const void *key, size_t key_len, const void *value, size_t value_len,
-                 uint64_t ttl_ns)
+int vt_cache_put(vt_cache *cache, const void *key, size_t key_len, const void *value,
+                 size_t value_len, uint64_t ttl_ns)
 {
-    if (!c || !key || key_len == 0 || (!value && value_len))
+    if (!cache || !key || key_len == 0 || (!value && value_len))
         return VT_EINVAL;
+    uint64_t hash = hash_bytes(key, key_len);
+    struct shard *c = shard_of(cache, hash);
     if (key_len > UINT32_MAX || value_len > UINT32_MAX ||
         VT_CACHE_ENTRY_OVERHEAD + key_len + value_len > c->t[0].max)
         return VT_ETOOBIG;
@@ -353,7 +395,7 @@ int vt_cache_put(vt_cache *c, const void *key, size_t key_len, const void *value
         return VT_ENOMEM;
     if (value_len)
         memcpy(e->data + key_len, value, value_len);
-    e->hash = hash_bytes(key, key_len);
+    e->hash = hash;
     e->value_len = (uint32_t)value_len;
     e->tier = 0;
     e->raw = 1;
@@ -375,7 +417,7 @@ int vt_cache_put(vt_cache *c, const void *key, size_t key_len, const void *value
 }
 
 /* Moves e from the compressed tier to the front of the main one; NULL when out of memory. */
-static struct entry *promote(vt_cache *c, struct entry *e, uint64_t now)
+static struct entry *promote(struct shard *c, struct entry *e, uint64_t now)
 {
     struct entry *p = new_entry(e->data, e->key_len, e->value_len);
     if (!p)
@@ -423,14 +465,15 @@ static double hist_mid(unsigned b)
     return (double)(HIST_SUB + sub) * width + width / 2;
 }
 
-int vt_cache_get(vt_cache *c, const void *key, size_t key_len, void *buf, size_t buf_size,
+int vt_cache_get(vt_cache *cache, const void *key, size_t key_len, void *buf, size_t buf_size,
                  size_t *value_len)
 {
-    if (!c || !key || key_len == 0 || (!buf && buf_size))
+    if (!cache || !key || key_len == 0 || (!buf && buf_size))
         return VT_EINVAL;
-    int timed = (++get_tick & c->sample_mask) == 0;
+    int timed = (++get_tick & cache->sample_mask) == 0;
     uint64_t t0 = timed ? monotonic_ns(NULL) : 0;
     uint64_t hash = hash_bytes(key, key_len);
+    struct shard *c = shard_of(cache, hash);
     int rc = 0;
 
     pthread_mutex_lock(&c->lock);
@@ -472,17 +515,18 @@ out:
     pthread_mutex_unlock(&c->lock);
     if (timed) {
         uint64_t ns = monotonic_ns(NULL) - t0;
-        atomic_fetch_add_explicit(&c->hist[hist_bucket(ns)], 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&c->timed_ns, ns, memory_order_relaxed);
+        atomic_fetch_add_explicit(&cache->hist[hist_bucket(ns)], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&cache->timed_ns, ns, memory_order_relaxed);
     }
     return rc;
 }
 
-int vt_cache_remove(vt_cache *c, const void *key, size_t key_len)
+int vt_cache_remove(vt_cache *cache, const void *key, size_t key_len)
 {
-    if (!c || !key || key_len == 0)
+    if (!cache || !key || key_len == 0)
         return VT_EINVAL;
     uint64_t hash = hash_bytes(key, key_len);
+    struct shard *c = shard_of(cache, hash);
     pthread_mutex_lock(&c->lock);
     struct entry *e = find(c, key, key_len, hash);
     if (e)
@@ -492,68 +536,79 @@ int vt_cache_remove(vt_cache *c, const void *key, size_t key_len)
     return e ? 0 : VT_ENOTFOUND;
 }
 
-void vt_cache_clear(vt_cache *c)
+void vt_cache_clear(vt_cache *cache)
 {
-    if (!c)
+    if (!cache)
         return;
-    pthread_mutex_lock(&c->lock);
-    free_all(c);
-    pthread_mutex_unlock(&c->lock);
+    for (unsigned i = 0; i < cache->n_shards; i++) {
+        struct shard *c = &cache->shards[i];
+        pthread_mutex_lock(&c->lock);
+        free_all(c);
+        pthread_mutex_unlock(&c->lock);
+    }
 }
 
-size_t vt_cache_clear_expired(vt_cache *c)
+size_t vt_cache_clear_expired(vt_cache *cache)
 {
-    if (!c)
+    if (!cache)
         return 0;
     size_t n = 0;
-    pthread_mutex_lock(&c->lock);
-    uint64_t now = c->now_fn(c->clock_user);
-    for (int i = 0; i < 2; i++) {
-        struct tier *t = &c->t[i];
-        for (struct entry *e = t->head.next, *next; e != &t->head; e = next) {
-            next = e->next;
-            if (expired(e, now)) {
-                drop(c, e, VT_CACHE_EXPIRED);
-                n++;
+    for (unsigned s = 0; s < cache->n_shards; s++) {
+        struct shard *c = &cache->shards[s];
+        pthread_mutex_lock(&c->lock);
+        uint64_t now = c->now_fn(c->clock_user);
+        for (int i = 0; i < 2; i++) {
+            struct tier *t = &c->t[i];
+            for (struct entry *e = t->head.next, *next; e != &t->head; e = next) {
+                next = e->next;
+                if (expired(e, now)) {
+                    drop(c, e, VT_CACHE_EXPIRED);
+                    n++;
+                }
             }
         }
+        pthread_mutex_unlock(&c->lock);
     }
-    pthread_mutex_unlock(&c->lock);
     return n;
 }
 
-int vt_cache_stats(vt_cache *c, struct vt_cache_stats *out)
+int vt_cache_stats(vt_cache *cache, struct vt_cache_stats *out)
 {
-    if (!c || !out)
+    if (!cache || !out)
         return VT_EINVAL;
     memset(out, 0, sizeof(*out));
-    out->name = c->name;
-    pthread_mutex_lock(&c->lock);
-    out->gets = c->gets;
-    out->hits = c->hits;
-    out->hits_compressed = c->hits_compressed;
-    out->misses = c->misses;
-    out->puts = c->puts;
-    out->evictions = c->evictions;
-    out->demotions = c->demotions;
-    out->expirations = c->expirations;
-    out->entries = c->t[0].count;
-    out->entries_compressed = c->t[1].count;
-    out->bytes = c->t[0].bytes;
-    out->bytes_compressed = c->t[1].bytes;
-    out->raw_bytes_compressed = c->t[1].raw_bytes;
-    if (c->t[1].stored_bytes)
-        out->compression_ratio = (double)c->t[1].raw_bytes / (double)c->t[1].stored_bytes;
-    pthread_mutex_unlock(&c->lock);
+    out->name = cache->name;
+    uint64_t stored = 0;
+    for (unsigned i = 0; i < cache->n_shards; i++) {
+        struct shard *c = &cache->shards[i];
+        pthread_mutex_lock(&c->lock);
+        out->gets += c->gets;
+        out->hits += c->hits;
+        out->hits_compressed += c->hits_compressed;
+        out->misses += c->misses;
+        out->puts += c->puts;
+        out->evictions += c->evictions;
+        out->demotions += c->demotions;
+        out->expirations += c->expirations;
+        out->entries += c->t[0].count;
+        out->entries_compressed += c->t[1].count;
+        out->bytes += c->t[0].bytes;
+        out->bytes_compressed += c->t[1].bytes;
+        out->raw_bytes_compressed += c->t[1].raw_bytes;
+        stored += c->t[1].stored_bytes;
+        pthread_mutex_unlock(&c->lock);
+    }
+    if (stored)
+        out->compression_ratio = (double)out->raw_bytes_compressed / (double)stored;
     out->hit_rate = out->gets ? (double)out->hits / (double)out->gets : 0.0;
 
     uint64_t hist[HIST_N], n = 0;
     for (unsigned b = 0; b < HIST_N; b++)
-        n += hist[b] = atomic_load_explicit(&c->hist[b], memory_order_relaxed);
+        n += hist[b] = atomic_load_explicit(&cache->hist[b], memory_order_relaxed);
     out->timed_gets = n;
     if (n) {
         out->lookup_avg_ns =
-            (double)atomic_load_explicit(&c->timed_ns, memory_order_relaxed) / (double)n;
+            (double)atomic_load_explicit(&cache->timed_ns, memory_order_relaxed) / (double)n;
         uint64_t rank = (n * 99 + 99) / 100, seen = 0;
         for (unsigned b = 0; b < HIST_N; b++) {
             seen += hist[b];

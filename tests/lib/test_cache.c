@@ -301,12 +301,14 @@ static void test_budget_against_model(void **state)
 
 /* With a compressed tier, nothing a get returns is stale or wrong, and neither budget is ever
  * exceeded. */
-static void test_two_tiers_randomized(void **state)
+static void randomized_truth(size_t max_bytes, size_t compressed_max_bytes, unsigned shards)
 {
-    (void)state;
-    struct vt_cache_config cfg = {
-        .max_bytes = 3000, .compressed_max_bytes = 2000, .now_fn = fake_clock};
+    struct vt_cache_config cfg = {.max_bytes = max_bytes,
+                                  .compressed_max_bytes = compressed_max_bytes,
+                                  .now_fn = fake_clock,
+                                  .shards = shards};
     vt_cache *c = vt_cache_new(&cfg);
+    assert_non_null(c);
     static struct ref truth[KEYS];
     memset(truth, 0, sizeof(truth));
     uint64_t rnd = 7;
@@ -344,10 +346,39 @@ static void test_two_tiers_randomized(void **state)
         assert_true(s.bytes_compressed <= cfg.compressed_max_bytes);
     }
     struct vt_cache_stats s = stats(c);
-    assert_true(s.demotions > 1000);
-    assert_true(s.hits_compressed > 1000);
+    if (compressed_max_bytes) {
+        assert_true(s.demotions > 1000);
+        assert_true(s.hits_compressed > 1000);
+    }
+    assert_true(s.hits > 1000);
     assert_int_equal(s.gets, s.hits + s.misses);
     vt_cache_free(c);
+}
+
+static void test_two_tiers_randomized(void **state)
+{
+    (void)state;
+    randomized_truth(3000, 2000, 1);
+}
+
+/* Shards: each keeps its share of both budgets, so the whole cache keeps its budgets. */
+static void test_shards_randomized(void **state)
+{
+    (void)state;
+    randomized_truth(4 * 1000, 4 * 700, 4);
+    randomized_truth(8 * 1000, 0, 8);
+    struct vt_cache_config cfg = {.max_bytes = 4 * 1000, .shards = 4};
+    vt_cache *c = vt_cache_new(&cfg);
+    char big[1000] = {0};
+    /* An entry larger than a shard's budget does not fit. */
+    assert_int_equal(vt_cache_put(c, "k", 1, big, 1000 - VT_CACHE_ENTRY_OVERHEAD, 0), VT_ETOOBIG);
+    assert_int_equal(vt_cache_put(c, "k", 1, big, 1000 - VT_CACHE_ENTRY_OVERHEAD - 1, 0), 0);
+    vt_cache_free(c);
+    cfg.shards = 3;
+    assert_null(vt_cache_new(&cfg));
+    cfg.shards = 4;
+    cfg.max_bytes = 4 * VT_CACHE_ENTRY_OVERHEAD;
+    assert_null(vt_cache_new(&cfg));
 }
 
 static void test_compressed_tier(void **state)
@@ -499,10 +530,10 @@ static void *work(void *arg)
     return NULL;
 }
 
-static void test_threads(void **state)
+static void threads_on(unsigned shards)
 {
-    (void)state;
-    struct vt_cache_config cfg = {.max_bytes = 20000, .compressed_max_bytes = 10000};
+    struct vt_cache_config cfg = {
+        .max_bytes = 20000, .compressed_max_bytes = 10000, .shards = shards};
     vt_cache *c = vt_cache_new(&cfg);
     struct worker w[THREADS];
     pthread_t t[THREADS];
@@ -526,6 +557,19 @@ static void test_threads(void **state)
     assert_true(s.bytes_compressed <= cfg.compressed_max_bytes);
     assert_true(s.hits_compressed > 0);
     vt_cache_free(c);
+    pthread_barrier_destroy(&start);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    threads_on(1);
+}
+
+static void test_threads_shards(void **state)
+{
+    (void)state;
+    threads_on(8);
 }
 
 int main(int argc, char **argv)
@@ -536,10 +580,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_lru_order),
         cmocka_unit_test(test_budget_against_model),
         cmocka_unit_test(test_two_tiers_randomized),
+        cmocka_unit_test(test_shards_randomized),
         cmocka_unit_test(test_compressed_tier),
         cmocka_unit_test(test_lookup_timing),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads_shards),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
