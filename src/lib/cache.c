@@ -70,7 +70,7 @@ struct vt_cache {
     _Atomic uint64_t timed_ns, hist[HIST_N];
 };
 
-static _Thread_local unsigned get_tick;
+static _Thread_local unsigned get_tick __attribute__((tls_model("initial-exec")));
 
 vt_cache *vt__cache_of_node(struct vt__lib_node *node)
 {
