@@ -143,7 +143,7 @@ static int interior_is_known(struct scan *S, const struct blk *c, uint64_t w)
     uint64_t hdr[2];
     if ((w != c->p + 8 && w != c->p + 16 && w != c->p + 24) || c->size < 16 ||
         (S->blocks_direct || S->direct ? (memcpy(hdr, (const void *)(uintptr_t)c->p, 16), 0)
-                                        : read_mem(S, c->p, hdr, 16) != 16))
+                                       : read_mem(S, c->p, hdr, 16) != 16))
         return 0;
     if (w == c->p + 24)
         return 24 + hdr[1] + 1 == c->size && hdr[0] <= hdr[1];

@@ -129,8 +129,8 @@ void vt__stack_learn(struct vt_thread *t, int self)
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *addr;
         size_t size;
-        if (pthread_attr_getstack(&attr, &addr, &size) == 0 &&
-            sp >= (uint64_t)(uintptr_t)addr && sp < (uint64_t)(uintptr_t)addr + size) {
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0 && sp >= (uint64_t)(uintptr_t)addr &&
+            sp < (uint64_t)(uintptr_t)addr + size) {
             t->stack_lo = (uint64_t)(uintptr_t)addr;
             t->stack_hi = t->stack_lo + size;
             t->stack_size = size;

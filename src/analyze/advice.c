@@ -11,20 +11,20 @@
 #include "util/fmt.h"
 
 /* The thresholds of the rules; docs/REPORT.md quotes them. */
-#define LEAK_SITES 5                 /* sites named for each of the leak classes */
-#define CRITICAL_LEAK (1ull << 20)   /* definitely lost at a site: critical from here... */
-#define CRITICAL_LEAK_PEAK_PCT 1.0   /* ...or from this share of the peak heap */
-#define POOL_MIN_CALLS 10000         /* allocations at a one-size site */
-#define POOL_SHORT_NS (1ull << 20)   /* a block freed within 2^20 ns (1.05 ms) is short-lived */
-#define POOL_SHORT_PCT 90.0          /* share of its allocations that are short-lived */
-#define TEMP_MIN 10000               /* temporaries at a site */
-#define TEMP_PCT 50.0                /* share of its allocations that are temporaries */
-#define REALLOC_MIN 100              /* reallocs in chains that began at a site */
-#define REALLOC_LONGEST 8            /* reallocs in the longest of them */
-#define WASTE_MIN (1ull << 20)       /* waste over all a site's allocations */
-#define WASTE_PCT 25.0               /* waste over the usable size */
-#define OVERHEAD_PCT 50.0            /* (footprint - heap) / footprint at the peak */
-#define OVERHEAD_MIN (16ull << 20)   /* footprint - heap at the peak */
+#define LEAK_SITES 5               /* sites named for each of the leak classes */
+#define CRITICAL_LEAK (1ull << 20) /* definitely lost at a site: critical from here... */
+#define CRITICAL_LEAK_PEAK_PCT 1.0 /* ...or from this share of the peak heap */
+#define POOL_MIN_CALLS 10000       /* allocations at a one-size site */
+#define POOL_SHORT_NS (1ull << 20) /* a block freed within 2^20 ns (1.05 ms) is short-lived */
+#define POOL_SHORT_PCT 90.0        /* share of its allocations that are short-lived */
+#define TEMP_MIN 10000             /* temporaries at a site */
+#define TEMP_PCT 50.0              /* share of its allocations that are temporaries */
+#define REALLOC_MIN 100            /* reallocs in chains that began at a site */
+#define REALLOC_LONGEST 8          /* reallocs in the longest of them */
+#define WASTE_MIN (1ull << 20)     /* waste over all a site's allocations */
+#define WASTE_PCT 25.0             /* waste over the usable size */
+#define OVERHEAD_PCT 50.0          /* (footprint - heap) / footprint at the peak */
+#define OVERHEAD_MIN (16ull << 20) /* footprint - heap at the peak */
 
 struct list {
     vt_advice *items;
@@ -91,9 +91,10 @@ static void leaks(const vt_model *m, struct list *l)
     for (size_t i = 0; i < n; i++) {
         const vt_site *s = &m->sites[idx[i]];
         uint64_t bytes = s->leak_bytes[VT_LEAK_DEFINITE];
-        int critical = bytes >= CRITICAL_LEAK || pct(bytes, m->peak_bytes) >= CRITICAL_LEAK_PEAK_PCT;
-        vt_advice *a = add(l, VT_ADVICE_LEAK, critical ? VT_SEV_CRITICAL : VT_SEV_WARNING,
-                           (long)idx[i], -1);
+        int critical =
+            bytes >= CRITICAL_LEAK || pct(bytes, m->peak_bytes) >= CRITICAL_LEAK_PEAK_PCT;
+        vt_advice *a =
+            add(l, VT_ADVICE_LEAK, critical ? VT_SEV_CRITICAL : VT_SEV_WARNING, (long)idx[i], -1);
         if (!a)
             return;
         int len = snprintf(a->evidence, sizeof(a->evidence),
@@ -229,8 +230,7 @@ static void reallocs(const vt_model *m, struct list *l)
         snprintf(a->evidence, sizeof(a->evidence),
                  "%s realloc chains began here with %s reallocs, the longest %llu; they copied "
                  "at most %s",
-                 vt_fmt_count(p->chains, b1, sizeof(b1)),
-                 vt_fmt_count(p->reallocs, b2, sizeof(b2)),
+                 vt_fmt_count(p->chains, b1, sizeof(b1)), vt_fmt_count(p->reallocs, b2, sizeof(b2)),
                  (unsigned long long)p->longest_chain,
                  vt_fmt_bytes(p->copied_bytes, b3, sizeof(b3)));
         a->action = "reserve the final capacity up front, or grow the buffer geometrically "
@@ -288,14 +288,20 @@ static void stacks(const vt_model *m, struct list *l)
     }
 }
 
-static void overhead(const vt_model *m, struct list *l)
+/* Whether the allocator held much more than the heap after the peak; *f gets the figures. */
+static int overhead_is_high(const vt_model *m, vt_mem_figures *f)
 {
     if (!m->has_mem_at_peak)
-        return;
+        return 0;
+    vt_mem_figures_of(&m->mem_at_peak, f);
+    return f->footprint >= f->heap && f->overhead_pct >= OVERHEAD_PCT &&
+           f->footprint - f->heap >= OVERHEAD_MIN;
+}
+
+static void overhead(const vt_model *m, struct list *l)
+{
     vt_mem_figures f;
-    vt_mem_figures_of(&m->mem_at_peak, &f);
-    if (f.footprint < f.heap || f.overhead_pct < OVERHEAD_PCT ||
-        f.footprint - f.heap < OVERHEAD_MIN)
+    if (!overhead_is_high(m, &f))
         return;
     char b1[32], b2[32], b3[32];
     vt_advice *a = add(l, VT_ADVICE_OVERHEAD, VT_SEV_WARNING, -1, -1);
@@ -348,8 +354,8 @@ vt_advice *vt_advise(const vt_model *m, size_t *n)
 const char *vt_advice_kind_name(enum vt_advice_kind k)
 {
     static const char *const names[VT_ADVICE_KINDS] = {
-        "leak", "possible-leak", "growth", "pool", "temporary",
-        "realloc", "waste", "stack", "overhead",
+        "leak",    "possible-leak", "growth", "pool",     "temporary",
+        "realloc", "waste",         "stack",  "overhead",
     };
     return k < VT_ADVICE_KINDS ? names[k] : "?";
 }
@@ -411,15 +417,11 @@ void vt_health_of(const vt_model *m, vt_health *h)
             deduct(h, 5, "%.1f%% of usable memory was rounding (%s over the run)", w.pct,
                    vt_fmt_bytes(w.waste, b1, sizeof(b1)));
     }
-    if (m->has_mem_at_peak) {
-        vt_mem_figures f;
-        vt_mem_figures_of(&m->mem_at_peak, &f);
-        if (f.footprint > f.heap && f.overhead_pct >= OVERHEAD_PCT &&
-            f.footprint - f.heap >= OVERHEAD_MIN)
-            deduct(h, 10, "the allocator held %s for %s of heap at the peak (%.1f%% overhead)",
-                   vt_fmt_bytes(f.footprint, b1, sizeof(b1)), vt_fmt_bytes(f.heap, b2, sizeof(b2)),
-                   f.overhead_pct);
-    }
+    vt_mem_figures f;
+    if (overhead_is_high(m, &f))
+        deduct(h, 10, "the allocator held %s for %s of heap at the peak (%.1f%% overhead)",
+               vt_fmt_bytes(f.footprint, b1, sizeof(b1)), vt_fmt_bytes(f.heap, b2, sizeof(b2)),
+               f.overhead_pct);
     if (h->score < 0)
         h->score = 0;
     h->rating = h->score >= 90   ? "excellent"

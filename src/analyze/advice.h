@@ -11,15 +11,15 @@
 #include "analyze/model.h"
 
 enum vt_advice_kind {
-    VT_ADVICE_LEAK,     /* definitely lost blocks */
-    VT_ADVICE_POSSIBLE, /* possibly lost blocks */
-    VT_ADVICE_GROWTH,   /* live bytes that keep growing */
-    VT_ADVICE_POOL,     /* many short-lived blocks of one size */
+    VT_ADVICE_LEAK,      /* definitely lost blocks */
+    VT_ADVICE_POSSIBLE,  /* possibly lost blocks */
+    VT_ADVICE_GROWTH,    /* live bytes that keep growing */
+    VT_ADVICE_POOL,      /* many short-lived blocks of one size */
     VT_ADVICE_TEMPORARY, /* temporaries on a hot path */
-    VT_ADVICE_REALLOC,  /* a buffer grown by many reallocs */
-    VT_ADVICE_WASTE,    /* requests the allocator rounds up a lot */
-    VT_ADVICE_STACK,    /* a thread near the end of its stack */
-    VT_ADVICE_OVERHEAD, /* the allocator holds much more than the heap */
+    VT_ADVICE_REALLOC,   /* a buffer grown by many reallocs */
+    VT_ADVICE_WASTE,     /* requests the allocator rounds up a lot */
+    VT_ADVICE_STACK,     /* a thread near the end of its stack */
+    VT_ADVICE_OVERHEAD,  /* the allocator holds much more than the heap */
     VT_ADVICE_KINDS
 };
 
@@ -58,7 +58,7 @@ typedef struct vt_health {
     const char *rating; /* "excellent", "good", "fair", "poor" or "critical" */
     int n_reasons;
     struct {
-        int points;      /* deducted */
+        int points;     /* deducted */
         char text[200]; /* why, with the figures */
     } reasons[VT_HEALTH_REASONS];
 } vt_health;

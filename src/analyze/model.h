@@ -51,15 +51,15 @@ typedef struct vt_module {
 
 /* The reachability scan the agent ran at exit (a SCAN record). */
 typedef struct vt_leak_scan {
-    int present;  /* the trace has a SCAN record */
-    int status;   /* VT_SCAN_* */
-    uint64_t blocks;                    /* live blocks the scan classified */
-    uint64_t count[VT_LEAK_CLASSES];    /* as the agent counted them */
+    int present;                     /* the trace has a SCAN record */
+    int status;                      /* VT_SCAN_* */
+    uint64_t blocks;                 /* live blocks the scan classified */
+    uint64_t count[VT_LEAK_CLASSES]; /* as the agent counted them */
     uint64_t bytes[VT_LEAK_CLASSES];
-    uint64_t root_bytes, heap_bytes;    /* memory read from the roots and from blocks */
-    uint64_t ns;                        /* how long the scan took */
-    uint64_t threads, threads_sp;       /* threads, and those whose stack pointer was known */
-    uint64_t flags;                     /* VT_SCAN_DIRECT_READS */
+    uint64_t root_bytes, heap_bytes; /* memory read from the roots and from blocks */
+    uint64_t ns;                     /* how long the scan took */
+    uint64_t threads, threads_sp;    /* threads, and those whose stack pointer was known */
+    uint64_t flags;                  /* VT_SCAN_DIRECT_READS */
     /* still reachable only through an interior pointer one of memcheck's heuristics accepts */
     uint64_t heuristic_blocks, heuristic_bytes;
     uint64_t unmatched; /* LEAK records naming blocks the model does not hold live */

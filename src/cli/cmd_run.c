@@ -191,9 +191,12 @@ static void print_summary(const char *trace, const char *shown, const char *mani
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"output", required_argument, NULL, 'o'}, {"depth", required_argument, NULL, 'd'},
-        {"follow", no_argument, NULL, 'f'},       {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"leak-check", required_argument, NULL, 'L'},
+        {"output", required_argument, NULL, 'o'},
+        {"depth", required_argument, NULL, 'd'},
+        {"follow", no_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"leak-check", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     const char *output = NULL;

@@ -232,8 +232,8 @@ static void advice_json(FILE *out, vt_symbols *syms, const vt_model *m)
         jstr(out, a->action);
         fprintf(out, ",\"saving\":%llu,\"saving_unit\":", (unsigned long long)a->saving);
         jstr(out, a->saving_unit);
-        fprintf(out, ",\"saving_is_bound\":%s,\"thread_tid\":",
-                a->saving_is_bound ? "true" : "false");
+        fprintf(out,
+                ",\"saving_is_bound\":%s,\"thread_tid\":", a->saving_is_bound ? "true" : "false");
         if (a->thread >= 0)
             fprintf(out, "%u", m->threads[a->thread].tid);
         else
@@ -329,8 +329,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             "\"reachable_via_heuristic\":{\"blocks\":%llu,\"bytes\":%llu},\"classes\":{",
             (unsigned long long)sc->ns, (unsigned long long)sc->root_bytes,
             (unsigned long long)sc->heap_bytes, (unsigned long long)sc->threads,
-            (unsigned long long)sc->threads_sp,
-            sc->flags & VT_SCAN_DIRECT_READS ? "true" : "false",
+            (unsigned long long)sc->threads_sp, sc->flags & VT_SCAN_DIRECT_READS ? "true" : "false",
             (unsigned long long)sc->unmatched, (unsigned long long)sc->heuristic_blocks,
             (unsigned long long)sc->heuristic_bytes);
     int done = sc->present && sc->status == VT_SCAN_DONE;

@@ -6,9 +6,12 @@
  *   pool        pool_candidate: 20,000 blocks of 48 bytes, each freed at once
  *   temporary   temporaries: 20,000 blocks of 100 to 149 bytes, each freed at once
  *   realloc     grow_buffer: a buffer grown 16 bytes at a time by 300 reallocs
- *   waste       tiny (round 40): 100,000 blocks of 1 byte (24 usable), held to the end
- *   overhead    fragment (round 60): 400,000 blocks of 100 bytes, then 3 in 4 freed, so that
- *               the memory sample after the heap peak sees the arenas mostly free
+ *   waste       tiny (rounds 40-49): 100,000 blocks of 1 byte (24 usable), held to the end
+ *   overhead    fragment (rounds 60-79): 400,000 blocks of 100 bytes, then (round 80) 3 in 4
+ *               freed, so that the memory sample after the heap peak sees the arenas mostly
+ *               free
+ * Every round does a bounded share of the work, so that the growing site rises in every part
+ * of the run even when the machine is busy (the growth rule looks at time windows).
  *   stack       a thread with a 256 KiB stack that recurses to 95% of it
  *
  * and no other rule. The memory health is 100 - 15 (leak under 1% of the peak) - 15 (one
@@ -73,16 +76,20 @@ static NOINLINE void grow_buffer(void)
     free(buf);
 }
 
-static NOINLINE void tiny(void)
+static NOINLINE void tiny(int part)
 {
-    for (int i = 0; i < 100000; i++)
+    for (int i = part * 10000; i < (part + 1) * 10000; i++)
         tiny_blocks[i] = malloc(1);
 }
 
-static NOINLINE void fragment(void)
+static NOINLINE void fragment(int part)
 {
-    for (int i = 0; i < 400000; i++)
+    for (int i = part * 20000; i < (part + 1) * 20000; i++)
         frag_blocks[i] = malloc(100);
+}
+
+static void unfragment_most(void)
+{
     for (int i = 0; i < 400000; i++)
         if (i % 4) {
             free(frag_blocks[i]);
@@ -139,10 +146,12 @@ int main(void)
                 return 3;
             pthread_attr_destroy(&attr);
         }
-        if (r == 40)
-            tiny();
-        if (r == 60)
-            fragment();
+        if (r >= 40 && r < 50)
+            tiny(r - 40);
+        if (r >= 60 && r < 80)
+            fragment(r - 60);
+        if (r == 80)
+            unfragment_most();
         pause_ms(4);
     }
     for (int i = 0; i < 400000; i++)
