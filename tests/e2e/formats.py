@@ -408,6 +408,30 @@ def case_formats_cli(ctx):
         ctx.check(f"  {f} " in r.stdout.decode(), f"--help does not list '{f}'")
 
 
+def json_keys(o):
+    """Every key of a JSON document, at any depth."""
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield k
+            yield from json_keys(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from json_keys(v)
+
+
+def case_formats_json_schema(ctx):
+    """docs/JSON.md documents every field the JSON report has (the keys of calls_by_function
+    are function names, values rather than fields)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "JSON.md").read_text()
+    for prog in ("leak_classes", "threads", "leaks_cxx"):
+        rep, _ = traced_formats(ctx, prog, [])
+        ctx.eq(f"{prog}: schema and version", (rep["schema"], rep["version"]),
+               ("vitals-report", 1))
+        names = set(rep["heap"]["calls_by_function"])
+        missing = sorted({k for k in json_keys(rep) if k not in names and f'"{k}"' not in doc})
+        ctx.eq(f"{prog}: fields missing from docs/JSON.md", missing, [])
+
+
 def main():
     cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

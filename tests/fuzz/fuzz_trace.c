@@ -33,6 +33,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             vt_render_text(m, syms, &o, sink);
             vt_render_json(m, syms, &o, sink);
             vt_render_summary(m, syms, path, sink);
+            /* The formats other tools read, every part of each. */
+            for (const vt_renderer *r = vt_renderers; r->name; r++) {
+                const char *const *parts = vt_renderer_parts(r);
+                if (r->render == vt_render_text || r->render == vt_render_json)
+                    continue;
+                for (size_t i = 0; parts ? parts[i] != NULL : i == 0; i++) {
+                    o.part = parts ? parts[i] : NULL;
+                    r->render(m, syms, &o, sink);
+                }
+                o.part = NULL;
+            }
         }
         vt_symbols_free(syms);
         vt_model_free(m);
