@@ -22,7 +22,39 @@ typedef Perftools__Profiles__Location Location;
 typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
 
-#define N_VALUES 4
+static uint64_t alloc_objects(const vt_site *s)
+{
+    return s->alloc_calls;
+}
+
+static uint64_t alloc_space(const vt_site *s)
+{
+    return s->alloc_bytes;
+}
+
+static uint64_t inuse_objects(const vt_site *s)
+{
+    return s->live_blocks;
+}
+
+static uint64_t inuse_space(const vt_site *s)
+{
+    return s->live_bytes;
+}
+
+/* The sample types, in the order of each sample's values. CPU samples, when traces carry
+ * them, add a row ("cpu", "nanoseconds") whose value is the time sampled in the stack. */
+static const struct sample_type {
+    const char *type, *unit;
+    uint64_t (*value)(const vt_site *s);
+} sample_types[] = {
+    {"alloc_objects", "count", alloc_objects},
+    {"alloc_space", "bytes", alloc_space},
+    {"inuse_objects", "count", inuse_objects},
+    {"inuse_space", "bytes", inuse_space},
+};
+
+#define N_VALUES (sizeof(sample_types) / sizeof(sample_types[0]))
 
 /* Open addressing from a pair of words to an index (1-based: 0 is an empty slot). */
 struct pair_map {
@@ -260,12 +292,6 @@ out:
 
 int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out)
 {
-    static const char *const types[N_VALUES][2] = {
-        {"alloc_objects", "count"},
-        {"alloc_space", "bytes"},
-        {"inuse_objects", "count"},
-        {"inuse_space", "bytes"},
-    };
     (void)o;
     struct builder b = {.m = m, .syms = syms};
     Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
@@ -285,11 +311,13 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
     int rc = -1;
     if (!samples || !sp || !values || !maps || !mapp || intern(&b, "") != 0)
         goto out;
-    for (int i = 0; i < N_VALUES; i++) {
+    for (size_t i = 0; i < N_VALUES; i++) {
         vt[i] = (ValueType)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-        vt[i].type = intern(&b, types[i][0]);
-        vt[i].unit = intern(&b, types[i][1]);
+        vt[i].type = intern(&b, sample_types[i].type);
+        vt[i].unit = intern(&b, sample_types[i].unit);
         vtp[i] = &vt[i];
+        if (vt[i].type < 0 || vt[i].unit < 0)
+            goto out;
     }
     period.type = intern(&b, "space");
     period.unit = intern(&b, "bytes");
@@ -300,11 +328,10 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
         const vt_site *s = &m->sites[i];
         const vt_stack *st = &m->stacks[s->stack];
         int64_t *v = &values[n_samples * N_VALUES];
-        v[0] = (int64_t)s->alloc_calls;
-        v[1] = (int64_t)s->alloc_bytes;
-        v[2] = (int64_t)s->live_blocks;
-        v[3] = (int64_t)s->live_bytes;
-        if (!v[0] && !v[1] && !v[2] && !v[3])
+        int any = 0;
+        for (size_t k = 0; k < N_VALUES; k++)
+            any |= (v[k] = (int64_t)sample_types[k].value(s)) != 0;
+        if (!any)
             continue;
         if (vt_grow(&loc_ids, &loc_ids_cap, n_loc_ids + st->depth, sizeof(uint64_t), 1024))
             goto out;
@@ -350,8 +377,8 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
     p.time_nanos = (int64_t)m->start_realtime_ns;
     p.duration_nanos = (int64_t)m->duration_ns;
     p.period_type = &period;
-    p.period = 1; /* every allocation is recorded: no sampling */
-    p.default_sample_type = vt[3].type;
+    p.period = 1;                       /* every allocation is recorded: no sampling */
+    p.default_sample_type = vt[3].type; /* inuse_space, as Go's heap profiles */
     p.n_string_table = b.n_strings;
     p.string_table = b.strings;
     size_t len = perftools__profiles__profile__get_packed_size(&p);
