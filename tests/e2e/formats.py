@@ -109,6 +109,23 @@ def case_formats_csv(ctx):
            [("definitely_lost", "1", str(200 * 1024))])
     ctx.check(not (out / "sites.csv").exists(), "csv:leaks wrote other parts too")
 
+    # RFC 4180 quoting: the program's module path holds a comma, quotes and a space.
+    odd = ctx.work / 'odd, "dir"'
+    odd.mkdir()
+    prog = odd / "leaks_c"
+    shutil.copy2(ctx.prog("leaks_c"), prog)
+    trace = ctx.work / "odd.vtr"
+    r = ctx.vitals_run(prog, out=trace)
+    ctx.require(r.returncode == 0, f"vitals run '{prog}' failed: {r.stderr.decode()}")
+    r = ctx.vitals_cmd(["report", trace, "-f", "csv:sites"])
+    ctx.require(r.returncode == 0, f"vitals report -f csv:sites failed: {r.stderr.decode()}")
+    ctx.check(f'"{str(prog).replace(chr(34), chr(34) * 2)}"'.encode() in r.stdout,
+              "sites.csv: the module path with a comma and quotes is not quoted as RFC 4180 says")
+    rows = list(csv.DictReader(io.StringIO(r.stdout.decode(), newline="")))
+    ctx.eq("sites.csv with an odd module path: site_a's (calls, module)",
+           [(s["alloc_calls"], s["module"]) for s in rows if s["function"] == "site_a"],
+           [("37", str(prog))])
+
 
 def read_folded(ctx, path):
     rows = []
