@@ -440,7 +440,7 @@ def case_formats_json_schema(ctx):
     """docs/JSON.md documents every field the JSON report has (the keys of calls_by_function
     are function names, values rather than fields)."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "JSON.md").read_text()
-    for prog in ("leak_classes", "threads", "leaks_cxx"):
+    for prog in ("leak_classes", "threads"):
         rep, _ = traced_formats(ctx, prog, [])
         ctx.eq(f"{prog}: schema and version", (rep["schema"], rep["version"]),
                ("vitals-report", 1))
