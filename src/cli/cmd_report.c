@@ -216,12 +216,21 @@ static int spec_is_single(const char *spec)
     return !r || !vt_renderer_parts(r) || spec[len] == ':';
 }
 
-/* Checks the outputs among themselves, then opens them. Returns 0, or the exit status after
- * printing the error. */
-static int open_outputs(struct output *outs, size_t n)
+/* Checks the outputs among themselves and against the trace (opening an output truncates it,
+ * and the trace is read after), then opens them. Returns 0, or the exit status after printing
+ * the error. */
+static int open_outputs(struct output *outs, size_t n, const char *trace)
 {
     size_t to_stdout = 0;
+    struct stat trace_st, st;
+    int have_trace = stat(trace, &trace_st) == 0;
     for (size_t i = 0; i < n; i++) {
+        if (outs[i].path && have_trace && stat(outs[i].path, &st) == 0 &&
+            st.st_dev == trace_st.st_dev && st.st_ino == trace_st.st_ino) {
+            vt_cli_error("the output '%s' is the trace '%s' itself; write the report elsewhere",
+                         outs[i].path, trace);
+            return 2;
+        }
         if (!outs[i].path) {
             if (++to_stdout > 1) {
                 vt_cli_error("several formats would go to stdout; give each a file "
@@ -359,10 +368,10 @@ int cmd_report(int argc, char **argv)
     vt_symbols *syms = NULL;
     for (size_t i = 0; i < n_formats && !status; i++)
         status = add_spec(outs, &n_outs, formats[i], dir, single);
-    if (status || (status = open_outputs(outs, n_outs)))
+    const char *path = argv[optind];
+    if (status || (status = open_outputs(outs, n_outs, path)))
         goto out;
 
-    const char *path = argv[optind];
     int err = 0;
     char msg[512] = "";
     int show_progress = isatty(2);

@@ -392,6 +392,8 @@ def case_formats_cli(ctx):
            f"cannot create the output directory '{ctx.work}/afile/dir'")
     expect(["report", t, "-f", "massif", "-f", "chrome", "-o", f"{ctx.work}/afile"], 1,
            f"cannot create the output directory '{ctx.work}/afile'")
+    expect(["report", t, "-f", "json", "-o", t], 2, "is the trace")
+    ctx.eq("the trace after '-o' named it", trace.read_bytes()[:4], b"\x89VTR")
     expect(["report", t, "-f", "openmetrics=/dev/full"], 1,
            "cannot write the openmetrics report to '/dev/full'")
     expect(["report", "/nonexistent.vtr", "-f", f"json={ctx.work}/gone.json"], 2,
