@@ -177,16 +177,23 @@ int cmd_diff(int argc, char **argv)
     vt_diff_verdict *verdicts = NULL;
     FILE *out = stdout;
 
-    /* Everything after the first "--" is the new side. */
-    int split = argc;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--")) {
+    /* The traces after the first "--" are the new side; options may come anywhere. getopt
+     * reorders args, so the new side is told by the strings' addresses. */
+    int split = argc, nargs = 0;
+    char **args = calloc((size_t)argc + 1, sizeof(*args));
+    if (!args) {
+        vt_cli_error("out of memory");
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (split == argc && i > 0 && !strcmp(argv[i], "--"))
             split = i;
-            break;
-        }
+        else
+            args[nargs++] = argv[i];
+    }
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(split, argv, ":f:o:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(nargs, args, ":f:o:n:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             format = optarg;
@@ -258,20 +265,21 @@ int cmd_diff(int argc, char **argv)
             rc = 0;
             goto out;
         case ':':
-            vt_cli_error("option '%s' needs a value; see 'vitals diff --help'", argv[optind - 1]);
+            vt_cli_error("option '%s' needs a value; see 'vitals diff --help'", args[optind - 1]);
             goto out;
         default:
-            vt_cli_error("unknown option '%s'; see 'vitals diff --help'", argv[optind - 1]);
+            vt_cli_error("unknown option '%s'; see 'vitals diff --help'", args[optind - 1]);
             goto out;
         }
     }
     if (split < argc) {
-        for (int i = optind; i < split; i++)
-            if (add_path(argv[i], &base.paths, &base.n))
+        for (int i = optind; i < nargs; i++) {
+            int is_new = 0;
+            for (int k = split + 1; k < argc && !is_new; k++)
+                is_new = args[i] == argv[k];
+            if (add_path(args[i], is_new ? &now.paths : &base.paths, is_new ? &now.n : &base.n))
                 goto out;
-        for (int i = split + 1; i < argc; i++)
-            if (add_path(argv[i], &now.paths, &now.n))
-                goto out;
+        }
         if (!base.n || !now.n) {
             vt_cli_error("diff: traces are missing on the %s side of '--'; usage: vitals diff "
                          "[options] BASE... -- NEW...",
@@ -279,15 +287,15 @@ int cmd_diff(int argc, char **argv)
             goto out;
         }
     } else {
-        if (optind + 2 != split) {
-            vt_cli_error(optind >= split ? "diff: which traces? usage: vitals diff [options] "
+        if (optind + 2 != nargs) {
+            vt_cli_error(optind >= nargs ? "diff: which traces? usage: vitals diff [options] "
                                            "BASE NEW (or BASE... -- NEW...)"
                                          : "diff: expected two traces, BASE and NEW; for "
                                            "several runs per side use BASE... -- NEW...");
             goto out;
         }
-        if (add_path(argv[optind], &base.paths, &base.n) ||
-            add_path(argv[optind + 1], &now.paths, &now.n))
+        if (add_path(args[optind], &base.paths, &base.n) ||
+            add_path(args[optind + 1], &now.paths, &now.n))
             goto out;
     }
     int (*render)(const vt_diff *, const vt_diff_report_opts *, FILE *) = NULL;
@@ -358,5 +366,6 @@ out:
     side_release(&now);
     free(rules);
     free(rule_figs);
+    free(args);
     return rc;
 }
