@@ -81,8 +81,10 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
     memset(out, 0, sizeof(*out));
     size_t len = strlen(text);
     if (len >= sizeof(out->text))
-        return fail(err_at, sizeof(out->text) - 1, msg, msg_size, "the rule is too long (at most "
-                    "%zu characters)", sizeof(out->text) - 1);
+        return fail(err_at, sizeof(out->text) - 1, msg, msg_size,
+                    "the rule is too long (at most "
+                    "%zu characters)",
+                    sizeof(out->text) - 1);
     memcpy(out->text, text, len + 1);
     const char *s = text;
     size_t i = skip_space(s, 0), start;
@@ -91,8 +93,10 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
     if (!s[i])
         return fail(err_at, i, msg, msg_size, "empty rule; expected e.g. 'peak > +10%%'");
     if (!(islower((unsigned char)s[i]) || s[i] == '_'))
-        return fail(err_at, i, msg, msg_size, "expected a figure name (lower case, like 'peak') "
-                    "at '%c'", s[i]);
+        return fail(err_at, i, msg, msg_size,
+                    "expected a figure name (lower case, like 'peak') "
+                    "at '%c'",
+                    s[i]);
     start = i;
     while (islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_')
         i++;
@@ -108,7 +112,8 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
         while (is_qual_char((unsigned char)s[i]))
             i++;
         if (i == start)
-            return fail(err_at, i, msg, msg_size, "expected a name after ':' (as in "
+            return fail(err_at, i, msg, msg_size,
+                        "expected a name after ':' (as in "
                         "'zone:parse')");
         if (i - start >= sizeof(out->qualifier))
             return fail(err_at, start, msg, msg_size, "name after ':' too long");
@@ -137,7 +142,8 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
         break;
     case '=':
         if (s[i + 1] != '=')
-            return fail(err_at, i + 1, msg, msg_size, "expected '==' (a single '=' is not a "
+            return fail(err_at, i + 1, msg, msg_size,
+                        "expected '==' (a single '=' is not a "
                         "comparison)");
         out->cmp = VT_CMP_EQ;
         break;
@@ -147,11 +153,14 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
         out->cmp = VT_CMP_NE;
         break;
     case 0:
-        return fail(err_at, i, msg, msg_size, "the rule ends here; expected a comparison "
+        return fail(err_at, i, msg, msg_size,
+                    "the rule ends here; expected a comparison "
                     "(>, >=, <, <=, ==, !=) and a limit");
     default:
-        return fail(err_at, i, msg, msg_size, "expected a comparison (>, >=, <, <=, ==, !=) "
-                    "at '%c'", s[i]);
+        return fail(err_at, i, msg, msg_size,
+                    "expected a comparison (>, >=, <, <=, ==, !=) "
+                    "at '%c'",
+                    s[i]);
     }
     i += (out->cmp == VT_CMP_GT || out->cmp == VT_CMP_LT) ? 1 : 2;
 
@@ -189,7 +198,8 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
     if (s[unit_at]) {
         for (size_t k = 0; k < sizeof(units) / sizeof(units[0]); k++) {
             size_t n = strlen(units[k].name);
-            if (!strncmp(s + unit_at, units[k].name, n) && !isalnum((unsigned char)s[unit_at + n])) {
+            if (!strncmp(s + unit_at, units[k].name, n) &&
+                !isalnum((unsigned char)s[unit_at + n])) {
                 u = &units[k];
                 break;
             }
@@ -198,7 +208,8 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
             size_t n = 0;
             while (s[unit_at + n] && s[unit_at + n] != ' ')
                 n++;
-            return fail(err_at, unit_at, msg, msg_size, "unknown unit '%.*s'; expected %%, B, "
+            return fail(err_at, unit_at, msg, msg_size,
+                        "unknown unit '%.*s'; expected %%, B, "
                         "KB, KiB, MB, MiB, GB, GiB, TB, TiB, k, M, G, ns, us, ms or s",
                         (int)n, s + unit_at);
         }

@@ -36,8 +36,8 @@ typedef struct vt_budget_expr {
     enum vt_cmp cmp;
     enum vt_limit_kind kind;
     enum vt_limit_unit unit;
-    double limit;                 /* in bytes, ns or a plain count; percent for RELATIVE */
-    size_t figure_at, limit_at;   /* offsets in text, for messages */
+    double limit;                  /* in bytes, ns or a plain count; percent for RELATIVE */
+    size_t figure_at, limit_at;    /* offsets in text, for messages */
     char text[VT_BUDGET_TEXT_MAX]; /* the rule as written, trimmed */
 } vt_budget_expr;
 

@@ -306,15 +306,18 @@ enum vt_site_change vt_diff_site_change(const vt_diff_site *s, int metric)
     return n > b ? VT_SITE_GROWN : VT_SITE_SHRUNK;
 }
 
-static const vt_diff *rank_diff;
-static int rank_metric;
+struct rank_by {
+    const vt_diff *d;
+    int metric;
+};
 
-static int cmp_change(const void *x, const void *y)
+static int cmp_change(const void *x, const void *y, void *arg)
 {
-    const vt_diff_site *a = &rank_diff->sites[*(const size_t *)x];
-    const vt_diff_site *b = &rank_diff->sites[*(const size_t *)y];
-    double da = fabs(a->new_value[rank_metric] - a->base[rank_metric]);
-    double db = fabs(b->new_value[rank_metric] - b->base[rank_metric]);
+    const struct rank_by *r = arg;
+    const vt_diff_site *a = &r->d->sites[*(const size_t *)x];
+    const vt_diff_site *b = &r->d->sites[*(const size_t *)y];
+    double da = fabs(a->new_value[r->metric] - a->base[r->metric]);
+    double db = fabs(b->new_value[r->metric] - b->base[r->metric]);
     if (da != db)
         return da > db ? -1 : 1;
     return strcmp(a->key, b->key);
@@ -331,9 +334,8 @@ size_t vt_diff_rank(const vt_diff *d, int metric, size_t *out, size_t max, size_
     for (size_t i = 0; i < d->n_sites; i++)
         if (vt_diff_site_change(&d->sites[i], metric) != VT_SITE_SAME)
             all[n++] = i;
-    rank_diff = d;
-    rank_metric = metric;
-    qsort(all, n, sizeof(*all), cmp_change);
+    struct rank_by by = {d, metric};
+    qsort_r(all, n, sizeof(*all), cmp_change, &by);
     size_t k = n < max ? n : max;
     memcpy(out, all, k * sizeof(*all));
     free(all);

@@ -54,8 +54,8 @@ typedef struct vt_diff_site {
 
 typedef struct vt_diff_figure {
     const vt_figure *fig;
-    int has;           /* measured in every run of both sides */
-    const char *why;   /* why not, when !has (static) */
+    int has;                  /* measured in every run of both sides */
+    const char *why;          /* why not, when !has (static) */
     double *base, *new_value; /* per run */
     double base_mean, new_mean;
     vt_test_result test; /* base runs against new runs (valid with 2 or more on each side) */
@@ -94,14 +94,14 @@ size_t vt_diff_rank(const vt_diff *d, int metric, size_t *out, size_t max, size_
 typedef struct vt_diff_verdict {
     const vt_budget_expr *rule;
     const vt_figure *fig;
-    int measured;        /* the figure is in every trace; else why says why not */
+    int measured; /* the figure is in every trace; else why says why not */
     const char *why;
     double base, new_value; /* means */
-    double quantity;     /* what the rule compared with its limit */
-    int holds;           /* the rule's condition holds on the means */
-    int noise;           /* repeated runs on both sides: the test below was made */
-    vt_test_result test; /* base runs against new runs */
-    int broken;          /* holds, and the difference is significant (p < alpha) when noise */
+    double quantity;        /* what the rule compared with its limit */
+    int holds;              /* the rule's condition holds on the means */
+    int noise;              /* repeated runs on both sides: the test below was made */
+    vt_test_result test;    /* base runs against new runs */
+    int broken;             /* holds, and the difference is significant (p < alpha) when noise */
 } vt_diff_verdict;
 
 /* Evaluates rule (whose figure fig came from vt_figure_for_rule()) over d with test at

@@ -53,7 +53,7 @@ static int leak_class(const vt_model *m, int c, double *out, const char **why)
 }
 
 #define LEAK_CLASS_GETTER(fn, cls)                                                                 \
-    static int fn(const vt_model *m, const char *qual, const char *stat, double *out,           \
+    static int fn(const vt_model *m, const char *qual, const char *stat, double *out,              \
                   const char **why)                                                                \
     {                                                                                              \
         UNUSED_QS;                                                                                 \
@@ -178,8 +178,7 @@ const vt_figure *vt_figure_for_rule(const vt_budget_expr *e, size_t *err_at, cha
         return NULL;
     }
     if (f->qualified && !e->qualifier[0]) {
-        snprintf(msg, msg_size, "the figure '%s' needs a name, as in '%s:NAME'", f->name,
-                 f->name);
+        snprintf(msg, msg_size, "the figure '%s' needs a name, as in '%s:NAME'", f->name, f->name);
         return NULL;
     }
     if (!f->qualified && e->qualifier[0]) {
@@ -188,8 +187,8 @@ const vt_figure *vt_figure_for_rule(const vt_budget_expr *e, size_t *err_at, cha
     }
     if (e->stat[0] && !has_stat(f->stats, e->stat)) {
         if (f->stats)
-            snprintf(msg, msg_size, "the figure '%s' has no statistic '%s' (it has: %s)",
-                     f->name, e->stat, f->stats);
+            snprintf(msg, msg_size, "the figure '%s' has no statistic '%s' (it has: %s)", f->name,
+                     e->stat, f->stats);
         else
             snprintf(msg, msg_size, "the figure '%s' takes no statistic such as '%s'", f->name,
                      e->stat);
@@ -198,8 +197,7 @@ const vt_figure *vt_figure_for_rule(const vt_budget_expr *e, size_t *err_at, cha
     *err_at = e->limit_at;
     if ((e->unit == VT_LUNIT_BYTES && f->unit != VT_FIG_BYTES) ||
         (e->unit == VT_LUNIT_TIME && f->unit != VT_FIG_NS)) {
-        snprintf(msg, msg_size, "the figure '%s' is %s; the limit's unit does not fit it",
-                 f->name,
+        snprintf(msg, msg_size, "the figure '%s' is %s; the limit's unit does not fit it", f->name,
                  f->unit == VT_FIG_BYTES ? "in bytes"
                  : f->unit == VT_FIG_NS  ? "a time"
                                          : "a count");

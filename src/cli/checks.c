@@ -138,8 +138,7 @@ static int repeat_path(const char *output, const char *prog, long i, char *out, 
             vt_cli_error("cannot create the directory '%s': %m", output);
             return -1;
         }
-        r = snprintf(out, n, "%s%s%s.%ld.vtr", output, output[len - 1] == '/' ? "" : "/", prog,
-                     i);
+        r = snprintf(out, n, "%s%s%s.%ld.vtr", output, output[len - 1] == '/' ? "" : "/", prog, i);
     } else if (len > 4 && !strcmp(output + len - 4, ".vtr")) {
         r = snprintf(out, n, "%.*s.%ld.vtr", (int)(len - 4), output, i);
     } else {
@@ -152,8 +151,7 @@ static int repeat_path(const char *output, const char *prog, long i, char *out, 
     return 0;
 }
 
-int vt_run_repeat(const vt_run_checks *c, const char *output, int argc, char **argv,
-                  int prog_index)
+int vt_run_repeat(const vt_run_checks *c, const char *output, int argc, char **argv, int prog_index)
 {
     if (c->repeat <= 1 || getenv("VITALS_REPEAT_RUN"))
         return -1;
@@ -246,9 +244,8 @@ static char *git_commit(void)
     size_t got = 0;
     if (rc == 0) {
         ssize_t r;
-        while (got < sizeof(buf) - 1 &&
-               ((r = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0 ||
-                (r < 0 && errno == EINTR)))
+        while (got < sizeof(buf) - 1 && ((r = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0 ||
+                                         (r < 0 && errno == EINTR)))
             got += r > 0 ? (size_t)r : 0;
     }
     close(fds[0]);
@@ -278,7 +275,7 @@ static char *shell_join(char **argv)
         if (a != argv)
             *p++ = ' ';
         int plain = **a && !(*a)[strspn(*a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
-                                              "YZ0123456789_./:=@%+,-")];
+                                            "YZ0123456789_./:=@%+,-")];
         if (plain) {
             p = stpcpy(p, *a);
             continue;
@@ -296,12 +293,12 @@ static char *shell_join(char **argv)
     return s;
 }
 
-static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
-                   char **prog_argv, int status)
+static void record(const vt_run_checks *c, const vt_model *m, const char *trace, char **prog_argv,
+                   int status)
 {
     char pathbuf[PATH_MAX], msg[512], host[256] = "", cwd[PATH_MAX] = "";
-    const char *path = c->history_path ? c->history_path
-                                       : vt_history_default_path(pathbuf, sizeof(pathbuf));
+    const char *path =
+        c->history_path ? c->history_path : vt_history_default_path(pathbuf, sizeof(pathbuf));
     if (c->no_history || !path)
         return;
     vt_history_figure figs[64];
@@ -346,8 +343,8 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
 int vt_run_checks_finish(const vt_run_checks *c, const char *trace, char **prog_argv, int status)
 {
     char pathbuf[PATH_MAX];
-    int want_history = !c->no_history &&
-                       (c->history_path || vt_history_default_path(pathbuf, sizeof(pathbuf)));
+    int want_history =
+        !c->no_history && (c->history_path || vt_history_default_path(pathbuf, sizeof(pathbuf)));
     if (!want_history && !c->n_rules)
         return status;
     vt_model *m = NULL;
@@ -375,7 +372,7 @@ int vt_run_checks_finish(const vt_run_checks *c, const char *trace, char **prog_
             broken += bad;
             vt_cli_error("budget %s %s: %s (limit %s)", bad ? "FAIL" : "pass", r->text,
                          vt_figure_fmt(c->figs[i], v, 0, a, sizeof(a)),
-                         vt_budget_limit_str(r, b, sizeof(b)));
+                         vt_figure_fmt(c->figs[i], r->limit, 0, b, sizeof(b)));
         }
         if (broken && status == 0) {
             vt_cli_error("budget '%s': %zu of %zu limits broken; the program exited 0, vitals "

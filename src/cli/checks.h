@@ -9,7 +9,8 @@
 #include "analyze/budget.h"
 #include "analyze/figures.h"
 
-/* The option codes of vitals run that this module owns. */
+/* The option codes of vitals run that this module owns (cmd_run.c's getopt table has their
+ * rows, and its usage their lines). */
 enum {
     VT_RUN_OPT_REPEAT = 0x2100,
     VT_RUN_OPT_BUDGET,
@@ -17,26 +18,6 @@ enum {
     VT_RUN_OPT_HISTORY,
     VT_RUN_OPT_NO_HISTORY,
 };
-
-/* getopt_long rows for those options (for cmd_run's table). */
-#define VT_RUN_CHECKS_OPTIONS                                                                      \
-    {"repeat", required_argument, NULL, VT_RUN_OPT_REPEAT},                                        \
-        {"budget", required_argument, NULL, VT_RUN_OPT_BUDGET},                                    \
-        {"budget-status", required_argument, NULL, VT_RUN_OPT_BUDGET_STATUS},                      \
-        {"history", required_argument, NULL, VT_RUN_OPT_HISTORY},                                  \
-        {"no-history", no_argument, NULL, VT_RUN_OPT_NO_HISTORY},
-
-/* Their lines in `vitals run --help`. */
-#define VT_RUN_CHECKS_USAGE                                                                        \
-    "      --repeat N     run the program N times (1-1000), one trace per run:\n"                  \
-    "                     -o NAME.vtr writes NAME.1.vtr...; -o DIR/ writes DIR/PROGRAM.1.vtr...\n" \
-    "      --budget FILE  check the limits in FILE at the end (docs/DIFF.md); a broken one\n"      \
-    "                     makes vitals exit 3 if the program exited 0\n"                           \
-    "      --budget-status N\n"                                                                    \
-    "                     the exit status for a broken budget (1-255, default 3)\n"                \
-    "      --history PATH record the run in the history database PATH (default\n"                  \
-    "                     $VITALS_HISTORY, else ~/.local/share/vitals/history.db)\n"               \
-    "      --no-history   do not record the run\n"
 
 typedef struct vt_run_checks {
     long repeat;

@@ -82,8 +82,8 @@ static void list_text(const vt_history_run *runs, size_t n, FILE *out)
 {
     static const char *const cols[] = {"peak", "leaked", "allocs"};
     char d[32], v[64];
-    fprintf(out, "%6s  %-19s  %-16s %4s  %-8s %10s %10s %10s  %s\n", "id", "date (UTC)",
-            "program", "exit", "commit", "peak", "leaked", "allocs", "command");
+    fprintf(out, "%6s  %-19s  %-16s %4s  %-8s %10s %10s %10s  %s\n", "id", "date (UTC)", "program",
+            "exit", "commit", "peak", "leaked", "allocs", "command");
     for (size_t i = 0; i < n; i++) {
         const vt_history_run *r = &runs[i];
         fprintf(out, "%6lld  %s  %-16s %4d  %-8.8s", (long long)r->id,
@@ -235,9 +235,12 @@ static int open_error(const char *path, int err, const char *msg)
 int cmd_history(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"program", required_argument, NULL, 'p'}, {"last", required_argument, NULL, 'n'},
-        {"format", required_argument, NULL, 'f'},  {"history", required_argument, NULL, 'H'},
-        {"ascii", no_argument, NULL, 'A'},         {"help", no_argument, NULL, 'h'},
+        {"program", required_argument, NULL, 'p'},
+        {"last", required_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'f'},
+        {"history", required_argument, NULL, 'H'},
+        {"ascii", no_argument, NULL, 'A'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *program = NULL, *format = "text", *path = NULL;
@@ -342,8 +345,8 @@ int cmd_history(int argc, char **argv)
     } else {
         vt_history_run *runs;
         size_t n;
-        err = vt_history_list(h, program, last > 0 ? (size_t)last : 20, &runs, &n, msg,
-                              sizeof(msg));
+        err =
+            vt_history_list(h, program, last > 0 ? (size_t)last : 20, &runs, &n, msg, sizeof(msg));
         if (!err) {
             if (!strcmp(format, "json"))
                 list_json(runs, n, stdout);

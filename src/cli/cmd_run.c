@@ -36,7 +36,15 @@ static void usage(FILE *out)
             "                     definitely, indirectly, possibly lost and still reachable by\n"
             "                     scanning memory for pointers (memcheck's classes); none: skip\n"
             "  -q, --quiet        no summary at the end\n"
-            VT_RUN_CHECKS_USAGE
+            "      --repeat N     run the program N times (1-1000), one trace per run:\n"
+            "                     -o NAME.vtr writes NAME.1.vtr...; -o DIR/ DIR/PROGRAM.1.vtr...\n"
+            "      --budget FILE  check the limits in FILE at the end (docs/DIFF.md); when one\n"
+            "                     is broken and the program exited 0, vitals exits 3\n"
+            "      --budget-status N\n"
+            "                     the exit status for a broken budget (1-255, default 3)\n"
+            "      --history PATH record the run in the history database PATH (default\n"
+            "                     $VITALS_HISTORY, else ~/.local/share/vitals/history.db)\n"
+            "      --no-history   do not record the run in the history\n"
             "  -h, --help         show this help\n\n"
             "environment: VITALS_AGENT overrides the path of libvitals-agent.so.\n");
 }
@@ -199,7 +207,11 @@ int cmd_run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"leak-check", required_argument, NULL, 'L'},
-        VT_RUN_CHECKS_OPTIONS
+        {"repeat", required_argument, NULL, VT_RUN_OPT_REPEAT},
+        {"budget", required_argument, NULL, VT_RUN_OPT_BUDGET},
+        {"budget-status", required_argument, NULL, VT_RUN_OPT_BUDGET_STATUS},
+        {"history", required_argument, NULL, VT_RUN_OPT_HISTORY},
+        {"no-history", no_argument, NULL, VT_RUN_OPT_NO_HISTORY},
         {NULL, 0, NULL, 0},
     };
     const char *output = NULL;

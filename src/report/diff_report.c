@@ -101,12 +101,14 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
         fprintf(out, "  %s%s%s\n", dim, f->fig->label, reset);
     }
     if (noise(d))
-        fprintf(out, "\nnoise: %zu base and %zu new runs; confidence that the figure changed is "
-                     "1 - p of %s (two-sided); * marks p < %g\n",
+        fprintf(out,
+                "\nnoise: %zu base and %zu new runs; confidence that the figure changed is "
+                "1 - p of %s (two-sided); * marks p < %g\n",
                 d->n_base, d->n_new, test_label(o->test), o->alpha);
     else
-        fprintf(out, "\nnoise: %s, so no noise estimate exists; record several runs with "
-                     "'vitals run --repeat N' and give them all to diff\n",
+        fprintf(out,
+                "\nnoise: %s, so no noise estimate exists; record several runs with "
+                "'vitals run --repeat N' and give them all to diff\n",
                 d->n_base == 1 && d->n_new == 1 ? "one run per side" : "one run on a side");
 
     size_t total = 0, *idx = malloc((o->top ? o->top : 1) * sizeof(*idx));
@@ -137,8 +139,8 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
         fputc('\n', out);
         size_t nf = shown_frames(o, s);
         for (size_t i = 0; i < nf; i++)
-            fprintf(out, "       %s  %s[%s]%s\n", s->frames[i].function, dim,
-                    s->frames[i].module, reset);
+            fprintf(out, "       %s  %s[%s]%s\n", s->frames[i].function, dim, s->frames[i].module,
+                    reset);
         if (nf < s->n_frames)
             fprintf(out, "       %s... %zu more frames%s\n", dim, s->n_frames - nf, reset);
     }
@@ -167,8 +169,8 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
                 fputs(" (no noise estimate)", out);
             fputc('\n', out);
         }
-        fprintf(out, "\nverdict: %s%s%s", broken ? red : green,
-                broken ? "regression" : "pass", reset);
+        fprintf(out, "\nverdict: %s%s%s", broken ? red : green, broken ? "regression" : "pass",
+                reset);
         fprintf(out, " (%zu of %zu budgets broken)\n", broken, o->n_verdicts);
     }
     return ferror(out) ? -1 : 0;
@@ -299,8 +301,7 @@ int vt_render_diff_json(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
             fputs(",\"change\":", out);
             jnum(out, f->new_mean - f->base_mean);
             fputs(",\"relative\":", out);
-            jnum(out, f->base_mean ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100
-                                   : NAN);
+            jnum(out, f->base_mean ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100 : NAN);
             fputs(",\"base_runs\":", out);
             jnums(out, f->base, d->n_base);
             fputs(",\"new_runs\":", out);
@@ -418,7 +419,10 @@ int vt_render_diff_markdown(const vt_diff *d, const vt_diff_report_opts *o, FILE
         fputs("| | budget | base | new | measured |\n| --- | --- | ---: | ---: | --- |\n", out);
         for (size_t i = 0; i < o->n_verdicts; i++) {
             const vt_diff_verdict *v = &o->verdicts[i];
-            fprintf(out, "| %s | ", !v->measured ? "n/a" : v->broken ? ":x:" : ":white_check_mark:");
+            fprintf(out, "| %s | ",
+                    !v->measured ? "n/a"
+                    : v->broken  ? ":x:"
+                                 : ":white_check_mark:");
             md_code(out, v->rule->text);
             if (!v->measured) {
                 fprintf(out, " | | | not measured: %s |\n", v->why);

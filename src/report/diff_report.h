@@ -9,10 +9,10 @@
 #include "analyze/diff.h"
 
 typedef struct vt_diff_report_opts {
-    int metric;    /* VT_DM_*: what sites are ranked by */
-    size_t top;    /* sites shown (JSON's "flame" has them all) */
-    int frames;    /* frames shown per stack in text and Markdown (0 = all) */
-    int color;     /* ANSI colours in text */
+    int metric; /* VT_DM_*: what sites are ranked by */
+    size_t top; /* sites shown (JSON's "flame" has them all) */
+    int frames; /* frames shown per stack in text and Markdown (0 = all) */
+    int color;  /* ANSI colours in text */
     const char *const *base_paths, *const *new_paths; /* as the user named them */
     const vt_diff_verdict *verdicts;                  /* the budgets, in the order given */
     size_t n_verdicts;

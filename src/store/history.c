@@ -142,7 +142,8 @@ static int migrate(vt_history *h, char *msg, size_t n)
     if (v == VT_HISTORY_SCHEMA)
         return 0;
     if (v > VT_HISTORY_SCHEMA) {
-        snprintf(msg, n, "its schema is version %d, newer than this vitals knows (%d); use a "
+        snprintf(msg, n,
+                 "its schema is version %d, newer than this vitals knows (%d); use a "
                  "newer vitals",
                  v, VT_HISTORY_SCHEMA);
         return VT_EVERSION;
@@ -202,10 +203,9 @@ vt_history *vt_history_open(const char *path, int create, int *err, char *msg, s
         *err = VT_EINVAL;
         goto fail;
     }
-    rc = sqlite3_open_v2(path, &h->db,
-                         SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
-                             SQLITE_OPEN_NOMUTEX,
-                         NULL);
+    rc = sqlite3_open_v2(
+        path, &h->db,
+        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         *err = fail(h->db, rc, msg, msg_size, "cannot open");
         goto fail;
@@ -213,8 +213,8 @@ vt_history *vt_history_open(const char *path, int create, int *err, char *msg, s
     sqlite3_extended_result_codes(h->db, 0);
     sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
     if ((rc = exec_retry(h->db, "PRAGMA journal_mode=WAL")) != SQLITE_OK ||
-        (rc = sqlite3_exec(h->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL", NULL,
-                           NULL, NULL)) != SQLITE_OK) {
+        (rc = sqlite3_exec(h->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL", NULL, NULL,
+                           NULL)) != SQLITE_OK) {
         *err = fail(h->db, rc, msg, msg_size, "cannot set it up");
         goto fail;
     }
@@ -258,8 +258,8 @@ int vt_history_add(vt_history *h, vt_history_run *run, char *msg, size_t n)
     if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
         goto out;
     run->id = sqlite3_last_insert_rowid(h->db);
-    rc = sqlite3_prepare_v2(h->db, "INSERT INTO figures(run_id, name, value) VALUES (?, ?, ?)",
-                            -1, &fig, NULL);
+    rc = sqlite3_prepare_v2(h->db, "INSERT INTO figures(run_id, name, value) VALUES (?, ?, ?)", -1,
+                            &fig, NULL);
     if (rc != SQLITE_OK)
         goto out;
     for (size_t i = 0; i < run->n_figures; i++) {
@@ -303,8 +303,9 @@ int vt_history_list(vt_history *h, const char *program, size_t limit, vt_history
         -1, &st, NULL);
     if (rc != SQLITE_OK)
         goto out;
-    rc = sqlite3_prepare_v2(h->db, "SELECT name, value FROM figures WHERE run_id = ? ORDER BY "
-                                   "name",
+    rc = sqlite3_prepare_v2(h->db,
+                            "SELECT name, value FROM figures WHERE run_id = ? ORDER BY "
+                            "name",
                             -1, &fig, NULL);
     if (rc != SQLITE_OK)
         goto out;

@@ -1,9 +1,9 @@
 /* A site that grows by construction: `grow N S [leak]` holds 10 blocks of 100 B (steady_site),
  * then N blocks of S bytes (grow_site) on top of them, then frees everything; with "leak",
- * leak_site leaks one block of 77 B (its last address is kept only XOR-ed). Nothing else is allocated (no stdio), so the heap peak is
- * exactly 1000 + N * S bytes and the allocation calls are 10 + N (+1 with leak).
- * Built twice (grow and grow_rebuilt, -DGROW_REBUILT adds code before the sites so that every
- * address differs) for the tests of vitals diff. */
+ * leak_site leaks one block of 77 B (its last address is kept only XOR-ed). Nothing else is
+ * allocated (no stdio), so the heap peak is exactly 1000 + N * S bytes and the allocation calls are
+ * 10 + N (+1 with leak). Built twice (grow and grow_rebuilt, -DGROW_REBUILT adds code before the
+ * sites so that every address differs) for the tests of vitals diff. */
 #include <stdlib.h>
 
 #include "e2e-prog.h"

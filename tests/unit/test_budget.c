@@ -244,8 +244,8 @@ static void test_sudden_change(void **state)
     int want[] = {0, 0, 0, 0, 0, 0, 1, 0, 0, 1};
     for (int i = 0; i < 10; i++)
         if (p[i].flagged != want[i])
-            fail_msg("point %d (%g): flagged %d, expected %d (baseline %g)", i, v[i],
-                     p[i].flagged, want[i], p[i].baseline);
+            fail_msg("point %d (%g): flagged %d, expected %d (baseline %g)", i, v[i], p[i].flagged,
+                     want[i], p[i].baseline);
     assert_true(isnan(p[2].baseline));
     assert_true(p[3].baseline == 100); /* median of 100, 102, 98 */
     /* Constant runs: a change above 10% of the median is sudden, up to it is not. */
