@@ -53,10 +53,9 @@ const char *vt_cmp_str(enum vt_cmp cmp);
 int vt_cmp_holds(enum vt_cmp cmp, double lhs, double rhs);
 
 /* The quantity rule e compares with its limit, given the base and new values: new itself,
- * new - base, or the change in percent of base. Returns 0 and *out, or VT_EINVAL when the rule
- * needs a base and has_base is 0, or when a relative change is asked of a base of 0 and new is
- * not 0 either (*out is then +-infinity and 0 is returned: any growth from nothing is
- * infinitely large). */
+ * new - base, or the change in percent of base (from a base of 0: 0 when new is 0 too, else
+ * +-infinity, any growth from nothing being infinitely large). Returns 0 and *out, or
+ * VT_EINVAL when the rule needs a base and has_base is 0. */
 int vt_budget_measure(const vt_budget_expr *e, double base, double new_value, int has_base,
                       double *out);
 

@@ -129,22 +129,22 @@ static int get_duration(const vt_model *m, const char *qual, const char *stat, d
 }
 
 const vt_figure vt_figures[] = {
-    {"peak", "heap peak", VT_FIG_BYTES, 1, 0, NULL, get_peak},
-    {"peak_blocks", "blocks at the heap peak", VT_FIG_COUNT, 0, 0, NULL, get_peak_blocks},
-    {"leaked", "leaked at exit", VT_FIG_BYTES, 1, 0, NULL, get_leaked},
-    {"leaked_blocks", "blocks leaked at exit", VT_FIG_COUNT, 0, 0, NULL, get_leaked_blocks},
-    {"definitely_lost", "definitely lost", VT_FIG_BYTES, 1, 0, NULL, get_definite},
-    {"indirectly_lost", "indirectly lost", VT_FIG_BYTES, 0, 0, NULL, get_indirect},
-    {"possibly_lost", "possibly lost", VT_FIG_BYTES, 0, 0, NULL, get_possible},
-    {"still_reachable", "still reachable", VT_FIG_BYTES, 0, 0, NULL, get_reachable},
-    {"allocs", "allocation calls", VT_FIG_COUNT, 1, 0, NULL, get_allocs},
-    {"allocated", "bytes allocated", VT_FIG_BYTES, 1, 0, NULL, get_allocated},
-    {"temporary", "temporary allocations", VT_FIG_COUNT, 1, 0, NULL, get_temporary},
-    {"frees", "free calls", VT_FIG_COUNT, 0, 0, NULL, get_frees},
-    {"mapped_peak", "anonymous mmap peak", VT_FIG_BYTES, 0, 0, NULL, get_mapped_peak},
-    {"rss_peak", "resident set size peak (sampled)", VT_FIG_BYTES, 1, 0, NULL, get_rss_peak},
-    {"duration", "traced wall time", VT_FIG_NS, 1, 0, NULL, get_duration},
-    {NULL, NULL, 0, 0, 0, NULL, NULL},
+    {"peak", "heap peak", VT_FIG_BYTES, 0, NULL, get_peak},
+    {"peak_blocks", "blocks at the heap peak", VT_FIG_COUNT, 0, NULL, get_peak_blocks},
+    {"leaked", "leaked at exit", VT_FIG_BYTES, 0, NULL, get_leaked},
+    {"leaked_blocks", "blocks leaked at exit", VT_FIG_COUNT, 0, NULL, get_leaked_blocks},
+    {"definitely_lost", "definitely lost", VT_FIG_BYTES, 0, NULL, get_definite},
+    {"indirectly_lost", "indirectly lost", VT_FIG_BYTES, 0, NULL, get_indirect},
+    {"possibly_lost", "possibly lost", VT_FIG_BYTES, 0, NULL, get_possible},
+    {"still_reachable", "still reachable", VT_FIG_BYTES, 0, NULL, get_reachable},
+    {"allocs", "allocation calls", VT_FIG_COUNT, 0, NULL, get_allocs},
+    {"allocated", "bytes allocated", VT_FIG_BYTES, 0, NULL, get_allocated},
+    {"temporary", "temporary allocations", VT_FIG_COUNT, 0, NULL, get_temporary},
+    {"frees", "free calls", VT_FIG_COUNT, 0, NULL, get_frees},
+    {"mapped_peak", "anonymous mmap peak", VT_FIG_BYTES, 0, NULL, get_mapped_peak},
+    {"rss_peak", "resident set size peak (sampled)", VT_FIG_BYTES, 0, NULL, get_rss_peak},
+    {"duration", "traced wall time", VT_FIG_NS, 0, NULL, get_duration},
+    {NULL, NULL, 0, 0, NULL, NULL},
 };
 
 const vt_figure *vt_figure_find(const char *name)

@@ -20,7 +20,6 @@ typedef struct vt_figure {
     const char *name;  /* as written in rules and shown in outputs */
     const char *label; /* for people: "heap peak" */
     enum vt_figure_unit unit;
-    int headline;      /* recorded in the run history and shown first by diff */
     int qualified;     /* needs ":NAME" (as zone:parse); 0: a qualifier is an error */
     const char *stats; /* space-separated statistics it accepts ("p50 p99"), or NULL: none */
     /* The figure's value in m (qual and stat as in the rule, "" when absent). Returns 0 and
