@@ -75,8 +75,10 @@ static int is_qual_char(int c)
     return isalnum(c) || c == '_' || c == '.' || c == '-' || c == '/';
 }
 
-int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char *msg,
-                    size_t msg_size)
+/* The parser: with rest NULL the whole text must be one rule; otherwise the rule may be
+ * followed by more text, whose offset goes to *rest. */
+static int parse(const char *text, vt_budget_expr *out, size_t *rest, size_t *err_at, char *msg,
+                 size_t msg_size)
 {
     memset(out, 0, sizeof(*out));
     size_t len = strlen(text);
@@ -204,7 +206,9 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
                 break;
             }
         }
-        if (!u) {
+        if (!u && rest && unit_at > i) {
+            unit_at = i; /* a word after the number and a space: the caller's */
+        } else if (!u) {
             size_t n = 0;
             while (s[unit_at + n] && s[unit_at + n] != ' ')
                 n++;
@@ -213,9 +217,11 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
                         "KB, KiB, MB, MiB, GB, GiB, TB, TiB, k, M, G, ns, us, ms or s",
                         (int)n, s + unit_at);
         }
-        i = unit_at + strlen(u->name);
-        v *= u->factor;
-        out->unit = u->kind;
+        if (u) {
+            i = unit_at + strlen(u->name);
+            v *= u->factor;
+            out->unit = u->kind;
+        }
     }
     if (out->unit == VT_LUNIT_PERCENT && !sign)
         return fail(err_at, out->limit_at, msg, msg_size,
@@ -224,11 +230,13 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
                 : sign                        ? VT_LIMIT_CHANGE
                                               : VT_LIMIT_VALUE;
     out->limit = sign < 0 ? -v : v;
+    size_t end = i;
     i = skip_space(s, i);
-    if (s[i])
+    if (rest)
+        *rest = i;
+    else if (s[i])
         return fail(err_at, i, msg, msg_size, "unexpected '%c' after the limit", s[i]);
     /* trim the copy */
-    size_t end = len;
     while (end && (text[end - 1] == ' ' || text[end - 1] == '\t'))
         end--;
     size_t lead = skip_space(text, 0);
@@ -237,6 +245,18 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
     out->figure_at -= lead;
     out->limit_at -= lead;
     return 0;
+}
+
+int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char *msg,
+                    size_t msg_size)
+{
+    return parse(text, out, NULL, err_at, msg, msg_size);
+}
+
+int vt_budget_parse_prefix(const char *text, vt_budget_expr *out, size_t *rest, size_t *err_at,
+                           char *msg, size_t msg_size)
+{
+    return parse(text, out, rest, err_at, msg, msg_size);
 }
 
 const char *vt_cmp_str(enum vt_cmp cmp)

@@ -46,6 +46,13 @@ typedef struct vt_budget_expr {
 int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char *msg,
                     size_t msg_size);
 
+/* The same for a rule followed by more text (as in `rss > 2GiB for 10s`, where a grammar of
+ * its own reads ` for 10s`): parses the rule at the start of text and sets *rest to the offset
+ * of what follows it (spaces skipped; strlen(text) when nothing does). A word after the limit
+ * and a space is left to the caller unless it is a unit. */
+int vt_budget_parse_prefix(const char *text, vt_budget_expr *out, size_t *rest, size_t *err_at,
+                           char *msg, size_t msg_size);
+
 /* The operator as written (">", ">="...). */
 const char *vt_cmp_str(enum vt_cmp cmp);
 

@@ -122,6 +122,31 @@ static void test_bad_rules(void **state)
     parse_bad(long_rule, VT_BUDGET_TEXT_MAX - 1, "too long");
 }
 
+/* A rule followed by another grammar's words, as in an alert. */
+static void test_prefix(void **state)
+{
+    (void)state;
+    vt_budget_expr e;
+    size_t rest = 0, at = 0;
+    char msg[256];
+    assert_int_equal(vt_budget_parse_prefix("rss > 2GiB for 10s", &e, &rest, &at, msg, sizeof(msg)),
+                     0);
+    assert_string_equal(e.figure, "rss");
+    assert_true(e.limit == 2.0 * 1024 * 1024 * 1024);
+    assert_int_equal(rest, 11);
+    assert_string_equal(e.text, "rss > 2GiB");
+    assert_int_equal(vt_budget_parse_prefix("allocs > 2 for 10s", &e, &rest, &at, msg, sizeof(msg)),
+                     0);
+    assert_int_equal(e.unit, VT_LUNIT_NONE);
+    assert_int_equal(rest, 11);
+    assert_int_equal(vt_budget_parse_prefix("peak > +10%", &e, &rest, &at, msg, sizeof(msg)), 0);
+    assert_int_equal(rest, 11);
+    assert_int_equal(vt_budget_parse_prefix("peak > 2xx for 1s", &e, &rest, &at, msg, sizeof(msg)),
+                     VT_EINVAL);
+    assert_int_equal(at, 8);
+    parse_bad("allocs > 2 for 10s", 11, "unknown unit 'for'");
+}
+
 static const vt_figure *for_rule(const char *text, size_t *at, char *msg, size_t n)
 {
     vt_budget_expr e = parse_ok(text);
@@ -263,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_good_rules), cmocka_unit_test(test_bad_rules),
         cmocka_unit_test(test_figures),    cmocka_unit_test(test_evaluate),
         cmocka_unit_test(test_stats),      cmocka_unit_test(test_sudden_change),
+        cmocka_unit_test(test_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
