@@ -301,9 +301,11 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
         c->history_path ? c->history_path : vt_history_default_path(pathbuf, sizeof(pathbuf));
     if (c->no_history || !path)
         return;
-    vt_history_figure figs[64];
-    size_t n = 0;
-    for (const vt_figure *f = vt_figures; f->name && m && n < 64; f++) {
+    size_t rows = 0, n = 0;
+    while (vt_figures[rows].name)
+        rows++;
+    vt_history_figure *figs = calloc(rows, sizeof(*figs));
+    for (const vt_figure *f = vt_figures; f->name && m && figs; f++) {
         const char *why;
         if (!f->qualified && f->get(m, "", "", &figs[n].value, &why) == 0)
             figs[n++].name = f->name;
@@ -325,8 +327,8 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
         .n_figures = n,
     };
     int err = 0;
-    vt_history *h = run.command ? vt_history_open(path, 1, &err, msg, sizeof(msg)) : NULL;
-    if (!run.command)
+    vt_history *h = run.command && figs ? vt_history_open(path, 1, &err, msg, sizeof(msg)) : NULL;
+    if (!run.command || !figs)
         snprintf(msg, sizeof(msg), "out of memory");
     if (h)
         err = vt_history_add(h, &run, msg, sizeof(msg));
@@ -338,6 +340,7 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
     vt_history_close(h);
     free(run.command);
     free(run.git_commit);
+    free(figs);
 }
 
 int vt_run_checks_finish(const vt_run_checks *c, const char *trace, char **prog_argv, int status)
