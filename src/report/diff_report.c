@@ -416,7 +416,7 @@ int vt_render_diff_markdown(const vt_diff *d, const vt_diff_report_opts *o, FILE
     fprintf(out, " (%zu run%s)\n\n", d->n_new, d->n_new == 1 ? "" : "s");
 
     if (o->n_verdicts) {
-        fputs("| | budget | base | new | measured |\n| --- | --- | ---: | ---: | --- |\n", out);
+        fputs("| | budget | base | new | compared |\n| --- | --- | ---: | ---: | --- |\n", out);
         for (size_t i = 0; i < o->n_verdicts; i++) {
             const vt_diff_verdict *v = &o->verdicts[i];
             fprintf(out, "| %s | ",
