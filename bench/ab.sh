@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1 B=$2 RUNS=${3:-21}
 OUT=$(mktemp -d /tmp/vitals-ab.XXXXXX)
+export VITALS_HISTORY=  # the run history is measured by bench/history.sh, not here
 trap 'rm -rf "$OUT"' EXIT
 gcc -O2 -g -fno-omit-frame-pointer -pthread bench/churn.c -o "$OUT/churn"
 stats() { sort -g | awk '{a[NR]=$1} END {printf "min %.2f median %.2f", a[1], (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

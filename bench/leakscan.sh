@@ -15,6 +15,7 @@ ARGS=("$@")
 BUILD=${BUILD:-build}
 VITALS=$BUILD/vitals
 OUT=$(mktemp -d /tmp/vitals-leakscan.XXXXXX)
+export VITALS_HISTORY=  # the run history is measured by bench/history.sh, not here
 trap 'rm -rf "$OUT"' EXIT
 for tool in valgrind /usr/bin/time python3 gcc; do
     command -v "$tool" >/dev/null || { echo "bench: '$tool' is missing (scripts/deps.sh installs it)" >&2; exit 1; }

@@ -16,6 +16,7 @@
 
 #include "analyze/model.h"
 #include "analyze/sites.h"
+#include "cli/checks.h"
 #include "cli/cli.h"
 #include "report/report.h"
 
@@ -35,6 +36,15 @@ static void usage(FILE *out)
             "                     definitely, indirectly, possibly lost and still reachable by\n"
             "                     scanning memory for pointers (memcheck's classes); none: skip\n"
             "  -q, --quiet        no summary at the end\n"
+            "      --repeat N     run the program N times (1-1000), one trace per run:\n"
+            "                     -o NAME.vtr writes NAME.1.vtr...; -o DIR/ DIR/PROGRAM.1.vtr...\n"
+            "      --budget FILE  check the limits in FILE at the end (docs/DIFF.md); when one\n"
+            "                     is broken and the program exited 0, vitals exits 3\n"
+            "      --budget-status N\n"
+            "                     the exit status for a broken budget (1-255, default 3)\n"
+            "      --history PATH record the run in the history database PATH (default\n"
+            "                     $VITALS_HISTORY, else ~/.local/share/vitals/history.db)\n"
+            "      --no-history   do not record the run in the history\n"
             "  -h, --help         show this help\n\n"
             "environment: VITALS_AGENT overrides the path of libvitals-agent.so.\n");
 }
@@ -197,11 +207,18 @@ int cmd_run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"leak-check", required_argument, NULL, 'L'},
+        {"repeat", required_argument, NULL, VT_RUN_OPT_REPEAT},
+        {"budget", required_argument, NULL, VT_RUN_OPT_BUDGET},
+        {"budget-status", required_argument, NULL, VT_RUN_OPT_BUDGET_STATUS},
+        {"history", required_argument, NULL, VT_RUN_OPT_HISTORY},
+        {"no-history", no_argument, NULL, VT_RUN_OPT_NO_HISTORY},
         {NULL, 0, NULL, 0},
     };
     const char *output = NULL;
     long depth = 64;
     int follow = 0, quiet = 0, leak_check = 1, c;
+    vt_run_checks checks;
+    vt_run_checks_init(&checks);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:o:d:fqh", opts, NULL)) != -1) {
@@ -227,6 +244,16 @@ int cmd_run(int argc, char **argv)
             } else {
                 vt_cli_error("--leak-check: '%s' is not a choice; expected 'exit' or 'none'",
                              optarg);
+                return 2;
+            }
+            break;
+        case VT_RUN_OPT_REPEAT:
+        case VT_RUN_OPT_BUDGET:
+        case VT_RUN_OPT_BUDGET_STATUS:
+        case VT_RUN_OPT_HISTORY:
+        case VT_RUN_OPT_NO_HISTORY:
+            if (vt_run_checks_option(&checks, c, optarg)) {
+                vt_run_checks_release(&checks);
                 return 2;
             }
             break;
@@ -264,6 +291,11 @@ int cmd_run(int argc, char **argv)
     if (why) {
         vt_cli_error("cannot profile '%s': %s", prog, why);
         return 2;
+    }
+    int repeated = vt_run_repeat(&checks, output, argc, argv, optind);
+    if (repeated >= 0) {
+        vt_run_checks_release(&checks);
+        return repeated;
     }
 
     /* Where the traces go: -o FILE for this process, its directory for the others. */
@@ -380,7 +412,8 @@ int cmd_run(int argc, char **argv)
                          prog);
     }
     unlink(manifest);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    int rc = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+    rc = vt_run_checks_finish(&checks, trace, prog_argv, rc);
+    vt_run_checks_release(&checks);
+    return rc;
 }

@@ -54,6 +54,7 @@ class Ctx:
         self.env.pop("LD_PRELOAD", None)
         self.env["VITALS_AGENT"] = str(self.agent)
         self.env["LC_ALL"] = "C"
+        self.env["VITALS_HISTORY"] = str(self.work / "history.db")  # never the user's
 
     # Checks that collect every mismatch of a case instead of stopping at the first.
     def check(self, cond, what):

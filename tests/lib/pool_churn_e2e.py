@@ -33,6 +33,7 @@ def main():
     env.pop("LD_PRELOAD", None)
     env["VITALS_AGENT"] = str(Path(args.agent_dir).resolve() / "libvitals-agent.so")
     env["LC_ALL"] = "C"
+    env["VITALS_HISTORY"] = str(work / "history.db")  # never the user's
     problems = []
     runs = {}
     for label, flags in (("plain", []), ("pool", ["--pool"])):

@@ -1,0 +1,366 @@
+/* vitals history: the runs `vitals run` recorded, and the trend of a figure over them. */
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyze/figures.h"
+#include "cli/cli.h"
+#include "store/history.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: vitals history [options]                 list the recorded runs\n"
+            "       vitals history trend FIGURE [options]    a figure over the runs\n"
+            "       vitals history reset [options]           move a damaged history aside\n\n"
+            "vitals run records every run (command, git commit, host, date, exit status and\n"
+            "figures such as peak, leaked, allocs) in a SQLite database.\n\n"
+            "options:\n"
+            "  -p, --program NAME  only the runs of program NAME (its file name)\n"
+            "  -n, --last N        the last N runs (default 20 for the list, 50 for trend)\n"
+            "  -f, --format FMT    text or json (default text)\n"
+            "      --history PATH  the database (default $VITALS_HISTORY, else\n"
+            "                      ~/.local/share/vitals/history.db)\n"
+            "      --ascii         draw the sparkline with ASCII characters\n"
+            "  -h, --help          show this help\n\n"
+            "A trend point is flagged as a sudden change when it differs from the median of the\n"
+            "up to %d runs before it (at least %d) by more than 3 scaled median absolute\n"
+            "deviations and more than 10%% of that median (docs/DIFF.md).\n",
+            VT_HISTORY_WINDOW, VT_HISTORY_WINDOW_MIN);
+}
+
+static const char *date_str(int64_t t, char *buf, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+static void jstr(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void jnum(FILE *out, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputs("null", out);
+    else if (v == floor(v) && fabs(v) < 9e15)
+        fprintf(out, "%.0f", v);
+    else
+        fprintf(out, "%.10g", v);
+}
+
+static const vt_history_figure *find_fig(const vt_history_run *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_figures; i++)
+        if (!strcmp(r->figures[i].name, name))
+            return &r->figures[i];
+    return NULL;
+}
+
+static void list_text(const vt_history_run *runs, size_t n, FILE *out)
+{
+    static const char *const cols[] = {"peak", "leaked", "allocs"};
+    char d[32], v[64];
+    fprintf(out, "%6s  %-19s  %-16s %4s  %-8s %10s %10s %10s  %s\n", "id", "date (UTC)", "program",
+            "exit", "commit", "peak", "leaked", "allocs", "command");
+    for (size_t i = 0; i < n; i++) {
+        const vt_history_run *r = &runs[i];
+        fprintf(out, "%6lld  %s  %-16s %4d  %-8.8s", (long long)r->id,
+                date_str(r->time, d, sizeof(d)), r->program, r->exit_status,
+                r->git_commit ? r->git_commit : "-");
+        for (int k = 0; k < 3; k++) {
+            const vt_history_figure *f = find_fig(r, cols[k]);
+            fprintf(out, " %10s",
+                    f ? vt_figure_fmt(vt_figure_find(cols[k]), f->value, 0, v, sizeof(v)) : "-");
+        }
+        fprintf(out, "  %s\n", r->command);
+    }
+    if (!n)
+        fprintf(out, "(no runs recorded)\n");
+}
+
+static void list_json(const vt_history_run *runs, size_t n, FILE *out)
+{
+    char d[32];
+    fputs("{\"schema\":\"vitals-history\",\"version\":1,\"runs\":[", out);
+    for (size_t i = 0; i < n; i++) {
+        const vt_history_run *r = &runs[i];
+        fprintf(out, "%s{\"id\":%lld,\"time\":%lld,\"date\":", i ? "," : "", (long long)r->id,
+                (long long)r->time);
+        jstr(out, date_str(r->time, d, sizeof(d)));
+        fputs(",\"program\":", out);
+        jstr(out, r->program);
+        fputs(",\"command\":", out);
+        jstr(out, r->command);
+        fputs(",\"cwd\":", out);
+        jstr(out, r->cwd);
+        fputs(",\"git_commit\":", out);
+        jstr(out, r->git_commit);
+        fputs(",\"host\":", out);
+        jstr(out, r->host);
+        fputs(",\"trace\":", out);
+        jstr(out, r->trace);
+        fprintf(out, ",\"exit_status\":%d,\"figures\":{", r->exit_status);
+        for (size_t k = 0; k < r->n_figures; k++) {
+            fputs(k ? "," : "", out);
+            jstr(out, r->figures[k].name);
+            fputc(':', out);
+            jnum(out, r->figures[k].value);
+        }
+        fputs("}}", out);
+    }
+    fputs("]}\n", out);
+}
+
+static void sparkline(const vt_history_point *p, size_t n, int ascii, FILE *out)
+{
+    static const char *const bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    static const char ascii_bars[] = "_.-~=+*#";
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        lo = fmin(lo, p[i].value);
+        hi = fmax(hi, p[i].value);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int level = hi > lo ? (int)((p[i].value - lo) / (hi - lo) * 7 + 0.5) : 0;
+        if (ascii)
+            fputc(ascii_bars[level], out);
+        else
+            fputs(bars[level], out);
+    }
+}
+
+static void trend_text(const vt_figure *fig, const char *program, const vt_history_point *p,
+                       size_t n, int ascii, FILE *out)
+{
+    char d[32], a[64], b[64];
+    size_t flagged = 0;
+    fprintf(out, "%s (%s)%s%s: %zu run%s\n", fig->name, fig->label, program ? " of " : "",
+            program ? program : "", n, n == 1 ? "" : "s");
+    if (!n) {
+        fprintf(out, "(no run recorded this figure)\n");
+        return;
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        lo = fmin(lo, p[i].value);
+        hi = fmax(hi, p[i].value);
+    }
+    fputs("  ", out);
+    sparkline(p, n, ascii, out);
+    fprintf(out, "  min %s", vt_figure_fmt(fig, lo, 0, a, sizeof(a)));
+    fprintf(out, ", max %s", vt_figure_fmt(fig, hi, 0, a, sizeof(a)));
+    fprintf(out, ", last %s\n\n", vt_figure_fmt(fig, p[n - 1].value, 0, a, sizeof(a)));
+    fprintf(out, "%6s  %-19s  %-16s %-8s %12s\n", "id", "date (UTC)", "program", "commit",
+            fig->name);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%6lld  %s  %-16s %-8.8s %12s", (long long)p[i].id,
+                date_str(p[i].time, d, sizeof(d)), p[i].program,
+                p[i].git_commit ? p[i].git_commit : "-",
+                vt_figure_fmt(fig, p[i].value, 0, a, sizeof(a)));
+        if (p[i].flagged) {
+            flagged++;
+            fprintf(out, "  << sudden change: %s from the median %s of the runs before",
+                    vt_figure_fmt(fig, p[i].value - p[i].baseline, 1, a, sizeof(a)),
+                    vt_figure_fmt(fig, p[i].baseline, 0, b, sizeof(b)));
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "\n%zu sudden change%s\n", flagged, flagged == 1 ? "" : "s");
+}
+
+static void trend_json(const vt_figure *fig, const char *program, const vt_history_point *p,
+                       size_t n, FILE *out)
+{
+    char d[32];
+    size_t flagged = 0;
+    fputs("{\"schema\":\"vitals-history-trend\",\"version\":1,\"figure\":", out);
+    jstr(out, fig->name);
+    fputs(",\"unit\":", out);
+    jstr(out, vt_figure_unit_name(fig->unit));
+    fputs(",\"program\":", out);
+    jstr(out, program);
+    fputs(",\"points\":[", out);
+    for (size_t i = 0; i < n; i++) {
+        flagged += p[i].flagged;
+        fprintf(out, "%s{\"id\":%lld,\"time\":%lld,\"date\":", i ? "," : "", (long long)p[i].id,
+                (long long)p[i].time);
+        jstr(out, date_str(p[i].time, d, sizeof(d)));
+        fputs(",\"value\":", out);
+        jnum(out, p[i].value);
+        fputs(",\"program\":", out);
+        jstr(out, p[i].program);
+        fputs(",\"git_commit\":", out);
+        jstr(out, p[i].git_commit);
+        fprintf(out, ",\"flagged\":%s,\"baseline\":", p[i].flagged ? "true" : "false");
+        jnum(out, p[i].baseline);
+        fputc('}', out);
+    }
+    fprintf(out, "],\"flagged\":%zu}\n", flagged);
+}
+
+static int open_error(const char *path, int err, const char *msg)
+{
+    if (err == VT_ECORRUPT)
+        vt_cli_error("the run history '%s' is damaged (%s); 'vitals history reset' moves it "
+                     "aside and the next run starts a new one (docs/DIFF.md tells how to "
+                     "salvage its rows)",
+                     path, msg);
+    else
+        vt_cli_error("cannot read the run history '%s': %s", path, msg);
+    return 2;
+}
+
+int cmd_history(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"program", required_argument, NULL, 'p'},
+        {"last", required_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'f'},
+        {"history", required_argument, NULL, 'H'},
+        {"ascii", no_argument, NULL, 'A'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *program = NULL, *format = "text", *path = NULL;
+    long last = -1;
+    int ascii = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:n:f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            program = optarg;
+            break;
+        case 'n':
+            if (vt_cli_parse_int("--last", optarg, 1, 100000000, &last))
+                return 2;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'H':
+            path = optarg;
+            break;
+        case 'A':
+            ascii = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            vt_cli_error("option '%s' needs a value; see 'vitals history --help'",
+                         argv[optind - 1]);
+            return 2;
+        default:
+            vt_cli_error("unknown option '%s'; see 'vitals history --help'", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (strcmp(format, "text") && strcmp(format, "json")) {
+        vt_cli_error("unknown format '%s' for --format; choose text or json", format);
+        return 2;
+    }
+    const char *action = optind < argc ? argv[optind] : "list";
+    const vt_figure *fig = NULL;
+    if (!strcmp(action, "trend")) {
+        if (optind + 2 != argc) {
+            vt_cli_error("history trend: which figure? usage: vitals history trend FIGURE "
+                         "('vitals diff --figures' lists them)");
+            return 2;
+        }
+        fig = vt_figure_find(argv[optind + 1]);
+        if (!fig || fig->qualified) {
+            vt_cli_error("history trend: unknown figure '%s' ('vitals diff --figures' lists "
+                         "them)",
+                         argv[optind + 1]);
+            return 2;
+        }
+    } else if (!strcmp(action, "reset") || !strcmp(action, "list")) {
+        if (optind + 1 < argc) {
+            vt_cli_error("history %s: unexpected '%s'", action, argv[optind + 1]);
+            return 2;
+        }
+    } else {
+        vt_cli_error("history: '%s' is not an action; expected trend or reset (or nothing, to "
+                     "list the runs)",
+                     action);
+        return 2;
+    }
+    char pathbuf[PATH_MAX], msg[512];
+    if (!path && !(path = vt_history_default_path(pathbuf, sizeof(pathbuf)))) {
+        vt_cli_error("no run history: VITALS_HISTORY is empty (or HOME unset); use --history "
+                     "PATH");
+        return 2;
+    }
+    if (!strcmp(action, "reset")) {
+        char moved[PATH_MAX + 32];
+        int err = vt_history_reset(path, moved, sizeof(moved));
+        if (err) {
+            vt_cli_error("cannot move the run history '%s' aside: %s", path,
+                         err == VT_ENOENT ? "it does not exist" : vt_strerror(err));
+            return 2;
+        }
+        printf("vitals: moved '%s' to '%s'; the next run starts a new history\n", path, moved);
+        return 0;
+    }
+    int err = 0;
+    vt_history *h = vt_history_open(path, 0, &err, msg, sizeof(msg));
+    if (!h)
+        return open_error(path, err, msg);
+    int rc = 0;
+    if (fig) {
+        vt_history_point *p;
+        size_t n;
+        err = vt_history_trend(h, fig->name, program, last > 0 ? (size_t)last : 50, &p, &n, msg,
+                               sizeof(msg));
+        if (!err) {
+            if (!strcmp(format, "json"))
+                trend_json(fig, program, p, n, stdout);
+            else
+                trend_text(fig, program, p, n, ascii, stdout);
+            vt_history_points_free(p, n);
+        }
+    } else {
+        vt_history_run *runs;
+        size_t n;
+        err =
+            vt_history_list(h, program, last > 0 ? (size_t)last : 20, &runs, &n, msg, sizeof(msg));
+        if (!err) {
+            if (!strcmp(format, "json"))
+                list_json(runs, n, stdout);
+            else
+                list_text(runs, n, stdout);
+            vt_history_runs_free(runs, n);
+        }
+    }
+    if (err)
+        rc = open_error(path, err, msg);
+    vt_history_close(h);
+    if (!rc && fflush(stdout) != 0) {
+        vt_cli_error("cannot write to stdout: %m");
+        rc = 1;
+    }
+    return rc;
+}
