@@ -5,6 +5,7 @@
 const vt_renderer vt_renderers[] = {
     {"text", "human-readable summary (the default)", vt_render_text},
     {"json", "everything the text shows, machine-readable (docs/JSON.md)", vt_render_json},
+    {"html", "one self-contained page with charts and flame graphs (docs/HTML.md)", vt_render_html},
     {NULL, NULL, NULL},
 };
 

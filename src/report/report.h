@@ -32,6 +32,8 @@ extern const vt_renderer vt_renderers[];
 
 int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
 int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
+/* One self-contained HTML page that works offline (docs/HTML.md). */
+int vt_render_html(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
 
 /* The few lines `vitals run` prints on stderr at the end of a run. */
 int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_path, FILE *out);
