@@ -264,6 +264,7 @@ const e = document.querySelector(sel), r = e.getBoundingClientRect(), y = r.top 
 e.dispatchEvent(new MouseEvent('mousedown', {bubbles: true, clientX: r.left + x0, clientY: y}));
 e.dispatchEvent(new MouseEvent('mousemove', {bubbles: true, clientX: r.left + x1, clientY: y}));
 e.dispatchEvent(new MouseEvent('mouseup', {bubbles: true, clientX: r.left + x1, clientY: y}));
+e.dispatchEvent(new MouseEvent('mouseleave', {clientX: r.left + x1, clientY: y}));
 """
 JS_TYPE = """
 const [sel, text] = arguments, e = document.querySelector(sel);

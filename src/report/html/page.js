@@ -424,7 +424,7 @@
 
   /* Tables: sortable (click a header), filterable (the text box matches any cell, stacks
    * included). Rows past LIMIT are left out of the document, and the table says so. */
-  var LIMIT = 500;
+  var LIMIT = 200;
   function makeTable(box, spec) {
     var state = {key: spec.sort, desc: true, filter: ''};
     var input = el('input', {type: 'search', placeholder: spec.placeholder || 'Filter', 'aria-label': 'Filter ' + spec.id});
@@ -479,10 +479,13 @@
     draw();
     return {draw: draw};
   }
+  /* The whole stack is put in the document when the row is opened: big tables stay light. */
   function siteCell(s) {
-    var f = frames(s);
-    return el('details', null, el('summary', {text: siteName(s), title: f.join('\n')}),
-      el('div', {cls: 'stack', text: f.join('\n')}));
+    var d = el('details', null, el('summary', {text: siteName(s) + ' \u00b7 ' + s.stack.length + ' frames'}));
+    d.addEventListener('toggle', function () {
+      if (d.open && d.children.length === 1) d.appendChild(el('div', {cls: 'stack', text: frames(s).join('\n')}));
+    });
+    return d;
   }
   function siteText(s) { return frames(s).join(' '); }
 
@@ -653,7 +656,10 @@
       if (pending) clearTimeout(pending);
       pending = setTimeout(redraw, 100);
     });
+    /* For bench/html_load.py: the script's own time, and when the page was drawn (ms since
+     * navigation started). */
     window.vitalsRenderMs = performance.now() - t0;
+    window.vitalsReadyMs = performance.now();
     document.documentElement.setAttribute('data-ready', '1');
   }
   try { main(); } catch (err) { showError(err && err.message ? err.message : String(err)); throw err; }
