@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev
-libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev chromium chromium-driver"
+libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev chromium chromium-driver firefox-esr"
 
 missing=""
 for p in $PKGS; do

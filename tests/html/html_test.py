@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webdriver import Browser, BrowserError  # noqa: E402
+from webdriver import Browser, BrowserError, Firefox  # noqa: E402
 
 TIMEOUT = 60
 CRASH_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
@@ -463,6 +463,47 @@ def case_page(ctx):
             ctx.eq("advice: health score", b.js(JS_ATTR, "#health-score", "data-value"),
                    str(rep["health"]["score"]))
             check_quiet(ctx, b, url, "advice")
+    except BrowserError as e:
+        raise Failed(str(e))
+
+
+def case_firefox(ctx):
+    """The leaks_c page in headless Firefox: drawn without error, nothing fetched, the same
+    numbers, and the controls working."""
+    _, rep, html = ctx.traced("leaks_c")
+    check_data(ctx, page_data(ctx, html), rep, "leaks_c")
+    if not ctx.browser:
+        return
+    try:
+        with Firefox(ctx.work / "firefox") as b:
+            b.open(html)
+            ctx.eq("firefox: page drawn (data-ready)",
+                   b.js("return document.documentElement.getAttribute('data-ready')"), "1")
+            ctx.eq("firefox: error banner (script errors, blocked requests)",
+                   b.js("const e = document.getElementById('error');"
+                        "return e.hidden ? null : e.textContent"), None)
+            ctx.eq("firefox: resource timing entries",
+                   b.js("return performance.getEntriesByType('resource').map(e => e.name)"), [])
+            check_cards(ctx, b, rep, "firefox")
+            ctx.eq("firefox: sites table rows", len(b.js(JS_ROWS, "#sites-tbl")),
+                   rep["sites_by_calls"]["total"])
+            b.js(JS_CLICK, '#sites-tbl th[data-key="calls"]', None, None)
+            rows = b.js(JS_ROWS, "#sites-tbl")
+            ctx.eq("firefox: sorted by calls: first row", (rows[0][0].split(" ")[0], rows[0][1]),
+                   ("site_a", 37))
+            b.js(JS_CLICK, '#fg-kinds button[data-kind="leaked_bytes"]', None, None)
+            b.js(JS_TYPE, "#fg-search", "site_a")
+            ctx.eq("firefox: flame search 'site_a' matches",
+                   b.js(JS_ATTR, "#fg-status", "data-matched"), "1776")
+            b.js(JS_TYPE, "#fg-search", "")
+            height = b.js("return document.getElementById('fg-canvas').clientHeight")
+            b.js(JS_CLICK, "#fg-canvas", 20, height - 18 - 9)
+            ctx.check("zoomed on" in b.js(JS_TEXT, "#fg-status"),
+                      "firefox: a click on the flame graph did not zoom")
+            b.js(JS_CLICK, "#fg-reset", None, None)
+            b.screenshot(ctx.work / "leaks_c-firefox.png")
+            ctx.eq("firefox: error banner at the end",
+                   b.js("return document.getElementById('error').hidden"), True)
     except BrowserError as e:
         raise Failed(str(e))
 

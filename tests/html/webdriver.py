@@ -179,3 +179,123 @@ class Browser:
             if document is None or p.get("documentURL") == document:
                 urls.append(p["request"]["url"])
         return urls
+
+
+class Firefox:
+    """Headless Firefox through its built-in Marionette server (no geckodriver needed: Debian
+    12 does not package it). The same js/open/screenshot calls as Browser.
+
+    Marionette's wire format: "LENGTH:JSON"; a command is [0, id, name, params], its answer
+    [1, id, error, result]."""
+
+    def __init__(self, work, width=1440, height=900):
+        self.work = Path(work)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.width, self.height = width, height
+        self.proc = None
+        self.sock = None
+        self.next_id = 0
+
+    def __enter__(self):
+        firefox = shutil.which("firefox-esr") or shutil.which("firefox")
+        if not firefox:
+            raise BrowserError("Firefox is needed: install the Debian package firefox-esr "
+                               "(scripts/deps.sh does)")
+        profile = self.work / "ff-profile"
+        shutil.rmtree(profile, ignore_errors=True)
+        profile.mkdir()
+        self.port = free_port()
+        # No update checks, telemetry or other background requests, and Marionette on our port.
+        (profile / "user.js").write_text("\n".join(
+            f'user_pref("{k}", {json.dumps(v)});' for k, v in {
+                "marionette.port": self.port, "app.update.enabled": False,
+                "app.update.auto": False, "browser.shell.checkDefaultBrowser": False,
+                "datareporting.policy.dataSubmissionEnabled": False,
+                "toolkit.telemetry.enabled": False, "browser.startup.page": 0,
+                "network.captive-portal-service.enabled": False,
+                "browser.safebrowsing.update.enabled": False,
+                "extensions.update.enabled": False, "browser.newtabpage.enabled": False,
+            }.items()) + "\n")
+        self.log = open(self.work / "firefox.log", "wb")
+        env = dict(os.environ, MOZ_HEADLESS="1", MOZ_HEADLESS_WIDTH=str(self.width),
+                   MOZ_HEADLESS_HEIGHT=str(self.height))
+        self.proc = subprocess.Popen([firefox, "--headless", "--marionette", "--no-remote",
+                                      "--profile", str(profile), "about:blank"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+                self._read()  # the server's hello
+                break
+            except OSError:
+                self.sock = None
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise BrowserError(f"Firefox's Marionette did not start (see "
+                                       f"{self.work}/firefox.log)")
+                time.sleep(0.2)
+        self._cmd("WebDriver:NewSession", {"capabilities": {"alwaysMatch": {
+            "acceptInsecureCerts": True}}})
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.sock:
+            try:
+                self._cmd("Marionette:Quit", {"flags": ["eForceQuit"]})
+            except (OSError, BrowserError, ValueError):
+                pass
+            self.sock.close()
+            self.sock = None
+        if self.proc:
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait()
+            self.proc = None
+            self.log.close()
+
+    def _read(self):
+        n = b""
+        while not n.endswith(b":"):
+            c = self.sock.recv(1)
+            if not c:
+                raise BrowserError("Marionette closed the connection")
+            n += c
+        size, data = int(n[:-1]), b""
+        while len(data) < size:
+            chunk = self.sock.recv(size - len(data))
+            if not chunk:
+                raise BrowserError("Marionette closed the connection")
+            data += chunk
+        return json.loads(data)
+
+    def _cmd(self, name, params):
+        self.next_id += 1
+        msg = json.dumps([0, self.next_id, name, params]).encode()
+        self.sock.sendall(str(len(msg)).encode() + b":" + msg)
+        while True:
+            r = self._read()
+            if isinstance(r, list) and r[0] == 1 and r[1] == self.next_id:
+                break
+        if r[2]:
+            raise BrowserError(f"Marionette {name}: {r[2].get('error')}: "
+                               f"{r[2].get('message', '')[:2000]}")
+        return r[3]
+
+    def open(self, path, timeout=60):
+        url = Path(path).resolve().as_uri()
+        self._cmd("WebDriver:Navigate", {"url": url})
+        return url
+
+    def js(self, script, *args):
+        return self._cmd("WebDriver:ExecuteScript", {"script": script, "args": list(args)})["value"]
+
+    def screenshot(self, png):
+        data = self._cmd("WebDriver:TakeScreenshot", {"full": True, "hash": False})["value"]
+        Path(png).write_bytes(base64.b64decode(data))

@@ -12,6 +12,10 @@
     e.hidden = false;
   }
   window.addEventListener('error', function (ev) { showError(ev.message); });
+  /* The page must never ask for anything: should its policy ever block a request, say so. */
+  document.addEventListener('securitypolicyviolation', function (ev) {
+    showError('the page tried to load ' + (ev.blockedURI || 'something') + ' (' + ev.violatedDirective + ')');
+  });
 
   /* Formatting. Exact values stay in data-value attributes. */
   function fmtCount(n) { return n === null || n === undefined ? '-' : Number(n).toLocaleString('en-US'); }
