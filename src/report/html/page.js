@@ -347,9 +347,9 @@
     note.textContent = k.pruned_nodes ?
       fmtCount(k.pruned_nodes) + ' nodes below ' + (100 / D.flame.prune_divisor) + '% of the total (' +
       fmtUnit(k.threshold, k.unit) + ') were merged into "other" nodes: ' + fmtUnit(k.pruned_value, k.unit) +
-      ' (' + pct(k.pruned_value, k.total) + ') in all; ' + fmtCount(k.emitted) + ' nodes shown.'
+      ' (' + pct(k.pruned_value, k.total) + ') in all; ' + fmtCount(k.emitted) + ' shown.'
       : 'Nothing pruned: every node holds at least ' + (100 / D.flame.prune_divisor) + '% of the total; ' +
-      fmtCount(k.emitted) + ' nodes shown.';
+      fmtCount(k.emitted) + ' shown.';
     drawFlame();
   }
   function fgLayout() {
@@ -409,6 +409,11 @@
       }
     }
     var tot = k.total;
+    if (!tot) {
+      $('fg-status').textContent = k.label + ': none in this trace, nothing to draw.';
+      $('fg-status').setAttribute('data-matched', FG.search ? '0' : '');
+      return;
+    }
     $('fg-status').textContent = k.label + ': ' + fmtUnit(tot, k.unit) + ' in all' +
       (L.z ? '; zoomed on ' + L.z.name + ' (' + fmtUnit(L.z.v, k.unit) + ', ' + pct(L.z.v, tot) + ')' : '') +
       (FG.search ? '; search matches ' + fmtUnit(matched, k.unit) + ' (' + pct(matched, L.z ? L.z.v : tot) + ')' : '') +
@@ -621,7 +626,7 @@
   function renderHistograms() {
     var L = D.lifetimes, lab = L.from_ns.map(function (v, i) { return i ? '\u2265' + fmtNs(v) : '<' + fmtNs(L.from_ns[1]); });
     bars($('hist-life'), 'hist-life-svg', lab, L.freed, fmtCount);
-    $('life-pct').textContent = 'Half the released blocks lived under ' + (L.p50_ns === null ? 'the last bucket' : fmtNs(L.p50_ns)) +
+    $('life-pct').textContent = L.freed.every(function (v) { return !v; }) ? 'No block was released.' : 'Half the released blocks lived under ' + (L.p50_ns === null ? 'the last bucket' : fmtNs(L.p50_ns)) +
       ', 90% under ' + (L.p90_ns === null ? 'the last bucket' : fmtNs(L.p90_ns)) + ', 99% under ' +
       (L.p99_ns === null ? 'the last bucket' : fmtNs(L.p99_ns)) + ' (bucket ends).';
     bars($('hist-age'), 'hist-age-svg', lab, L.live_age, fmtCount, true);
