@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev
 libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev
 libprotobuf-c-dev protobuf-c-compiler zlib1g-dev protobuf-compiler prometheus
-libsqlite3-dev sqlite3"
+libsqlite3-dev sqlite3 chromium chromium-driver firefox-esr"
 
 missing=""
 for p in $PKGS; do

@@ -12,6 +12,7 @@ const vt_renderer vt_renderers[] = {
     {"massif", "a massif.out file for valgrind's ms_print", vt_render_massif},
     {"openmetrics", "the summary figures as OpenMetrics text", vt_render_openmetrics},
     {"chrome", "Chrome trace / Perfetto JSON: counters and events", vt_render_chrome},
+    {"html", "one self-contained page with charts and flame graphs (docs/HTML.md)", vt_render_html},
     {NULL, NULL, NULL},
 };
 

@@ -33,6 +33,8 @@ extern const vt_renderer vt_renderers[];
 
 int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
 int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
+/* One self-contained HTML page that works offline (docs/HTML.md). */
+int vt_render_html(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);
 
 /* The formats other tools read (docs/FORMATS.md); parts in o->part where they have parts. */
 int vt_render_csv(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out);

@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (syms) {
             vt_render_text(m, syms, &o, sink);
             vt_render_json(m, syms, &o, sink);
+            vt_render_html(m, syms, &o, sink);
             vt_render_summary(m, syms, path, sink);
             /* The formats other tools read, every part of each. */
             for (const vt_renderer *r = vt_renderers; r->name; r++) {
