@@ -196,10 +196,11 @@ static void step_rules(vt_alerts *a, const vt_series *s, vt_alert_fn fire, void 
         char msg[384], vb[48], tb[48];
         fmt_value(s, (size_t)r->metric, r->mode, v, vb, sizeof(vb));
         fmt_value(s, (size_t)r->metric, r->mode, r->e.value, tb, sizeof(tb));
+        double held = (double)(s->now_ns - r->since_ns);
         if (r->e.for_ns)
-            snprintf(msg, sizeof(msg), "%s%s is %s (%s %s for %.1f s)", r->e.metric,
-                     r->e.rate ? "/s" : "", vb, vt_expr_op_name(r->e.op), tb,
-                     (double)(s->now_ns - r->since_ns) / 1e9);
+            snprintf(msg, sizeof(msg), "%s%s is %s (%s %s for %.*f %s)", r->e.metric,
+                     r->e.rate ? "/s" : "", vb, vt_expr_op_name(r->e.op), tb, held < 1e9 ? 0 : 1,
+                     held < 1e9 ? held / 1e6 : held / 1e9, held < 1e9 ? "ms" : "s");
         else
             snprintf(msg, sizeof(msg), "%s%s is %s (%s %s)", r->e.metric, r->e.rate ? "/s" : "", vb,
                      vt_expr_op_name(r->e.op), tb);
