@@ -53,11 +53,13 @@ void vt_bottleneck_classify(const vt_series *s, vt_bottleneck *b)
                  "waiting for block I/O %.1f%% of the time, %.1f%% of thread samples in "
                  "uninterruptible (D) state; CPU %.1f%% of one core",
                  bio, dsk, b->cpu_pct);
-    } else if (b->cpu_pct >= 70) {
+    } else if (b->cpu_pct >= 70 || (!isnan(b->running_pct) && b->running_pct >= 70)) {
+        /* Runnable counts: a thread that waits for a CPU the machine's other load holds is
+         * still limited by CPU. */
         b->cls = VT_BOUND_CPU;
         snprintf(b->reason, sizeof(b->reason),
-                 "CPU %.1f%% of one core; %.1f%% of thread samples running; block I/O wait "
-                 "%.1f%%, %.1f major faults/s",
+                 "CPU %.1f%% of one core; %.1f%% of thread samples running or runnable; block "
+                 "I/O wait %.1f%%, %.1f major faults/s",
                  b->cpu_pct, isnan(b->running_pct) ? 0 : b->running_pct, bio, mf);
     } else {
         b->cls = VT_BOUND_WAITING;

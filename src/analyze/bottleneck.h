@@ -29,8 +29,8 @@ typedef struct vt_bottleneck {
 
 /* Classifies the whole of s. Rules (docs/MONITOR.md): memory-bound at >= 100 major faults/s
  * or >= 10% memory stall with any major faults; I/O-bound at >= 20% of the time waiting for
- * block I/O or >= 20% of thread samples in D state; CPU-bound at >= 70% of one core;
- * otherwise waiting. */
+ * block I/O or >= 20% of thread samples in D state; CPU-bound at >= 70% of one core or >= 70%
+ * of thread samples running or runnable; otherwise waiting. */
 void vt_bottleneck_classify(const vt_series *s, vt_bottleneck *out);
 
 /* "cpu-bound", "io-bound", "memory-bound", "waiting", "unknown". */

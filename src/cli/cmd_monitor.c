@@ -299,8 +299,11 @@ static int tick(struct monitor *M, int *gone)
     if (err)
         return err;
     const vt_proc_sample *p = vt_proc_now(&M->proc);
-    if (p->state == 'Z' || p->state == 'X')
+    if (p->state == 'Z' || p->state == 'X') {
+        /* Ended, not yet reaped: its figures are those of a process being torn down. */
         *gone = 1;
+        return 0;
+    }
     if (vt_system_collect(&M->sys) == VT_ENOMEM)
         return VT_ENOMEM;
     uint64_t v[VT_M_COUNT];
@@ -646,7 +649,7 @@ int cmd_monitor(int argc, char **argv)
         }
         next += M.interval_ns;
         if (next <= now) /* sampling took longer than the interval: skip, never bunch up */
-            next = now + M.interval_ns - (now - next) % M.interval_ns;
+            next = now + M.interval_ns;
         struct timespec ts = {(time_t)(next / 1000000000ull), (long)(next % 1000000000ull)};
         got_child = 0;
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
@@ -661,17 +664,9 @@ int cmd_monitor(int argc, char **argv)
         if (reaped)
             break;
     }
-    /* The end record: the program's exit when we saw it. */
+    /* The end record: the program's exit when we saw it. A program still running (Ctrl-C,
+     * --duration) is waited for only after the trace is finished. */
     int reason = VT_END_EXIT, st = 0;
-    if (M.spawned) {
-        if (!reaped) {
-            if (!strcmp(how, "interrupted") || !strcmp(how, "duration reached") ||
-                !strcmp(how, "out of memory")) {
-                /* Finish the trace first: Ctrl-C reached the program too, which may take its
-                 * time to end. */
-            }
-        }
-    }
     if (reaped) {
         reason = WIFSIGNALED(wstatus) ? VT_END_SIGNAL : VT_END_EXIT_STATUS;
         st = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus);

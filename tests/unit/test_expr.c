@@ -385,6 +385,7 @@ static void test_bottleneck(void **state)
     classify(2000000, 0, 5, 0, 0, VT_BOUND_MEMORY);   /* 500 major faults/s */
     classify(500000, 0, 0, 0, 0, VT_BOUND_WAITING);   /* 5%: asleep */
     classify(6900000, 0, 0, 1, 0, VT_BOUND_WAITING);  /* 69%: under the line */
+    classify(3000000, 0, 0, 4, 0, VT_BOUND_CPU);      /* 30%, but runnable all along */
     vt_series s;
     vt_series_init(&s);
     vt_bottleneck b;
