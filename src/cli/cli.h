@@ -30,6 +30,7 @@ struct vt_cmd {
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Prints "vitals: <message>" on stderr. */
 void vt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

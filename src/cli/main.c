@@ -12,6 +12,7 @@ static const struct vt_cmd commands[] = {
     {"run", cmd_run, VT_CMD_SPAWNS, "run a program and record every allocation into a trace"},
     {"report", cmd_report, VT_CMD_READS_TRACE, "summarise a trace: leaks, peak, top sites"},
     {"monitor", cmd_monitor, VT_CMD_SPAWNS, "record a process's metrics over time, with alerts"},
+    {"top", cmd_top, 0, "live view of the system and its processes (ncurses)"},
     {"help", cmd_help, 0, "show help for vitals or for a command"},
     {"version", cmd_version, 0, "print the version"},
 };
