@@ -9,6 +9,8 @@ Usage: monitor_e2e.py --vitals PATH --agent-dir DIR --programs DIR --work DIR CA
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -243,6 +245,164 @@ def case_monitor_sigint(ctx):
     finally:
         child.kill()
         child.wait()
+
+
+class Tmux:
+    """A tmux server of our own (its own socket), for driving vitals top like a person."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.sock = f"vitals-test-{os.getpid()}"
+        self.exit_file = ctx.work / "top.exit"
+
+    def tmux(self, *args, check=True):
+        r = subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null"] + [str(a) for a in args],
+                           capture_output=True, timeout=10)
+        if check and r.returncode:
+            raise Failed(f"tmux {' '.join(map(str, args))}: {r.stderr.decode()}")
+        return r
+
+    def start(self, args, x=80, y=24):
+        if self.exit_file.exists():
+            self.exit_file.unlink()
+        cmd = " ".join(f"'{a}'" for a in [self.ctx.vitals] + args)
+        self.tmux("new-session", "-d", "-s", "t", "-x", x, "-y", y,
+                  f"{cmd} 2>'{self.ctx.work}/top.err'; echo $? > '{self.exit_file}'")
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-t", "t").stdout.decode()
+
+    def wait_for(self, text, timeout=8):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.1)
+        raise Failed(f"vitals top never showed '{text}'; the screen:\n{self.screen()}")
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", "t", *keys)
+
+    def wait_exit(self, timeout=5):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.exit_file.exists() and self.exit_file.read_text().strip():
+                return int(self.exit_file.read_text())
+            time.sleep(0.1)
+        raise Failed("vitals top did not quit on 'q'")
+
+    def close(self):
+        self.tmux("kill-server", check=False)
+
+
+def check_fits(ctx, screen, w, h, label):
+    lines = screen.rstrip("\n").split("\n")
+    ctx.check(len(lines) <= h, f"{label}: {len(lines)} lines on a {h}-line screen")
+    ctx.check(all(len(x) <= w for x in lines), f"{label}: a line wider than {w}")
+
+
+def case_top_tmux(ctx):
+    """vitals top in a real terminal (tmux, 80x24): the header, the table, sorting, help,
+    resizing, the process view with the threads of a known process, themes, quitting."""
+    if not shutil.which("tmux"):
+        raise Failed("tmux is missing (Debian package tmux; scripts/deps.sh installs it)")
+    child = start_child(ctx)
+    t = Tmux(ctx)
+    try:
+        ask(child, "threads 3")
+        t.start(["top", "-d", "0.2"])
+        s = t.wait_for("PID USER")
+        for want in ("vitals top", "load", "Mem [", "Swp [", "Net ", "Dsk ", "GPU ",
+                     "no GPU found", "CPU%", "RSS", "THR", "IO/s", "COMMAND", "sort cpu"):
+            ctx.check(want in s, f"80x24: '{want}' is not on the screen:\n{s}")
+        ctx.check(s.count("%]") >= 1, f"no per-core bars:\n{s}")
+        check_fits(ctx, s, 80, 24, "80x24")
+        t.keys("m")
+        t.wait_for("sort memory")
+        t.keys("t")
+        t.wait_for("sort threads")
+        t.keys("h")
+        s = t.wait_for("vitals top: keys")
+        ctx.check("sort by memory" in s and "quit" in s, f"help screen:\n{s}")
+        t.keys("x")
+        s = t.wait_for("PID USER")
+        ctx.check("vitals top: keys" not in s, "the help closes on a key")
+        t.tmux("resize-window", "-t", "t", "-x", 120, "-y", 40)
+        time.sleep(0.6)
+        s = t.wait_for("PID USER")
+        ctx.check(len(s.rstrip("\n").split("\n")) > 24, f"120x40: the table uses the room:\n{s}")
+        check_fits(ctx, s, 120, 40, "120x40")
+        t.tmux("resize-window", "-t", "t", "-x", 80, "-y", 24)
+        time.sleep(0.6)
+        s = t.wait_for("PID USER")
+        check_fits(ctx, s, 80, 24, "back to 80x24")
+        t.keys("T")  # the light theme, then back
+        t.keys("T")
+        # Enter on the first row sorted by pid opens pid 1's view; Esc comes back.
+        t.keys("p")
+        t.wait_for("sort pid")
+        t.keys("Home", "Enter")
+        s = t.wait_for("Process 1 (")
+        ctx.check("TID" in s and "NUMA" in s, f"process view of pid 1:\n{s}")
+        t.keys("Escape")
+        t.wait_for("PID USER")
+        t.keys("q")
+        ctx.eq("exit status after q", t.wait_exit(), 0)
+
+        t.start(["top", "-d", "0.2", "-p", child.pid, "--theme", "light"])
+        s = t.wait_for(f"Process {child.pid} (monitor_child)")
+        s = t.wait_for("CPU TIME")
+        rows = [x for x in s.split("\n") if re.match(r"\s*\d+ monitor_child ", x)]
+        ctx.eq("process view: thread rows", len(rows), 4)
+        ctx.check(f"threads 4" in s, f"process view says 4 threads:\n{s}")
+        ctx.check("RSS" in s and "anon" in s and "faults" in s, f"process view figures:\n{s}")
+        check_fits(ctx, s, 80, 24, "process view")
+        t.keys("q")
+        ctx.eq("exit status after q (process view)", t.wait_exit(), 0)
+    finally:
+        t.close()
+        child.kill()
+        child.wait()
+
+
+def case_top_batch(ctx):
+    """vitals top --batch: N snapshots as JSON lines or text; a process's threads; the
+    options' errors."""
+    child = start_child(ctx)
+    try:
+        ask(child, "threads 2")
+        r = ctx.vitals_cmd(["top", "--batch", "2", "-d", "0.1", "--json", "-n", "5"])
+        ctx.eq("status", r.returncode, 0)
+        snaps = json_lines(ctx, r.stdout, "top --json")
+        ctx.eq("snapshots", [x["snapshot"] for x in snaps], [1, 2])
+        ctx.eq("cpus per snapshot", len(snaps[0]["cpus"]), os.cpu_count())
+        procs = snaps[1]["processes"]
+        ctx.check(1 <= len(procs) <= 5, f"{len(procs)} processes with -n 5")
+        cpu = [p["cpu"] for p in procs]
+        ctx.eq("sorted by CPU", cpu, sorted(cpu, reverse=True))
+        ctx.check(snaps[0]["gpu_note"].startswith("no GPU found"), f"GPU: {snaps[0]['gpu_note']}")
+        r = ctx.vitals_cmd(["top", "-b", "1", "-p", child.pid, "--json"])
+        p = json_lines(ctx, r.stdout, "top -p --json")[0]["process"]
+        ctx.eq("process threads", len(p["threads"]), 3)
+        ctx.eq("thread ids", sorted(x["tid"] for x in p["threads"])[0], child.pid)
+        r = ctx.vitals_cmd(["top", "-b", "1", "-s", "memory", "-n", "3"])
+        out = r.stdout.decode()
+        ctx.check("COMMAND" in out and "mem  used" in out, f"text batch:\n{out}")
+        ctx.eq("text batch rows", len([x for x in out.split("\n")
+                                       if x.strip()[:1].isdigit()]), 3)
+    finally:
+        child.kill()
+        child.wait()
+    for args, want in ((["-d", "0.05"], "from 100 ms to 60 s"), (["-d", "61"], "got '61'"),
+                       (["--json"], "needs --batch"), (["-p", "4194305", "-b", "1"],
+                                                        "no process with pid"),
+                       (["-s", "size", "-b", "1"], "cpu, memory, io, threads or pid"),
+                       (["--theme", "blue"], "dark or light"),
+                       ([], "needs a terminal")):
+        r = ctx.vitals_cmd(["top"] + args)
+        ctx.eq(f"top {' '.join(args)}: status", r.returncode, 2)
+        ctx.check(want in r.stderr.decode(), f"top {' '.join(args)}: {r.stderr.decode()}")
 
 
 def main():
