@@ -97,6 +97,8 @@ static void halve_points(vt_series *s)
 
 static int add_point(vt_series *s, uint64_t ns)
 {
+    if (s->no_points)
+        return 0;
     if (s->n_points == VT_SERIES_POINTS_MAX)
         halve_points(s);
     if ((s->snapshots - 1) % s->stride)

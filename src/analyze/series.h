@@ -67,7 +67,8 @@ typedef struct vt_series {
     double *now;
     uint64_t prev_ns, now_ns;
     int have_prev;
-    char *error; /* set when a record could not be applied */
+    char *error;   /* set when a record could not be applied */
+    int no_points; /* keep summaries and the latest values only (a live monitor) */
 } vt_series;
 
 #define VT_MONITOR_SPAWNED 0x1 /* the program was started by vitals monitor */

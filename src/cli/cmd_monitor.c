@@ -545,6 +545,7 @@ int cmd_monitor(int argc, char **argv)
 
     /* The rules are checked against the metric table before anything starts. */
     vt_series_init(&M.series);
+    M.series.no_points = 1; /* the report keeps the points; a tick allocates nothing */
     vt_alerts_init(&M.alerts);
     for (int k = 0; k < VT_M_COUNT; k++)
         if (vt_series_define(&M.series, (uint32_t)k, vt_metric_defs[k].name, vt_metric_defs[k].kind,

@@ -247,6 +247,28 @@ def case_monitor_sigint(ctx):
         child.wait()
 
 
+def case_monitor_no_alloc(ctx):
+    """A tick allocates nothing: vitals monitor, itself run under vitals, makes as many
+    allocation calls sampling for 0.4 s as for 1.2 s (20 and 60 ticks)."""
+    child = start_child(ctx)
+    counts = []
+    try:
+        for d in ("400ms", "1200ms"):
+            tr = ctx.work / f"self{d}.vtr"
+            r = ctx.vitals_run(ctx.vitals, ["monitor", "--pid", str(child.pid), "-i", "20ms",
+                                            "-t", d, "-q", "--no-anomalies", "-o",
+                                            ctx.work / f"m{d}.vtr"], out=tr)
+            ctx.eq(f"{d}: status", r.returncode, 0)
+            rep = ctx.report(tr)
+            counts.append(rep["heap"]["alloc_calls"])
+            snaps = ctx.report(ctx.work / f"m{d}.vtr")["monitor"]["snapshots"]
+            ctx.check(snaps >= (10 if d == "400ms" else 30), f"{d}: {snaps} snapshots")
+    finally:
+        child.kill()
+        child.wait()
+    ctx.eq("allocation calls for 20 ticks and for 60", counts[0], counts[1])
+
+
 class Tmux:
     """A tmux server of our own (its own socket), for driving vitals top like a person."""
 
