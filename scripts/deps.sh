@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev
-libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev"
+libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev
+libncurses-dev tmux"
 
 missing=""
 for p in $PKGS; do
