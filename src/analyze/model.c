@@ -914,16 +914,12 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
         case 0xa0: /* live monitoring (series.h), from version 1.3 */
             if (tag == VT_TAG_METRICS || tag == VT_TAG_ALERT)
                 TIME();
-            {
-                int se = vt__series_decode(&m->series, tag, &d,
-                                           tsc > L->start_tsc ? ticks_to_ns(tsc - L->start_tsc,
-                                                                            L->tick_ns)
-                                                              : 0);
-                if (se == VT_ENOMEM)
-                    L->err = se;
-                else if (se)
-                    goto bad;
-            }
+            a = tsc > L->start_tsc ? ticks_to_ns(tsc - L->start_tsc, L->tick_ns) : 0;
+            int se = vt__series_decode(&m->series, tag, &d, a);
+            if (se == VT_ENOMEM)
+                L->err = se;
+            else if (se)
+                goto bad;
             break;
         case 0x40:
             if (tag == VT_TAG_THREAD_START) {
