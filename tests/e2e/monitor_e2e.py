@@ -274,7 +274,8 @@ class Tmux:
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self.sock = f"vitals-test-{os.getpid()}"
+        self.n = 0
+        self.sock = f"vitals-test-{os.getpid()}-0"
         self.exit_file = ctx.work / "top.exit"
 
     def tmux(self, *args, check=True):
@@ -285,6 +286,10 @@ class Tmux:
         return r
 
     def start(self, args, x=80, y=24):
+        """A new server for each screen: one whose last session ended may still be exiting."""
+        self.close()
+        self.n += 1
+        self.sock = f"vitals-test-{os.getpid()}-{self.n}"
         if self.exit_file.exists():
             self.exit_file.unlink()
         cmd = " ".join(f"'{a}'" for a in [self.ctx.vitals] + args)
