@@ -178,6 +178,7 @@ static void run_alert_exec(struct monitor *M, const vt_series_alert *a)
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGCHLD, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
         execl("/bin/sh", "sh", "-c", M->alert_exec, (char *)NULL);
         _exit(127);
     }
@@ -320,8 +321,15 @@ static int tick(struct monitor *M, int *gone)
             M->trace_err_said = 1;
         }
     }
-    if (M->json)
+    if (M->json) {
         json_snapshot(M);
+        if (ferror(stdout)) {
+            /* A reader that went away (| head): JSON lines stop, the trace goes on. */
+            M->json = 0;
+            if (!M->have_trace)
+                *gone = 2;
+        }
+    }
     vt_alerts_step(&M->alerts, &M->series, on_alert, M);
     if (M->numa.n_nodes > 1 && M->series.snapshots % 10 == 1)
         numa_check(M, p);
@@ -351,6 +359,7 @@ static pid_t spawn(char **argv, int *status)
     if (c == 0) {
         close(fds[0]);
         signal(SIGCHLD, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL); /* ignored here, and an ignored signal stays so across exec */
         execvp(argv[0], argv);
         int e = errno;
         ssize_t w = write(fds[1], &e, sizeof(e));
@@ -577,6 +586,7 @@ int cmd_monitor(int argc, char **argv)
     sa.sa_handler = on_child;
     sa.sa_flags = SA_NOCLDSTOP;
     sigaction(SIGCHLD, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout ends the JSON lines, not the monitor */
 
     char cmdline[8192];
     char *pargv[64];
@@ -630,6 +640,10 @@ int cmd_monitor(int argc, char **argv)
         if (M.spawned && !reaped && waitpid(M.pid, &wstatus, WNOHANG) == M.pid) {
             reaped = 1;
             gone = 1;
+        }
+        if (gone == 2) {
+            how = "stdout was closed";
+            break;
         }
         if (gone)
             break;

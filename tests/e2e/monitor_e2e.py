@@ -50,7 +50,7 @@ def case_monitor_exit(ctx):
     r = ctx.vitals_cmd(["monitor", "-i", "20ms", "-o", trace, "--json", "--no-anomalies",
                         "--alert", "critical: rss > 100MiB",
                         "--alert-exec", f"env | grep ^VITALS_ALERT_ | sort > '{env_file}'",
-                        "--", ctx.prog("monitor_child"), "sleep", "100", "touch", "200", "sleep", "400",
+                        "--", ctx.prog("monitor_child"), "sleep", "100", "touch", "200", "sleep", "300",
                         "exit", "3"])
     err = r.stderr.decode()
     ctx.eq("exit status (the program's)", r.returncode, 3)
@@ -100,30 +100,30 @@ def case_monitor_exit(ctx):
 
 
 def case_monitor_cpu(ctx):
-    """Idle, then 600 ms of CPU: the anomaly detector flags the jump once, the report's CPU
-    total is the 600 ms the program burnt, and the class is cpu-bound once idle time is
+    """Idle, then 400 ms of CPU: the anomaly detector flags the jump once, the report's CPU
+    total is the 400 ms the program burnt, and the class is cpu-bound once idle time is
     short."""
     trace = ctx.work / "cpu.vtr"
     r = ctx.vitals_cmd(["monitor", "-i", "10ms", "-o", trace, "-q", "--",
-                        ctx.prog("monitor_child"), "sleep", "400", "burn", "600"])
+                        ctx.prog("monitor_child"), "sleep", "300", "burn", "400"])
     ctx.eq("exit status", r.returncode, 0)
     rep = ctx.report(trace)
     total = metric(rep, "cpu")["total"] / 1e6
-    # /proc counts CPU time in 10 ms ticks: 600 ms, one tick below, three above.
-    ctx.check(590 <= total <= 630, f"cpu total {total:.0f} ms, expected 590 to 630")
+    # /proc counts CPU time in 10 ms ticks: 400 ms, one tick below, three above.
+    ctx.check(390 <= total <= 430, f"cpu total {total:.0f} ms, expected 390 to 430")
     anomalies = [a for a in rep["monitor"]["alerts"] if a["kind"] == "anomaly"
                  and a["metric"] == "cpu"]
     ctx.eq("cpu anomalies (flagged once, then the cooldown)", len(anomalies), 1)
     if anomalies:
-        ctx.check(anomalies[0]["ns"] >= 380e6, f"anomaly at {anomalies[0]['ns']} ns, before "
+        ctx.check(anomalies[0]["ns"] >= 280e6, f"anomaly at {anomalies[0]['ns']} ns, before "
                                                 "the burn began")
     r = ctx.vitals_cmd(["monitor", "-i", "20ms", "-o", ctx.work / "burn.vtr", "-q", "--",
-                        ctx.prog("monitor_child"), "burn", "500"])
+                        ctx.prog("monitor_child"), "burn", "300"])
     rep = ctx.report(ctx.work / "burn.vtr")
     b = rep["monitor"]["bottleneck"]
     ctx.eq(f"class of a program that only burns ({b['reason']})", b["class"], "cpu-bound")
     r = ctx.vitals_cmd(["monitor", "-i", "20ms", "-o", ctx.work / "sleep.vtr", "-q", "--",
-                        ctx.prog("monitor_child"), "sleep", "500"])
+                        ctx.prog("monitor_child"), "sleep", "300"])
     b = ctx.report(ctx.work / "sleep.vtr")["monitor"]["bottleneck"]
     ctx.eq(f"class of a program that only sleeps ({b['reason']})", b["class"], "waiting")
 
@@ -148,10 +148,10 @@ def case_monitor_pid(ctx):
         trace = ctx.work / "pid.vtr"
         mon = ctx.spawn([ctx.vitals, "monitor", "--pid", child.pid, "-i", "10ms", "-o", trace,
                          "--json"])
-        time.sleep(0.3)
+        time.sleep(0.2)
         ask(child, "threads 3")
         ask(child, "fds 7")
-        time.sleep(0.3)
+        time.sleep(0.2)
         child.stdin.write(b"exit 0\n")
         child.stdin.flush()
         child.wait(timeout=10)
@@ -233,7 +233,7 @@ def case_monitor_sigint(ctx):
     try:
         trace = ctx.work / "int.vtr"
         mon = ctx.spawn([ctx.vitals, "monitor", "--pid", child.pid, "-i", "10ms", "-o", trace])
-        time.sleep(0.5)
+        time.sleep(0.3)
         mon.send_signal(signal.SIGINT)
         r = ctx.vitals_checked(ctx.finish(mon))
         ctx.eq("exit status", r.returncode, 0)
@@ -249,24 +249,61 @@ def case_monitor_sigint(ctx):
 
 def case_monitor_no_alloc(ctx):
     """A tick allocates nothing: vitals monitor, itself run under vitals, makes as many
-    allocation calls sampling for 0.4 s as for 1.2 s (20 and 60 ticks)."""
+    allocation calls sampling for 0.2 s as for 0.6 s (20 and 60 ticks)."""
     child = start_child(ctx)
     counts = []
     try:
-        for d in ("400ms", "1200ms"):
+        for d in ("200ms", "600ms"):
             tr = ctx.work / f"self{d}.vtr"
-            r = ctx.vitals_run(ctx.vitals, ["monitor", "--pid", str(child.pid), "-i", "20ms",
+            r = ctx.vitals_run(ctx.vitals, ["monitor", "--pid", str(child.pid), "-i", "10ms",
                                             "-t", d, "-q", "--no-anomalies", "-o",
                                             ctx.work / f"m{d}.vtr"], out=tr)
             ctx.eq(f"{d}: status", r.returncode, 0)
             rep = ctx.report(tr)
             counts.append(rep["heap"]["alloc_calls"])
             snaps = ctx.report(ctx.work / f"m{d}.vtr")["monitor"]["snapshots"]
-            ctx.check(snaps >= (10 if d == "400ms" else 30), f"{d}: {snaps} snapshots")
+            ctx.check(snaps >= (10 if d == "200ms" else 30), f"{d}: {snaps} snapshots")
     finally:
         child.kill()
         child.wait()
     ctx.eq("allocation calls for 20 ticks and for 60", counts[0], counts[1])
+
+
+def case_monitor_damaged(ctx):
+    """A monitor trace cut short or with a bit flipped anywhere: vitals report reads what it
+    can (status 0 with a warning, or 2 for a file that is not a trace any more), never crashes
+    (the ASan build runs this too). And JSON lines into a pipe that closes early."""
+    trace = ctx.work / "d.vtr"
+    r = ctx.vitals_cmd(["monitor", "-i", "5ms", "-o", trace, "-q", "--alert", "rss > 1",
+                        "--", ctx.prog("monitor_child"), "sleep", "100", "touch", "8",
+                        "sleep", "100"])
+    ctx.eq("status", r.returncode, 0)
+    data = trace.read_bytes()
+    whole = ctx.report(trace)["monitor"]["snapshots"]
+    cut = ctx.work / "cut.vtr"
+    step = max(1, len(data) // 10)
+    for n in list(range(0, len(data), step)) + [len(data) - 1]:
+        cut.write_bytes(data[:n])
+        r = ctx.vitals_cmd(["report", cut, "-f", "json"])
+        ctx.check(r.returncode in (0, 2), f"cut at {n}: status {r.returncode}")
+        if r.returncode == 0:
+            snaps = json.loads(r.stdout)["monitor"]
+            ctx.check(snaps is None or snaps["snapshots"] <= whole, f"cut at {n}: more snapshots")
+    step = max(1, len(data) // 16)
+    for i, n in enumerate(range(32, len(data), step)):
+        b = bytearray(data)
+        b[n] ^= 0x10
+        cut.write_bytes(bytes(b))
+        r = ctx.vitals_cmd(["report", cut, "-f", "json" if i % 2 else "text"])
+        ctx.check(r.returncode in (0, 2), f"bit flipped at {n}: status {r.returncode}")
+    # JSON lines into `head -2`: the monitor stops writing them and finishes its trace.
+    p = subprocess.Popen(f"'{ctx.vitals}' monitor -i 5ms -q --json -o '{ctx.work}/pipe.vtr' -- "
+                         f"'{ctx.prog('monitor_child')}' sleep 300 | head -2", shell=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=30)
+    ctx.eq("lines through head", len(out.splitlines()), 2)
+    ctx.check(b"Sanitizer" not in err, f"stderr: {err}")
+    ctx.report(ctx.work / "pipe.vtr")
 
 
 class Tmux:
