@@ -17,6 +17,7 @@
 #include "analyze/series.h"
 #include "cli/cli.h"
 #include "cli/duration.h"
+#include "collect/gpu.h"
 #include "collect/metrics.h"
 #include "collect/numa.h"
 #include "collect/proc.h"
@@ -106,6 +107,7 @@ struct monitor {
     vt_proc proc;
     vt_system sys;
     vt_numa numa;
+    vt_gpu gpu;
     vt_series series;
     vt_alerts alerts;
     uint64_t start_ns;
@@ -309,7 +311,9 @@ static int tick(struct monitor *M, int *gone)
         return VT_ENOMEM;
     uint64_t v[VT_M_COUNT];
     uint8_t present[VT_M_COUNT];
-    vt_metrics_fill(p, vt_system_now(&M->sys), v, present);
+    if (M->gpu.n_gpus)
+        vt_gpu_collect(&M->gpu, M->pid);
+    vt_metrics_fill(p, vt_system_now(&M->sys), &M->gpu, v, present);
     uint64_t ns = p->ns;
     if ((err = vt_series_add(&M->series, ns, v, present, VT_M_COUNT)))
         return err;
@@ -614,6 +618,7 @@ int cmd_monitor(int argc, char **argv)
     vt_proc_init(&M.proc, M.pid, VT_PROC_ALL);
     vt_system_init(&M.sys);
     vt_numa_init(&M.numa);
+    vt_gpu_init(&M.gpu);
     M.start_ns = mono_ns();
     if (vt_proc_collect(&M.proc) == VT_EIO && !M.spawned) {
         vt_cli_error("cannot read /proc/%d: permission denied", M.pid);
@@ -712,6 +717,7 @@ out:
     vt_proc_release(&M.proc);
     vt_system_release(&M.sys);
     vt_numa_release(&M.numa);
+    vt_gpu_release(&M.gpu);
     vt_alerts_release(&M.alerts);
     vt_series_release(&M.series);
     return status;

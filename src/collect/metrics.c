@@ -29,8 +29,8 @@ const char *vt_metric_unit_name(int unit)
         present[VT_M_##id] = 1;                                                                    \
     } while (0)
 
-void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, uint64_t *v,
-                     uint8_t *present)
+void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, const vt_gpu *g,
+                     uint64_t *v, uint8_t *present)
 {
     memset(v, 0, VT_M_COUNT * sizeof(*v));
     memset(present, 0, VT_M_COUNT);
@@ -110,5 +110,17 @@ void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, uint64_
         SET(SYS_DISK_WRITE_BYTES, wr);
         if (s->n_disk)
             SET(SYS_DISK_BUSY, busy);
+    }
+    if (g && g->n_gpus) {
+        uint64_t util = 0, used = 0, mine = 0;
+        for (int i = 0; i < g->n_gpus; i++) {
+            if (g->s[i].util_gpu > util)
+                util = g->s[i].util_gpu;
+            used += g->s[i].mem_used;
+            mine += g->s[i].proc_mem;
+        }
+        SET(GPU_UTIL, util);
+        SET(GPU_MEM_USED, used);
+        SET(GPU_PROC_MEM, mine);
     }
 }

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "collect/gpu.h"
 #include "collect/proc.h"
 #include "collect/system.h"
 #include "trace/format.h"
@@ -60,7 +61,10 @@ typedef struct vt_metric_def {
     X(SYS_NET_ERRORS, "sys.net_errors", COUNTER, COUNT, "receive and send errors and drops")       \
     X(SYS_DISK_READ_BYTES, "sys.disk_read_bytes", COUNTER, BYTES, "bytes read from all disks")     \
     X(SYS_DISK_WRITE_BYTES, "sys.disk_write_bytes", COUNTER, BYTES, "bytes written to all disks")  \
-    X(SYS_DISK_BUSY, "sys.disk_busy", COUNTER, NS, "time the busiest disk had I/O in flight")
+    X(SYS_DISK_BUSY, "sys.disk_busy", COUNTER, NS, "time the busiest disk had I/O in flight")      \
+    X(GPU_UTIL, "gpu.util", GAUGE, COUNT, "the busiest GPU's utilisation, percent (NVML)")         \
+    X(GPU_MEM_USED, "gpu.mem_used", GAUGE, BYTES, "memory used on all GPUs (NVML)")                \
+    X(GPU_PROC_MEM, "gpu.proc_mem", GAUGE, BYTES, "the process's memory on all GPUs (NVML)")
 
 enum vt_metric_id {
 #define VT_METRIC_ENUM(id, name, kind, unit, help) VT_M_##id,
@@ -71,12 +75,13 @@ enum vt_metric_id {
 
 extern const vt_metric_def vt_metric_defs[VT_M_COUNT];
 
-/* Fills v[VT_M_COUNT] with the raw values of a process sample p (NULL: none) and a system
- * sample s (NULL: none); present[i] is 0 for a value that was not measured (I/O of another
- * user's process, PSI on an older kernel, delay accounting off...). n_cpus divides the
- * system's CPU times, so that their rates read as a share of the machine. */
-void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, uint64_t *v,
-                     uint8_t *present);
+/* Fills v[VT_M_COUNT] with the raw values of a process sample p, a system sample s and the
+ * GPUs g (each may be NULL: none; g without GPUs: none); present[i] is 0 for a value that was
+ * not measured (I/O of another user's process, PSI on an older kernel, no GPU...). The
+ * system's CPU times are divided by its CPUs, so that their rates read as a share of the
+ * machine. */
+void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, const vt_gpu *g,
+                     uint64_t *v, uint8_t *present);
 
 /* The unit name of a raw unit ("bytes", "ns"...). */
 const char *vt_metric_unit_name(int unit);
