@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev
 libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev
 libprotobuf-c-dev protobuf-c-compiler zlib1g-dev protobuf-compiler prometheus
-libsqlite3-dev sqlite3 chromium chromium-driver firefox-esr"
+libsqlite3-dev sqlite3 chromium chromium-driver firefox-esr
+libncurses-dev tmux"
 
 missing=""
 for p in $PKGS; do

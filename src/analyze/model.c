@@ -911,6 +911,16 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
             L->leak_ord += a;
             do_leak(L, L->leak_ord, c);
             break;
+        case 0xa0: /* live monitoring (series.h), from version 1.3 */
+            if (tag == VT_TAG_METRICS || tag == VT_TAG_ALERT)
+                TIME();
+            a = tsc > L->start_tsc ? ticks_to_ns(tsc - L->start_tsc, L->tick_ns) : 0;
+            int se = vt__series_decode(&m->series, tag, &d, a);
+            if (se == VT_ENOMEM)
+                L->err = se;
+            else if (se)
+                goto bad;
+            break;
         case 0x40:
             if (tag == VT_TAG_THREAD_START) {
                 TIME();
@@ -1006,6 +1016,7 @@ void vt_model_free(vt_model *m)
     free(m->threads);
     free(m->mem);
     free(m->warnings);
+    vt_series_release(&m->series);
     free(m);
 }
 

@@ -8,6 +8,7 @@
 
 #include "analyze/lifetime.h"
 #include "analyze/patterns.h"
+#include "analyze/series.h"
 #include "analyze/timeline.h"
 #include "trace/format.h"
 
@@ -163,6 +164,9 @@ typedef struct vt_model {
     char *warnings;
     uint64_t trace_bytes;
     uint64_t events;
+
+    /* metric time series and alerts of vitals monitor (series.h; traces from version 1.3) */
+    vt_series series;
 } vt_model;
 
 /* Progress callback: done and total in bytes of the trace; may be NULL. */

@@ -31,6 +31,8 @@ int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Prints "vitals: <message>" on stderr. */
 void vt_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,8 @@ static const struct vt_cmd commands[] = {
     {"report", cmd_report, VT_CMD_READS_TRACE, "summarise a trace: leaks, peak, top sites"},
     {"diff", cmd_diff, VT_CMD_READS_TRACE, "compare runs: figures, sites, budgets (--fail-on)"},
     {"history", cmd_history, 0, "list recorded runs, or the trend of a figure over them"},
+    {"monitor", cmd_monitor, VT_CMD_SPAWNS, "record a process's metrics over time, with alerts"},
+    {"top", cmd_top, 0, "live view of the system and its processes (ncurses)"},
     {"help", cmd_help, 0, "show help for vitals or for a command"},
     {"version", cmd_version, 0, "print the version"},
 };

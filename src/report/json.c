@@ -4,6 +4,7 @@
 
 #include "analyze/frag.h"
 #include "analyze/advice.h"
+#include "report/series-int.h"
 #include "analyze/sites.h"
 #include "report/json-int.h"
 #include "report/report.h"
@@ -362,6 +363,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fragmentation_json(out, syms, m, o->top);
     fputc(',', out);
     advice_json(out, syms, m);
+    vt__json_series(out, m, o);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }

@@ -6,6 +6,7 @@
 
 #include "analyze/frag.h"
 #include "analyze/advice.h"
+#include "report/series-int.h"
 #include "analyze/sites.h"
 #include "report/report.h"
 #include "report/text-int.h"
@@ -389,6 +390,8 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
 {
     struct ctx c = {.m = m, .syms = syms, .o = o, .out = out};
     char b1[32], b2[32], b3[32];
+    if (m->series.present) /* a vitals monitor trace: its own report */
+        return vt__text_series(m, o, out);
     if (getcwd(c.cwd, sizeof(c.cwd)))
         c.cwd_len = strlen(c.cwd);
 

@@ -8,7 +8,7 @@
 /* File header: 8-byte magic, u16 major, u16 minor, u32 header size, 16 reserved bytes. */
 #define VT_TRACE_MAGIC "\x89VTR\r\n\x1a\n"
 #define VT_TRACE_MAJOR 1
-#define VT_TRACE_MINOR 2
+#define VT_TRACE_MINOR 3
 #define VT_TRACE_HEADER_SIZE 32
 
 /* Every block starts with this 40-byte little-endian header:
@@ -83,6 +83,32 @@ enum vt_tag {
     /* ORDINAL:(ordinal - the previous LEAK record's ordinal, or ordinal + 1 for the first),
      * MISC:class (VT_LEAK_*). A live block's class by the scan at exit. From version 1.2. */
     VT_TAG_LEAK = 0x70,
+    /* Live monitoring (vitals monitor, docs/MONITOR.md), from version 1.3. MISC: interval ns,
+     * flags (VT_MONITOR_SPAWNED), CPUs, memory total. Once, after INFO. */
+    VT_TAG_MONITOR = 0xa0,
+    /* MISC: id (0, 1... in order), kind (vt_metric_kind), unit (vt_metric_unit), str name.
+     * From version 1.3. */
+    VT_TAG_METRIC_DEF = 0xa1,
+    /* TIME. MISC: n, then n values, value + 1 for metric i (0: not measured). A snapshot of
+     * every metric. From version 1.3. */
+    VT_TAG_METRICS = 0xa2,
+    /* TIME. MISC: severity (0 info, 1 warning, 2 critical), kind (vt_alert_kind), metric id,
+     * zigzag(value x 1000), zigzag(threshold x 1000), str rule, str message. From version 1.3. */
+    VT_TAG_ALERT = 0xa3,
+};
+
+/* What a METRIC_DEF's raw values are (from version 1.3). A gauge is a level; a counter only
+ * grows and is read as a rate. */
+enum vt_metric_kind { VT_METRIC_GAUGE = 0, VT_METRIC_COUNTER = 1 };
+
+/* The unit of a metric's raw values (from version 1.3). A counter of nanoseconds reads as a
+ * percentage of the time (CPU: of one core), a counter of bytes as bytes per second. */
+enum vt_metric_unit {
+    VT_UNIT_COUNT = 0,
+    VT_UNIT_BYTES = 1,
+    VT_UNIT_NS = 2,
+    VT_UNIT_MILLI = 3, /* thousandths (the load average) */
+    VT_UNIT_COUNT_OF
 };
 
 /* The classes of the reachability scan, with valgrind memcheck's meanings. */

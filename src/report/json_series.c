@@ -1,0 +1,108 @@
+#include <math.h>
+#include <stdio.h>
+
+#include "analyze/bottleneck.h"
+#include "report/json-int.h"
+#include "report/series-int.h"
+#include "trace/format.h"
+
+static void num(FILE *out, double v)
+{
+    if (isnan(v) || !isfinite(v))
+        fputs("null", out);
+    else if (v == floor(v) && fabs(v) < 9e15)
+        fprintf(out, "%.0f", v);
+    else
+        fprintf(out, "%.6g", v);
+}
+
+void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o)
+{
+    const vt_series *s = &m->series;
+    (void)o;
+    if (!s->present) {
+        fputs(",\"monitor\":null", out);
+        return;
+    }
+    fprintf(out,
+            ",\"monitor\":{\"interval_ns\":%llu,\"spawned\":%s,\"cpus\":%llu,\"mem_total\":%llu,"
+            "\"snapshots\":%llu,\"first_ns\":%llu,\"last_ns\":%llu,\"points_stride\":%llu,",
+            (unsigned long long)s->interval_ns, s->flags & VT_MONITOR_SPAWNED ? "true" : "false",
+            (unsigned long long)s->n_cpus, (unsigned long long)s->mem_total,
+            (unsigned long long)s->snapshots, (unsigned long long)s->first_ns,
+            (unsigned long long)s->last_ns, (unsigned long long)s->stride);
+    vt_bottleneck b;
+    vt_bottleneck_classify(s, &b);
+    fprintf(out, "\"bottleneck\":{\"class\":");
+    vt__json_str(out, vt_bottleneck_name(b.cls));
+    fprintf(out, ",\"seconds\":");
+    num(out, b.seconds);
+    fputs(",\"cpu_pct\":", out);
+    num(out, b.cpu_pct);
+    fputs(",\"blkio_pct\":", out);
+    num(out, b.blkio_pct);
+    fputs(",\"disk_state_pct\":", out);
+    num(out, b.disk_state_pct);
+    fputs(",\"running_pct\":", out);
+    num(out, b.running_pct);
+    fputs(",\"major_faults_per_s\":", out);
+    num(out, b.major_faults_s);
+    fputs(",\"psi_memory_pct\":", out);
+    num(out, b.psi_memory_pct);
+    fputs(",\"psi_io_pct\":", out);
+    num(out, b.psi_io_pct);
+    fputs(",\"steal_pct\":", out);
+    num(out, b.steal_pct);
+    fputs(",\"reason\":", out);
+    vt__json_str(out, b.reason);
+    fputs("},\"metrics\":[", out);
+    for (size_t i = 0; i < s->n_metrics; i++) {
+        const vt_series_metric *sm = &s->metrics[i];
+        fputs(i ? "," : "", out);
+        fputs("{\"name\":", out);
+        vt__json_str(out, sm->name);
+        fprintf(out, ",\"kind\":\"%s\",\"raw_unit\":%d,\"unit\":",
+                sm->kind == VT_METRIC_COUNTER ? "counter" : "gauge", sm->unit);
+        vt__json_str(out, vt_series_value_unit(s, i));
+        fprintf(out, ",\"measured\":%llu,\"min\":", (unsigned long long)sm->n);
+        num(out, sm->n ? sm->min : NAN);
+        fputs(",\"mean\":", out);
+        num(out, vt_series_mean(s, i));
+        fputs(",\"max\":", out);
+        num(out, sm->n ? sm->max : NAN);
+        fputs(",\"last\":", out);
+        num(out, sm->n ? sm->last : NAN);
+        fputs(",\"total\":", out);
+        if (sm->kind == VT_METRIC_COUNTER && sm->has_raw)
+            fprintf(out, "%llu", (unsigned long long)vt_series_total(s, i));
+        else
+            fputs("null", out);
+        fputs(",\"points\":[", out);
+        for (size_t p = 0; p < s->n_points; p++) {
+            fputs(p ? "," : "", out);
+            num(out, sm->points[p]);
+        }
+        fputs("]}", out);
+    }
+    fputs("],\"times_ns\":[", out);
+    for (size_t p = 0; p < s->n_points; p++)
+        fprintf(out, "%s%llu", p ? "," : "", (unsigned long long)s->t[p]);
+    fputs("],\"alerts\":[", out);
+    for (size_t i = 0; i < s->n_alerts; i++) {
+        const vt_series_alert *a = &s->alerts[i];
+        fprintf(out, "%s{\"ns\":%llu,\"severity\":\"%s\",\"kind\":\"%s\",\"metric\":", i ? "," : "",
+                (unsigned long long)a->ns, vt_severity_level_name(a->severity),
+                vt_alert_kind_name(a->kind));
+        vt__json_str(out, s->metrics[a->metric].name);
+        fputs(",\"value\":", out);
+        num(out, a->value);
+        fputs(",\"threshold\":", out);
+        num(out, a->threshold);
+        fputs(",\"rule\":", out);
+        vt__json_str(out, a->rule);
+        fputs(",\"message\":", out);
+        vt__json_str(out, a->message);
+        fputc('}', out);
+    }
+    fputs("]}", out);
+}

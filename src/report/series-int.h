@@ -1,0 +1,18 @@
+/* The report sections of a monitor trace (series.h): text_series.c and json_series.c. */
+#ifndef VT_REPORT_SERIES_INT_H
+#define VT_REPORT_SERIES_INT_H
+
+#include <stdio.h>
+
+#include "analyze/model.h"
+#include "report/report.h"
+
+/* The whole text report of a trace that holds metric series: the process, the summaries of
+ * every metric, the series over time, the alerts and the bottleneck class. Returns 0 or -1 on
+ * a write error. */
+int vt__text_series(const vt_model *m, const vt_report_opts *o, FILE *out);
+
+/* ,"monitor":{...} (or ,"monitor":null), appended to the JSON report (docs/JSON.md). */
+void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o);
+
+#endif
