@@ -343,19 +343,21 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
     free(figs);
 }
 
-int vt_run_checks_finish(const vt_run_checks *c, const char *trace, char **prog_argv, int status)
+int vt_run_checks_finish(const vt_run_checks *c, const vt_model *model, const char *trace,
+                         char **prog_argv, int status)
 {
     char pathbuf[PATH_MAX];
     int want_history =
         !c->no_history && (c->history_path || vt_history_default_path(pathbuf, sizeof(pathbuf)));
     if (!want_history && !c->n_rules)
         return status;
-    vt_model *m = NULL;
+    vt_model *own = NULL;
+    const vt_model *m = model;
     char msg[512] = "";
-    if (access(trace, R_OK) == 0) {
+    if (!m && access(trace, R_OK) == 0) {
         int err = 0;
-        m = vt_model_load(trace, NULL, NULL, &err, msg, sizeof(msg));
-    } else {
+        m = own = vt_model_load(trace, NULL, NULL, &err, msg, sizeof(msg));
+    } else if (!m) {
         snprintf(msg, sizeof(msg), "no trace was written");
     }
     record(c, m, trace, prog_argv, status);
@@ -388,6 +390,6 @@ int vt_run_checks_finish(const vt_run_checks *c, const char *trace, char **prog_
                          c->budget_path, broken, c->n_rules, status);
         }
     }
-    vt_model_free(m);
+    vt_model_free(own);
     return status;
 }

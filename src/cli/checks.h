@@ -8,6 +8,7 @@
 
 #include "analyze/budget.h"
 #include "analyze/figures.h"
+#include "analyze/model.h"
 
 /* The option codes of vitals run that this module owns (cmd_run.c's getopt table has their
  * rows, and its usage their lines). */
@@ -46,10 +47,12 @@ int vt_run_checks_option(vt_run_checks *c, int opt, const char *arg);
 int vt_run_repeat(const vt_run_checks *c, const char *output, int argc, char **argv,
                   int prog_index);
 
-/* At the end of a run: records it in the history and checks the budget. trace is the trace's
- * path (it may be missing), prog_argv the program's command line, status the exit status
- * vitals is about to return. Returns the exit status to return. */
-int vt_run_checks_finish(const vt_run_checks *c, const char *trace, char **prog_argv, int status);
+/* At the end of a run: records it in the history and checks the budget. model is the trace's
+ * model when the caller has read it already (borrowed; NULL: read here when needed), trace is
+ * the trace's path (it may be missing), prog_argv the program's command line, status the exit
+ * status vitals is about to return. Returns the exit status to return. */
+int vt_run_checks_finish(const vt_run_checks *c, const vt_model *model, const char *trace,
+                         char **prog_argv, int status);
 
 /* Parses rule for option (or file:line) where, checks its figure, and prints a message with a
  * caret under the offending character when it is bad. Returns 0, or -1 after the message. */

@@ -167,20 +167,19 @@ static void forward_signal(int sig)
         kill(child_pid, sig);
 }
 
-static void print_summary(const char *trace, const char *shown, const char *manifest_path)
+/* Prints the summary of the run's trace and returns its model, for the history and the budget
+ * (caller frees with vt_model_free()), or NULL when the trace cannot be read. */
+static vt_model *print_summary(const char *trace, const char *shown, const char *manifest_path)
 {
     int err = 0;
     char msg[512];
     vt_model *m = vt_model_load(trace, NULL, NULL, &err, msg, sizeof(msg));
-    if (!m) {
+    if (!m)
         vt_cli_error("cannot read the trace '%s': %s", shown, msg);
-        return;
-    }
-    vt_symbols *syms = vt_model_symbols(m);
+    vt_symbols *syms = m ? vt_model_symbols(m) : NULL;
     if (syms)
         vt_render_summary(m, syms, shown, stderr);
     vt_symbols_free(syms);
-    vt_model_free(m);
 
     /* Traces of forked children and of exec'd programs. */
     FILE *f = fopen(manifest_path, "r");
@@ -196,6 +195,7 @@ static void print_summary(const char *trace, const char *shown, const char *mani
     }
     if (f)
         fclose(f);
+    return m;
 }
 
 int cmd_run(int argc, char **argv)
@@ -403,9 +403,10 @@ int cmd_run(int argc, char **argv)
     const char *shown = trace;
     if (!strncmp(trace, cwd, strlen(cwd)) && trace[strlen(cwd)] == '/')
         shown = trace + strlen(cwd) + 1;
+    vt_model *model = NULL;
     if (!quiet) {
         if (access(trace, R_OK) == 0)
-            print_summary(trace, shown, manifest);
+            model = print_summary(trace, shown, manifest);
         else
             vt_cli_error("no trace was written for '%s' (the agent did not start: was it "
                          "preloaded? see README troubleshooting)",
@@ -413,7 +414,8 @@ int cmd_run(int argc, char **argv)
     }
     unlink(manifest);
     int rc = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-    rc = vt_run_checks_finish(&checks, trace, prog_argv, rc);
+    rc = vt_run_checks_finish(&checks, model, trace, prog_argv, rc);
+    vt_model_free(model);
     vt_run_checks_release(&checks);
     return rc;
 }
