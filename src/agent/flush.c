@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/sampler.h"
 #include "util/error.h"
 
 vt_trace_writer vt__writer = {.fd = -1};
@@ -358,4 +359,5 @@ void vt__flush_after_fork_child(void)
     vt__threads_after_fork();
     vt__merge_after_fork();
     is_forked_child = 1;
+    vt__sampler_after_fork();
 }

@@ -23,6 +23,7 @@ static void usage(FILE *out)
                  "      --frames N       frames shown per stack in text, 0 for all (default 8)\n"
                  "      --color WHEN     auto, always or never (default auto: only on a "
                  "terminal)\n"
+                 "      --function NAME  CPU profile: the callers and callees of NAME\n"
                  "  -h, --help           show this help\n");
 }
 
@@ -42,9 +43,11 @@ int cmd_report(int argc, char **argv)
         {"frames", required_argument, NULL, 'F'},
         {"color", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
+        /* the CPU profile */
+        {"function", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
-    const char *format = "text", *output = NULL, *color = "auto";
+    const char *format = "text", *output = NULL, *color = "auto", *function = NULL;
     long top = 10, frames = 8;
     int c;
     optind = 1;
@@ -67,6 +70,9 @@ int cmd_report(int argc, char **argv)
             break;
         case 'C':
             color = optarg;
+            break;
+        case 'U':
+            function = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -124,6 +130,7 @@ int cmd_report(int argc, char **argv)
     vt_symbols *syms = vt_model_symbols(m);
     vt_report_opts o = {
         .top = (size_t)top, .frames = (int)frames, .color = use_color, .trace_path = path};
+    o.function = function;
     int rc = syms ? r->render(m, syms, &o, out) : -1;
     if (output && fclose(out) != 0)
         rc = -1;

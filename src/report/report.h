@@ -16,6 +16,7 @@ typedef struct vt_report_opts {
     int frames;             /* frames shown per stack in text (0 = all) */
     int color;              /* ANSI colours (only on a terminal) */
     const char *trace_path; /* as the user named it */
+    const char *function;   /* CPU profile: show this function's callers and callees, or NULL */
 } vt_report_opts;
 
 typedef struct vt_renderer {
