@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev libzstd-dev
-libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev"
+libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev
+libpfm4-dev linux-perf"
 
 missing=""
 for p in $PKGS; do

@@ -638,6 +638,14 @@ static void sort_pending(void)
     }
 }
 
+static int has_pending(int tid)
+{
+    for (size_t i = 0; i < n_pend; i++)
+        if (pend[i].tid == (uint32_t)tid)
+            return 1;
+    return 0;
+}
+
 long vt__sampler_round(uint64_t watermark, int final, int in_signal)
 {
     if (sampler == VT_SAMPLER_NONE && !n_events)
@@ -683,6 +691,8 @@ long vt__sampler_round(uint64_t watermark, int final, int in_signal)
             uint64_t ns = thread_clock_ns(c->tid);
             c->cpu_ns = ns ? ns : c->cpu_ns;
         }
+        if (!final && !c->seen && has_pending(c->tid))
+            continue; /* ended, but samples of it wait for the watermark: finish it later */
         if (final || !c->seen)
             finish(c, !c->seen, !final || !in_signal);
     }

@@ -137,7 +137,7 @@ int vt__cpu_decode(vt_cpu **cpup, uint8_t tag, struct vt_stream_dec *d, uint64_t
         if (c > VT_CPU_OFF)
             return -1;
         uint32_t stack = a < n_ids ? stack_canon[a] : UINT32_MAX;
-        vt_cpu_thread *t = thread_of(cpu, b, 1);
+        vt_cpu_thread *t = thread_of(cpu, b, 0);
         if (!t)
             return VT_ENOMEM;
         if (!t->start_tsc || tsc < t->start_tsc)

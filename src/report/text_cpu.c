@@ -163,8 +163,12 @@ void vt__text_cpu(const struct ctx *c)
     size_t nf;
     const vt_cpu_fn *fns = vt_cpu_profile_fns(p, &nf);
     if (cpu->sampler != VT_SAMPLER_NONE && whole) {
-        size_t shown = nf < c->o->top ? nf : c->o->top;
-        vt__text_section(c, "Hot functions by self time (all threads)", shown, nf, "functions");
+        size_t with_self = 0;
+        while (with_self < nf && fns[with_self].self_ns)
+            with_self++;
+        size_t shown = with_self < c->o->top ? with_self : c->o->top;
+        vt__text_section(c, "Hot functions by self time (all threads)", shown, with_self,
+                         "functions");
         fprintf(out, "    self%%  total%%      self s  function\n");
         for (size_t i = 0; i < shown; i++) {
             fprintf(out, "  %6.1f%% %6.1f%% %11.3f  %s", pct(fns[i].self_ns, whole),
@@ -174,11 +178,32 @@ void vt__text_cpu(const struct ctx *c)
         }
         size_t nt;
         const uint32_t *bt = vt_cpu_profile_by_total(p, &nt);
+        while (nt && !fns[bt[nt - 1]].total_ns)
+            nt--;
         shown = nt < c->o->top ? nt : c->o->top;
         vt__text_section(c, "Functions by total time (on the stack)", shown, nt, "functions");
         for (size_t i = 0; i < shown; i++)
             fprintf(out, "  %6.1f%% %6.1f%%  %s\n", pct(fns[bt[i]].total_ns, whole),
                     pct(fns[bt[i]].self_ns, whole), fns[bt[i]].name);
+    }
+    if ((cpu->flags & VT_CPU_F_WALL) && vt_cpu_profile_off_ns(p)) {
+        /* Off-CPU time by the function each thread was switched out in. */
+        size_t *idx = malloc((nf + 1) * sizeof(size_t)), k = 0;
+        for (size_t i = 0; idx && i < nf; i++)
+            if (fns[i].off_ns)
+                idx[k++] = i;
+        for (size_t i = 1; i < k; i++)
+            for (size_t j = i; j > 0 && fns[idx[j]].off_ns > fns[idx[j - 1]].off_ns; j--) {
+                size_t x = idx[j];
+                idx[j] = idx[j - 1];
+                idx[j - 1] = x;
+            }
+        size_t shown = k < c->o->top ? k : c->o->top;
+        vt__text_section(c, "Off-CPU time by the function threads were switched out in", shown, k,
+                         "functions");
+        for (size_t i = 0; i < shown; i++)
+            fprintf(out, "  %11.3f s  %s\n", (double)fns[idx[i]].off_ns / 1e9, fns[idx[i]].name);
+        free(idx);
     }
     /* Threads, by CPU time. */
     size_t nt = cpu->n_threads;

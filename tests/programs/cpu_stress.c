@@ -2,7 +2,7 @@
  * sampler: allocation from several threads, fork from a threaded program, dlopen/dlclose and
  * dl_iterate_phdr (the loader's lock held), and a program's own signal handlers that run long
  * enough to be sampled. Its output and exit status depend only on the work (the test runs it
- * with and without vitals and compares). Usage: cpu_stress malloc|fork|dlopen|signal [LIB] */
+ * with and without vitals and compares). Usage: cpu_stress malloc|fork|dlopen|signal|sleep [LIB] */
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile unsigned long sink;
@@ -28,7 +29,7 @@ static void *malloc_worker(void *arg)
 {
     unsigned long seed = (unsigned long)(size_t)arg, sum = 0;
     void *slots[256] = {0};
-    for (int i = 0; i < 200000; i++) {
+    for (int i = 0; i < 100000; i++) {
         seed = seed * 6364136223846793005ul + 1442695040888963407ul;
         int k = (int)(seed >> 56);
         size_t size = (seed >> 20) % 4096 + 1;
@@ -74,7 +75,7 @@ static int run_fork(void)
     pthread_t t;
     pthread_create(&t, NULL, spinner, NULL);
     int sum = 0;
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 40; i++) {
         pid_t p = fork();
         if (p == 0) {
             sink += burn(50000);
@@ -106,7 +107,7 @@ static void *dl_worker(void *arg)
 {
     (void)arg;
     int ok = 0;
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 150; i++) {
         void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
         if (h) {
             ok += dlsym(h, "leak_a") != NULL;
@@ -152,7 +153,7 @@ static int run_signal(void)
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, NULL);
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 150; i++) {
         int before = atomic_load(&handled);
         kill(getpid(), SIGUSR1);
         while (atomic_load(&handled) == before)
@@ -160,6 +161,24 @@ static int run_signal(void)
     }
     printf("signal %d\n", atomic_load(&handled));
     return 6;
+}
+
+/* Off-CPU time known by construction: 10 naps of 30 ms between bursts of work. */
+__attribute__((noinline)) static void nap(void)
+{
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static int run_sleep(void)
+{
+    for (int i = 0; i < 10; i++) {
+        sink += burn(3000000);
+        nap();
+    }
+    printf("sleep done\n");
+    return 7;
 }
 
 int main(int argc, char **argv)
@@ -175,5 +194,7 @@ int main(int argc, char **argv)
         return run_dlopen();
     if (!strcmp(argv[1], "signal"))
         return run_signal();
+    if (!strcmp(argv[1], "sleep"))
+        return run_sleep();
     return 2;
 }
