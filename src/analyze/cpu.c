@@ -400,6 +400,7 @@ static uint32_t intern_fn(vt_cpu_profile *p, const char *name, const char *modul
     memset(f, 0, sizeof(*f));
     f->name = copy;
     f->module = module;
+    f->id = (uint32_t)p->n_fns;
     p->name_table[i] = (uint32_t)p->n_fns;
     return (uint32_t)p->n_fns++;
 }
@@ -662,17 +663,16 @@ vt_cpu_profile *vt_cpu_profile_new(const vt_model *m, vt_symbols *syms, long thr
         free(names);
         goto fail;
     }
-    memcpy(sorted, p->fns, p->n_fns * sizeof(vt_cpu_fn));
-    qsort(sorted, p->n_fns, sizeof(vt_cpu_fn), by_self);
+    if (p->n_fns) {
+        memcpy(sorted, p->fns, p->n_fns * sizeof(vt_cpu_fn));
+        qsort(sorted, p->n_fns, sizeof(vt_cpu_fn), by_self);
+    }
     for (size_t i = 0; i < p->n_fns; i++) {
-        /* names are unique: find each function's old index through its name pointer */
-        for (size_t j = 0; j < p->n_fns; j++)
-            if (p->names[j] == sorted[i].name) {
-                rank[j] = (uint32_t)i;
-                break;
-            }
+        rank[sorted[i].id] = (uint32_t)i;
         names[i] = (char *)sorted[i].name;
     }
+    for (size_t i = 0; i < p->n_fns; i++)
+        sorted[i].id = (uint32_t)i;
     free(p->fns);
     free(p->names);
     p->fns = sorted;

@@ -96,6 +96,7 @@ typedef struct vt_cpu_fn {
     uint64_t off_ns; /* --wall: switched-out time with this function innermost */
     /* private */
     uint64_t line_ns;
+    uint32_t id;
 } vt_cpu_fn;
 
 /* A node of the call tree (top-down: the root has no function). */
