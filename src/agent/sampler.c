@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -94,6 +95,7 @@ static int sampler; /* VT_SAMPLER_* */
 static uint64_t period_ns;
 static char note[256];
 static struct cthread *threads;
+static int n_slots; /* slots ever used: [0, n_slots) */
 static struct event events[MAX_EVENTS];
 static int n_events;
 static struct pend *pend;
@@ -183,9 +185,32 @@ static void parse_events(const char *s)
     }
 }
 
+/* The events' file descriptors count against the program's RLIMIT_NOFILE: the sampler keeps
+ * to a quarter of it, so that the program never runs out because of it. */
+static int held_fds, max_fds = 256;
+
+static int ev_open(struct perf_event_attr *a, int tid)
+{
+    if (held_fds >= max_fds)
+        return -EMFILE;
+    int fd = vt_perf_open(a, tid, -1);
+    if (fd >= 0)
+        held_fds++;
+    return fd;
+}
+
+static void ev_close(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        held_fds--;
+    }
+    *fd = -1;
+}
+
 static struct cthread *find(int tid)
 {
-    for (int i = 0; i < MAX_THREADS; i++)
+    for (int i = 0; i < n_slots; i++)
         if (threads[i].used && threads[i].tid == tid)
             return &threads[i];
     return NULL;
@@ -216,10 +241,10 @@ static int open_count(int tid, uint32_t type, uint64_t config, uint64_t c1, uint
     a.config1 = c1;
     a.config2 = c2;
     a.exclude_kernel = 0;
-    int fd = vt_perf_open(&a, tid, -1);
+    int fd = ev_open(&a, tid);
     if (fd == -EACCES || fd == -EPERM) {
         a.exclude_kernel = 1;
-        fd = vt_perf_open(&a, tid, -1);
+        fd = ev_open(&a, tid);
     }
     return fd;
 }
@@ -240,7 +265,7 @@ static int open_sampler(int tid)
     a.clockid = CLOCK_MONOTONIC;
     a.sample_max_stack = (uint16_t)(vt__config.depth + 1 < 127 ? vt__config.depth + 1 : 127);
     a.wakeup_events = 1u << 30; /* nobody polls: the writer drains every round */
-    return vt_perf_open(&a, tid, -1);
+    return ev_open(&a, tid);
 }
 
 /* --wall: a sample at each switch-out (its user stack), and the switch records that say when
@@ -261,7 +286,7 @@ static int open_switches(int tid)
     a.clockid = CLOCK_MONOTONIC;
     a.sample_max_stack = (uint16_t)(vt__config.depth + 1 < 127 ? vt__config.depth + 1 : 127);
     a.wakeup_events = 1u << 30;
-    return vt_perf_open(&a, tid, -1);
+    return ev_open(&a, tid);
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv);
@@ -304,9 +329,11 @@ static int start_timer(struct cthread *c)
 static void attach(int tid)
 {
     struct cthread *c = NULL;
-    for (int i = 0; i < MAX_THREADS && !c; i++)
+    for (int i = 0; i < n_slots && !c; i++)
         if (!threads[i].used)
             c = &threads[i];
+    if (!c && n_slots < MAX_THREADS)
+        c = &threads[n_slots++];
     if (!c)
         return;
     struct tring *keep = c->tr;
@@ -322,20 +349,16 @@ static void attach(int tid)
     read_comm(c);
     if (sampler == VT_SAMPLER_PERF) {
         c->fd = open_sampler(tid);
-        if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0) {
-            close(c->fd);
-            c->fd = -1;
-        }
+        if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0)
+            ev_close(&c->fd);
         if (c->fd < 0)
             c->lost++; /* not sampled: counted once, said in the thread's record */
         c->fd_mig = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0, 0);
         c->fd_cs = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0, 0);
         if (wall) {
             c->fd_switch = open_switches(tid);
-            if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0) {
-                close(c->fd_switch);
-                c->fd_switch = -1;
-            }
+            if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0)
+                ev_close(&c->fd_switch);
         }
     } else if (sampler == VT_SAMPLER_TIMER) {
         start_timer(c);
@@ -548,11 +571,9 @@ static void finish(struct cthread *c, int ended, int done)
     vt_perf_ring_unmap(&c->sring);
     int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-        if (*fds[i] >= 0)
-            close(*fds[i]);
+        ev_close(fds[i]);
     for (int i = 0; i < n_events; i++)
-        if (c->fd_cnt[i] >= 0)
-            close(c->fd_cnt[i]);
+        ev_close(&c->fd_cnt[i]);
     c->used = 0;
 }
 
@@ -563,7 +584,7 @@ static int scan_tasks(void)
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    for (int i = 0; i < MAX_THREADS; i++)
+    for (int i = 0; i < n_slots; i++)
         threads[i].seen = 0;
     for (;;) {
         long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
@@ -660,7 +681,7 @@ long vt__sampler_round(uint64_t watermark, int final, int in_signal)
     }
     if (!in_signal && !final)
         scan_tasks();
-    for (int i = 0; i < MAX_THREADS; i++)
+    for (int i = 0; i < n_slots; i++)
         if (threads[i].used)
             drain(&threads[i]);
     sort_pending();
@@ -683,7 +704,7 @@ long vt__sampler_round(uint64_t watermark, int final, int in_signal)
     memmove(pend, pend + i, (n_pend - i) * sizeof(*pend));
     n_pend -= i;
     /* Threads that ended: their last samples are out, now their figures. */
-    for (int t = 0; t < MAX_THREADS; t++) {
+    for (int t = 0; t < n_slots; t++) {
         struct cthread *c = &threads[t];
         if (!c->used)
             continue;
@@ -780,6 +801,9 @@ void vt__sampler_init(void)
         n_events = 0;
         return;
     }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        max_fds = (int)(rl.rlim_cur / 4);
     if (hz > 0) {
         period_ns = 1000000000ull / (uint64_t)hz;
         const char *want = getenv("VITALS_CPU_SAMPLER");
@@ -787,7 +811,7 @@ void vt__sampler_init(void)
         if (!force_timer) {
             int fd = open_sampler(0);
             if (fd >= 0) {
-                close(fd);
+                ev_close(&fd);
                 sampler = VT_SAMPLER_PERF;
             } else {
                 const char *why = -fd == EACCES || -fd == EPERM
@@ -819,7 +843,7 @@ void vt__sampler_after_fork(void)
 {
     if (!threads)
         return;
-    for (int i = 0; i < MAX_THREADS; i++) {
+    for (int i = 0; i < n_slots; i++) {
         struct cthread *c = &threads[i];
         if (!c->used)
             continue;
@@ -829,11 +853,9 @@ void vt__sampler_after_fork(void)
         vt_perf_ring_unmap(&c->sring);
         int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
         for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
-            if (*fds[k] >= 0)
-                close(*fds[k]);
+            ev_close(fds[k]);
         for (int k = 0; k < n_events; k++)
-            if (c->fd_cnt[k] >= 0)
-                close(c->fd_cnt[k]);
+            ev_close(&c->fd_cnt[k]);
         if (c->tr)
             atomic_store(&c->tr->tid, 0);
         c->used = 0;

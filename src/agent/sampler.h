@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How often the writer runs when allocations are not traced (ms): the sample rings hold that
+ * much at the highest rate with deep stacks, and fewer wake-ups cost the program less. */
+#define VT_ROUND_MS_CPU_ONLY 40
+
 /* A record of the CPU profile, handed to the stream encoder (merge.c: vt__merge_put_cpu). */
 struct vt_cpu_rec {
     uint8_t tag;    /* VT_TAG_CPU_* */

@@ -243,9 +243,9 @@ void vt__text_cpu(const struct ctx *c)
             const vt_cpu_fn *tf = vt_cpu_profile_fns(tp, &tn);
             uint64_t tw = vt_cpu_profile_ns(tp);
             fputs("      hottest:", out);
-            for (size_t i = 0; i < tn && i < 3 && tw; i++)
+            for (size_t i = 0; i < tn && i < 3 && tf[i].self_ns; i++)
                 fprintf(out, "%s %s %.1f%%", i ? "," : "", tf[i].name, pct(tf[i].self_ns, tw));
-            fputc('\n', out);
+            fputs(tn && tf[0].self_ns ? "\n" : " (no samples)\n", out);
             vt_cpu_profile_free(tp);
         }
         free(order);
