@@ -351,7 +351,7 @@ static void attach(int tid)
         c->fd = open_sampler(tid);
         if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0)
             ev_close(&c->fd);
-        if (c->fd < 0)
+        if (c->fd < 0 && c->fd != -ESRCH)
             c->lost++; /* not sampled: counted once, said in the thread's record */
         c->fd_mig = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0, 0);
         c->fd_cs = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0, 0);
