@@ -357,6 +357,10 @@ static void attach(int tid)
         c->fd_cs = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0, 0);
         if (wall) {
             c->fd_switch = open_switches(tid);
+            if (c->fd_switch == -EACCES || c->fd_switch == -EPERM)
+                set_note("--wall: context-switch events refused (perf_event_paranoid); "
+                         "off-CPU time not recorded",
+                         "");
             if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0)
                 ev_close(&c->fd_switch);
         }
