@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <asm/perf_regs.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -256,7 +257,11 @@ static int open_sampler(int tid)
     a.type = PERF_TYPE_SOFTWARE;
     a.config = PERF_COUNT_SW_TASK_CLOCK;
     a.sample_period = period_ns;
-    a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN;
+    a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |
+                    PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    /* The word at the stack pointer, for the leaf's caller (fix_leaf). */
+    a.sample_regs_user = 1ull << PERF_REG_X86_SP;
+    a.sample_stack_user = 8;
     a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
     a.exclude_kernel = 1;
     a.exclude_hv = 1;
@@ -411,17 +416,74 @@ static int add_pend(uint64_t tsc, uint32_t stack, uint32_t tid, uint32_t kind, u
     return 0;
 }
 
+/* Whether v is a return address: the instruction before it is a call (e8 rel32, or ff /2 with
+ * a register, disp8 or disp32/RIP operand). The code is read with process_vm_readv, which
+ * fails instead of faulting where nothing is mapped; safe in a signal handler. */
+static int looks_like_return(uint64_t v)
+{
+    uint8_t b[8];
+    if (v < 4096 + 8 || v >> 47)
+        return 0;
+    struct iovec local = {b, 8}, remote = {(void *)(v - 8), 8};
+    if (syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0) != 8)
+        return 0;
+    if (b[3] == 0xe8)
+        return 1;
+    if (b[6] == 0xff && (b[7] & 0xf8) == 0xd0) /* call *%reg */
+        return 1;
+    if (b[5] == 0xff && (b[6] & 0xf8) == 0x50) /* call *disp8(%reg) */
+        return 1;
+    if (b[2] == 0xff && (b[3] == 0x15 || (b[3] & 0xf8) == 0x90)) /* disp32(%rip or %reg) */
+        return 1;
+    return 0;
+}
+
+/* The frame a frame-pointer walk misses: a leaf function sampled where its frame pointer is
+ * not set up (it keeps none, or is in its prologue) still has its return address on top of
+ * the stack, and the walk, starting from the caller's frame pointer, skips the caller. top is
+ * the word at the stack pointer; it is inserted after the leaf when it is a return address the
+ * walk does not have next. */
+static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top)
+{
+    if (n == 0 || n >= max || (n > 1 && frames[1] == top) || !looks_like_return(top))
+        return n;
+    memmove(frames + 2, frames + 1, (n - 1) * sizeof(uint64_t));
+    frames[1] = top;
+    return n + 1;
+}
+
 /* The user part of a kernel callchain: the context markers left out. */
-static uint32_t chain_stack(const uint64_t *ips, uint64_t nr)
+static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top)
 {
     uint64_t frames[VT_MAX_DEPTH];
-    uint32_t n = 0;
-    for (uint64_t i = 0; i < nr && n < (uint32_t)vt__config.depth; i++) {
+    uint32_t n = 0, max = (uint32_t)vt__config.depth;
+    for (uint64_t i = 0; i < nr && n < max; i++) {
         if (ips[i] >= (uint64_t)PERF_CONTEXT_MAX)
             continue;
         frames[n++] = ips[i];
     }
+    if (top)
+        n = fix_leaf(frames, n, max, *top);
     return vt__stack_intern(frames, n);
+}
+
+/* The word at the stack pointer from a sample's REGS_USER (SP only) and STACK_USER (8 bytes)
+ * parts, which follow its callchain at p; NULL when the kernel could not copy it. */
+static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end)
+{
+    if ((const uint8_t *)(p + 1) > end)
+        return NULL;
+    if (p[0] != PERF_SAMPLE_REGS_ABI_NONE)
+        p += 2; /* abi, sp */
+    else
+        p += 1;
+    if ((const uint8_t *)(p + 1) > end || p[0] < 8)
+        return NULL;
+    uint64_t size = p[0];
+    const uint64_t *data = p + 1;
+    if ((const uint8_t *)(data + size / 8 + 1) > end || data[size / 8] < 8)
+        return NULL; /* dyn_size: how much of the copy is real */
+    return data;
 }
 
 struct drain_arg {
@@ -445,7 +507,7 @@ static void on_record(const struct perf_event_header *h, void *argp)
     uint64_t ns = p[1], period = p[2], nr = p[3];
     if ((const uint8_t *)(p + 4 + nr) > end)
         return;
-    uint32_t stack = chain_stack(p + 4, nr);
+    uint32_t stack = chain_stack(p + 4, nr, stack_top(p + 4 + nr, end));
     if (add_pend(ns_to_tsc(ns), stack, (uint32_t)c->tid, VT_CPU_ON, period) == 0)
         c->samples++;
     else
@@ -469,7 +531,7 @@ static void on_switch(const struct perf_event_header *h, void *argp)
         uint64_t nr = p[2];
         if ((const uint8_t *)(p + 3 + nr) > end)
             return;
-        c->off_stack = chain_stack(p + 3, nr);
+        c->off_stack = chain_stack(p + 3, nr, NULL);
         c->off_ns = p[1];
         c->off_pending = 1;
         return;
@@ -754,6 +816,7 @@ static uint32_t walk(const ucontext_t *uc, struct tring *r, uint64_t *ip)
     if (got <= 0)
         return n;
     uint64_t hi = rsp + (uint64_t)got;
+    uint64_t top = got >= 8 ? *(const uint64_t *)r->slice : 0;
     while (n < TIMER_DEPTH && rbp >= rsp && rbp + 16 <= hi && !(rbp & 7)) {
         const uint64_t *f = (const uint64_t *)(r->slice + (rbp - rsp));
         if (!f[1])
@@ -763,7 +826,7 @@ static uint32_t walk(const ucontext_t *uc, struct tring *r, uint64_t *ip)
             break;
         rbp = f[0];
     }
-    return n;
+    return top ? fix_leaf(ip, n, TIMER_DEPTH, top) : n;
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv)

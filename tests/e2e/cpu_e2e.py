@@ -84,6 +84,20 @@ def case_cpu_split(ctx):
     err = s.stderr.decode()
     ctx.check("perf task-clock sampler" in err and "allocations (" not in err,
               f"run summary of a --no-alloc run:\n{err}")
+    # Optimised, the leaves keep no frame: their caller still shows (the word at the stack
+    # pointer, checked to follow a call), for both samplers.
+    for sampler in ("perf", "timer"):
+        env = dict(ctx.env, VITALS_CPU_SAMPLER=sampler)
+        r, leaf = run_cpu(ctx, "cpu_split_leaf", ["single", "4000000"], ["--cpu", "--no-alloc"],
+                          f"leaf-{sampler}.vtr", env=env)
+        lc = cpu_report(ctx, leaf)["cpu"]
+        lt = shares({"entries": lc["functions_by_total"]})
+        ctx.check(lt.get("split", {}).get("total_pct", 0) >= 95,
+                  f"leaf ({sampler}): split total {lt.get('split', {}).get('total_pct')}, "
+                  f"expected >= 95: the leaves' caller is missing")
+        lcc = {e["function"]: e for e in lc["callers_callees"]}
+        callers = [c["function"] for c in lcc.get("hot70", {}).get("callers", [])]
+        ctx.check(callers[:1] == ["split"], f"leaf ({sampler}): hot70's callers {callers}")
     # The function view of any function.
     f = cpu_report(ctx, trace, "--function", "split")["cpu"]["callers_callees"]
     ctx.check(len(f) == 1 and f[0]["function"] == "split"
