@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config libunwind-dev libdw-dev libelf-dev libzst
 libcmocka-dev python3 heaptrack valgrind clang libclang-rt-dev
 libprotobuf-c-dev protobuf-c-compiler zlib1g-dev protobuf-compiler prometheus
 libsqlite3-dev sqlite3 chromium chromium-driver firefox-esr
-libncurses-dev tmux"
+libncurses-dev tmux libpfm4-dev linux-perf"
 
 missing=""
 for p in $PKGS; do

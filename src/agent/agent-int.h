@@ -109,6 +109,7 @@ struct vt_config {
     int zstd_level;
     char output[4096];   /* the trace path for this process */
     char manifest[4096]; /* file listing every trace written, or empty */
+    int no_alloc;        /* --no-alloc: the allocation hooks only forward (CPU profile only) */
 };
 
 extern VT_HIDDEN _Atomic int vt__state;
@@ -154,7 +155,7 @@ void vt__threads_after_fork(void);
  * call must only be forwarded (inside the agent, or not tracing). */
 static inline __attribute__((always_inline)) struct vt_thread *vt__enter(void)
 {
-    if (vt__guard)
+    if (vt__guard || vt__config.no_alloc)
         return NULL;
     int state = atomic_load_explicit(&vt__state, memory_order_relaxed);
     if (unlikely(state != VT_STATE_TRACING)) {

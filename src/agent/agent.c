@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/sampler.h"
 #include "util/error.h"
 
 _Atomic int vt__state;
@@ -284,6 +285,7 @@ void vt__agent_init(void)
     vt__config.follow = (int)env_long("VITALS_FOLLOW", 0, 0, 1);
     vt__config.zstd_level = (int)env_long("VITALS_ZSTD_LEVEL", 1, -7, 19);
     vt__config.leak_check = (int)env_long("VITALS_LEAK_CHECK", 1, 0, 1);
+    vt__config.no_alloc = (int)env_long("VITALS_ALLOC", 1, 0, 1) == 0;
     const char *s = getenv("VITALS_MANIFEST");
     if (s)
         copy_str(vt__config.manifest, sizeof(vt__config.manifest), s);
@@ -306,6 +308,7 @@ void vt__agent_init(void)
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     install_signal_handlers();
     atomic_store(&vt__state, VT_STATE_TRACING);
+    vt__sampler_init();
     vt__writer_start();
 out:
     atomic_store(&vt__initialized, 1);

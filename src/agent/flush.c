@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/sampler.h"
 #include "util/error.h"
 
 vt_trace_writer vt__writer = {.fd = -1};
@@ -177,7 +178,9 @@ static void *writer_main(void *arg)
         if (atomic_load(&vt__state) == VT_STATE_TRACING)
             vt__merge_round(0, 1);
         atomic_store(&writer_busy, 0);
-        struct timespec ts = {0, VT_ROUND_MS * 1000 * 1000};
+        /* A CPU profile alone needs fewer rounds: the rings hold 40 ms of samples. */
+        struct timespec ts = {0, (vt__config.no_alloc ? VT_ROUND_MS_CPU_ONLY : VT_ROUND_MS) *
+                                     1000000L};
         futex(&wake_seq, FUTEX_WAIT_PRIVATE, seq, &ts);
     }
     return NULL;
@@ -358,4 +361,5 @@ void vt__flush_after_fork_child(void)
     vt__threads_after_fork();
     vt__merge_after_fork();
     is_forked_child = 1;
+    vt__sampler_after_fork();
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/sampler.h"
 #include "trace/stream.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -791,7 +792,7 @@ static void steal_idle(uint64_t before)
 long vt__merge_round(int final, int compress)
 {
     compress_blocks = compress;
-    if (!final && !sample_pending) {
+    if (!final && !sample_pending && !vt__config.no_alloc) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t ms = (ts.tv_sec - last_sample_time.tv_sec) * 1000 +
@@ -839,6 +840,8 @@ long vt__merge_round(int final, int compress)
         walk_modules();
         atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
     }
+    /* CPU samples older than the watermark, each after the events older than it. */
+    long cpu = vt__sampler_round(watermark, final, final && !compress);
     long n;
     if (sample_pending && pending_sample.tsc <= watermark) {
         /* The events before the sample, the sample, then the rest. */
@@ -852,6 +855,8 @@ long vt__merge_round(int final, int compress)
     } else {
         n = merge(watermark);
     }
+    if (n >= 0 && cpu > 0)
+        n += cpu;
     prev_target = target;
     if (n > 0)
         vt__emit_clock();
@@ -907,4 +912,28 @@ void vt__emit_leak(uint64_t ord_delta, int cls)
     vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_LEAK);
     vt_stream_put(&enc, VT_COL_ORDINAL, ord_delta);
     vt_stream_put(&enc, VT_COL_MISC, (uint64_t)cls);
+}
+
+long vt__merge_until(uint64_t tsc)
+{
+    return merge(tsc);
+}
+
+void vt__merge_put_cpu(const struct vt_cpu_rec *r)
+{
+    if (r->stack)
+        ensure_stack(r->stack);
+    if (room(64 + r->n * VT_VARINT_MAX + r->str_len))
+        return;
+    vt_stream_put_byte(&enc, VT_COL_TAG, r->tag);
+    if (r->timed)
+        put_time(r->tsc);
+    if (r->tag == VT_TAG_CPU_SAMPLE) {
+        vt_stream_put(&enc, VT_COL_STACK, r->stack);
+        vt_stream_put(&enc, VT_COL_THREAD, r->tid);
+    }
+    for (size_t i = 0; i < r->n; i++)
+        vt_stream_put(&enc, VT_COL_MISC, r->v[i]);
+    if (r->str)
+        put_str(r->str, r->str_len);
 }

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "agent/agent-int.h"
+#include "agent/sampler.h"
 #include "util/hash.h"
 
 struct entry {
@@ -145,4 +146,9 @@ void vt__stacks_after_fork(void)
     for (uint32_t id = 0; id < n; id++)
         if (!atomic_load(&entries[id].depth_plus1))
             atomic_store(&entries[id].depth_plus1, 1);
+}
+
+uint32_t vt__stack_intern(const uint64_t *frames, uint32_t n)
+{
+    return n ? intern(frames, n, vt__code_gen()) : 0;
 }

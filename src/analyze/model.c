@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/cpu.h"
 #include "analyze/frag.h"
 #include "trace/reader.h"
 #include "trace/stream.h"
@@ -903,6 +904,17 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
             else
                 do_munmap(L, map_addr, a);
             break;
+        case 0x90: /* the CPU profile (cpu.c) */
+            if (tag == VT_TAG_CPU_SAMPLE)
+                TIME();
+            {
+                int r = vt__cpu_decode(&m->cpu, tag, &d, tsc, L->canon, L->n_ids);
+                if (r == VT_ENOMEM)
+                    L->err = r;
+                if (r)
+                    goto bad;
+            }
+            break;
         case VT_TAG_LEAK:
             if (tag != VT_TAG_LEAK || !m->scan.present)
                 goto bad;
@@ -1017,7 +1029,13 @@ void vt_model_free(vt_model *m)
     free(m->mem);
     free(m->warnings);
     vt_series_release(&m->series);
+    vt__cpu_free(m->cpu);
     free(m);
+}
+
+int vt_model_cpu_only(const vt_model *m)
+{
+    return m->cpu && (m->cpu->flags & VT_CPU_F_NO_ALLOC);
 }
 
 static void loader_release(struct loader *L)
@@ -1103,6 +1121,7 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
     m->duration_ns = to_ns(&L, L.last_tsc, ns_per_tick);
     struct tick_conv conv = {&L, ns_per_tick};
     vt__mem_finish(m, tick_to_ns, &conv);
+    vt__cpu_finish(m->cpu, tick_to_ns, &conv);
     m->has_mem_at_peak = m->has_mem_at_exit && L.epoch && L.mem_epoch == L.epoch;
     m->peak_ns = to_ns(&L, L.peak_tsc, ns_per_tick);
     for (size_t i = 0; i < m->n_threads; i++) {

@@ -160,6 +160,9 @@ typedef struct vt_model {
     vt_lifetimes lifetimes;
     vt_patterns patterns;
 
+    /* the CPU profile (cpu.h; traces from version 1.3 made with --cpu or --counters), or NULL */
+    struct vt_cpu *cpu;
+
     /* where reading stopped early, or NULL */
     char *warnings;
     uint64_t trace_bytes;
@@ -171,6 +174,9 @@ typedef struct vt_model {
 
 /* Progress callback: done and total in bytes of the trace; may be NULL. */
 typedef void (*vt_progress_fn)(uint64_t done, uint64_t total, void *arg);
+
+/* Whether the trace holds no allocation events by design (vitals run --no-alloc). */
+int vt_model_cpu_only(const vt_model *m);
 
 /* Reads the trace at path into a new model. On failure returns NULL, sets *err to a negative
  * VT_E* code and writes a one-line explanation to msg. Caller frees with vt_model_free(). */

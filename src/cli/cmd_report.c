@@ -40,6 +40,7 @@ static void usage(FILE *out)
             "  -n, --top N          entries per table (default 10)\n"
             "      --frames N       frames shown per stack in text, 0 for all (default 8)\n"
             "      --color WHEN     auto, always or never (default auto: only on a terminal)\n"
+            "      --function NAME  CPU profile: the callers and callees of NAME\n"
             "  -h, --help           show this help\n\n"
             "formats (docs/FORMATS.md):\n");
     for (const vt_renderer *r = vt_renderers; r->name; r++) {
@@ -293,11 +294,13 @@ int cmd_report(int argc, char **argv)
         {"frames", required_argument, NULL, 'F'},
         {"color", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
+        /* the CPU profile */
+        {"function", required_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
     const char *formats[MAX_OUTPUTS];
     size_t n_formats = 0;
-    const char *output = NULL, *color = "auto";
+    const char *output = NULL, *color = "auto", *function = NULL;
     long top = 10, frames = 8;
     int c;
     optind = 1;
@@ -324,6 +327,9 @@ int cmd_report(int argc, char **argv)
             break;
         case 'C':
             color = optarg;
+            break;
+        case 'U':
+            function = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -398,7 +404,8 @@ int cmd_report(int argc, char **argv)
                              .frames = (int)frames,
                              .color = o->f == stdout ? color_stdout : color_file,
                              .trace_path = path,
-                             .part = o->part};
+                             .part = o->part,
+                             .function = function};
         errno = 0;
         int rc = o->r->render(m, syms, &ro, o->f);
         if (o->f != stdout) {

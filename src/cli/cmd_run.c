@@ -18,6 +18,7 @@
 #include "analyze/sites.h"
 #include "cli/checks.h"
 #include "cli/cli.h"
+#include "cli/run_cpu.h"
 #include "report/report.h"
 
 static void usage(FILE *out)
@@ -45,8 +46,10 @@ static void usage(FILE *out)
             "      --history PATH record the run in the history database PATH (default\n"
             "                     $VITALS_HISTORY, else ~/.local/share/vitals/history.db)\n"
             "      --no-history   do not record the run in the history\n"
+            "%s"
             "  -h, --help         show this help\n\n"
-            "environment: VITALS_AGENT overrides the path of libvitals-agent.so.\n");
+            "environment: VITALS_AGENT overrides the path of libvitals-agent.so.\n",
+            vt_run_cpu_usage);
 }
 
 /* snprintf that reports truncation: 0 when the whole string fit, -1 when not. */
@@ -212,6 +215,9 @@ int cmd_run(int argc, char **argv)
         {"budget-status", required_argument, NULL, VT_RUN_OPT_BUDGET_STATUS},
         {"history", required_argument, NULL, VT_RUN_OPT_HISTORY},
         {"no-history", no_argument, NULL, VT_RUN_OPT_NO_HISTORY},
+        /* the CPU profile (run_cpu.h) */
+        VT_RUN_CPU_OPTIONS
+        /* end */
         {NULL, 0, NULL, 0},
     };
     const char *output = NULL;
@@ -219,6 +225,7 @@ int cmd_run(int argc, char **argv)
     int follow = 0, quiet = 0, leak_check = 1, c;
     vt_run_checks checks;
     vt_run_checks_init(&checks);
+    static vt_run_cpu cpu;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:o:d:fqh", opts, NULL)) != -1) {
@@ -260,6 +267,14 @@ int cmd_run(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case VT_OPT_CPU:
+        case VT_OPT_WALL:
+        case VT_OPT_COUNTERS:
+        case VT_OPT_EVENT:
+        case VT_OPT_NO_ALLOC:
+            if (vt_run_cpu_option(&cpu, c, optarg))
+                return 2;
+            break;
         case ':':
             vt_cli_error("option '%s' needs a value; see 'vitals run --help'", argv[optind - 1]);
             return 2;
@@ -273,6 +288,8 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     char **prog_argv = argv + optind;
+    if (vt_run_cpu_finish(&cpu))
+        return 2;
 
     char agent[PATH_MAX], prog[PATH_MAX];
     if (find_agent(agent, sizeof(agent)) != 0) {
@@ -372,6 +389,7 @@ int cmd_run(int argc, char **argv)
         setenv("VITALS_LEAK_CHECK", leak_check ? "1" : "0", 1);
         setenv("VITALS_DIR", dir, 1);
         setenv("VITALS_MANIFEST", manifest, 1);
+        vt_run_cpu_env(&cpu);
         execv(prog, prog_argv);
         int e = errno;
         fprintf(stderr, "vitals: cannot run '%s': %s\n", prog, strerror(e));

@@ -7,6 +7,7 @@
 #include "report/series-int.h"
 #include "analyze/sites.h"
 #include "report/json-int.h"
+#include "report/cpu-int.h"
 #include "report/report.h"
 
 #define JSON_SCHEMA_VERSION 1
@@ -280,8 +281,15 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     jstr(out, m->exec_path);
     fputs(",\"stopped\":", out);
     jstr(out, m->stopped);
-    fprintf(out, ",\"dropped_events\":%llu,\"threads\":%zu,\"max_depth\":%d},",
+    fprintf(out, ",\"dropped_events\":%llu,\"threads\":%zu,\"max_depth\":%d}",
             (unsigned long long)m->dropped, m->n_threads, m->depth);
+    vt__json_cpu(out, syms, m, o);
+    if (vt_model_cpu_only(m)) {
+        /* --no-alloc: the allocation sections are absent, not zero. */
+        fputs(",\"allocations_traced\":false}\n", out);
+        return ferror(out) ? -1 : 0;
+    }
+    fputs(",\"allocations_traced\":true,", out);
 
     fprintf(out,
             "\"heap\":{\"alloc_calls\":%llu,\"free_calls\":%llu,\"realloc_calls\":%llu,"

@@ -17,6 +17,7 @@ typedef struct vt_report_opts {
     int color;              /* ANSI colours (only on a terminal) */
     const char *trace_path; /* as the user named it */
     const char *part;       /* the part of a format with parts (vt_renderer.parts), or NULL */
+    const char *function;   /* CPU profile: show this function's callers and callees, or NULL */
 } vt_report_opts;
 
 typedef struct vt_renderer {

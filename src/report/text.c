@@ -10,6 +10,8 @@
 #include "analyze/sites.h"
 #include "report/report.h"
 #include "report/text-int.h"
+#include "report/cpu-int.h"
+#include "analyze/cpu.h"
 
 static const char *bold(const struct ctx *c)
 {
@@ -406,7 +408,8 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
             vt_fmt_bytes(m->trace_bytes, b1, sizeof(b1)), vt_fmt_count(m->events, b2, sizeof(b2)));
     fprintf(out, "  run time   %.3f s, ", (double)m->duration_ns / 1e9);
     print_end(&c);
-    fprintf(out, ", %zu thread%s\n", m->n_threads, m->n_threads == 1 ? "" : "s");
+    size_t n_threads = vt_model_cpu_only(m) ? m->cpu->n_threads : m->n_threads;
+    fprintf(out, ", %zu thread%s\n", n_threads, n_threads == 1 ? "" : "s");
     if (m->warnings)
         fprintf(out, "  %swarning%s    %s\n", bold(&c), reset(&c), m->warnings);
     if (m->stopped)
@@ -417,6 +420,12 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
                 "  %swarning%s    %s events were not recorded (they happened while the "
                 "trace was being finished)\n",
                 bold(&c), reset(&c), vt_fmt_count(m->dropped, b1, sizeof(b1)));
+    if (vt_model_cpu_only(m)) {
+        /* --no-alloc: no allocation was traced, so no heap section can say anything. */
+        fprintf(out, "  allocations not traced (vitals run --no-alloc)\n");
+        vt__text_cpu(&c);
+        return ferror(out) ? -1 : 0;
+    }
 
     fprintf(out, "\n%sHeap%s\n", bold(&c), reset(&c));
     fprintf(out, "  allocation calls   %s", vt_fmt_count(m->alloc_calls, b1, sizeof(b1)));
@@ -516,6 +525,7 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     print_sites(&c, VT_BY_MAPPED, "Top sites by mapped memory");
     print_sites(&c, VT_BY_WASTE, "Top sites by internal waste (usable size minus bytes requested)");
     vt__text_patterns(&c);
+    vt__text_cpu(&c);
     return ferror(out) ? -1 : 0;
 }
 
@@ -548,6 +558,15 @@ const char *vt__text_reset(const struct ctx *c)
 int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_path, FILE *out)
 {
     char b1[32], b2[32], b3[32], b4[32];
+    if (vt_model_cpu_only(m)) {
+        vt__summary_cpu(m, syms, out);
+        if (m->warnings)
+            fprintf(out, "vitals: warning: %s\n", m->warnings);
+        fprintf(out, "vitals: trace written to %s (%s); details: vitals report %s\n", trace_path,
+                vt_fmt_bytes(m->trace_bytes, b1, sizeof(b1)), trace_path);
+        return 0;
+    }
+    vt__summary_cpu(m, syms, out);
     fprintf(out, "vitals: %s allocations (%s), peak heap %s at %.3f s, %s frees\n",
             vt_fmt_count(m->alloc_calls, b1, sizeof(b1)),
             vt_fmt_bytes(m->alloc_bytes, b2, sizeof(b2)),

@@ -83,6 +83,22 @@ enum vt_tag {
     /* ORDINAL:(ordinal - the previous LEAK record's ordinal, or ordinal + 1 for the first),
      * MISC:class (VT_LEAK_*). A live block's class by the scan at exit. From version 1.2. */
     VT_TAG_LEAK = 0x70,
+    /* CPU profiling, from version 1.3 (docs/TRACE_FORMAT.md, "CPU profile").
+     * TIME, STACK:id (innermost frame the sampled instruction, the others return addresses),
+     * THREAD:tid, MISC: kind (VT_CPU_ON/OFF), weight in ns. */
+    VT_TAG_CPU_SAMPLE = 0x90,
+    /* MISC: tid, n, then n times: event index, count, ns enabled, ns running. A thread's
+     * counters when it ended (or when the trace ended). */
+    VT_TAG_CPU_COUNTERS = 0x91,
+    /* MISC: sampler (VT_SAMPLER_*), rate in Hz, flags (VT_CPU_F_*), period in ns, str note
+     * (why this sampler, or what is not available). */
+    VT_TAG_CPU_SAMPLER = 0x92,
+    /* MISC: event index, status (0 counted, else the errno of perf_event_open), perf type,
+     * perf config, flags (VT_CPU_EV_*), str name. */
+    VT_TAG_CPU_EVENT = 0x93,
+    /* MISC: tid, start tsc, end tsc, CPU ns, samples, lost samples, migrations, context
+     * switches, flags (VT_CPU_T_*), str name. A thread the sampler followed, when it ended. */
+    VT_TAG_CPU_THREAD = 0x94,
     /* Live monitoring (vitals monitor, docs/MONITOR.md), from version 1.3. MISC: interval ns,
      * flags (VT_MONITOR_SPAWNED), CPUs, memory total. Once, after INFO. */
     VT_TAG_MONITOR = 0xa0,
@@ -110,6 +126,25 @@ enum vt_metric_unit {
     VT_UNIT_MILLI = 3, /* thousandths (the load average) */
     VT_UNIT_COUNT_OF
 };
+
+/* CPU profile: the sampler in use, sample kinds and flags (from version 1.3). */
+enum vt_sampler_kind {
+    VT_SAMPLER_NONE = 0,
+    VT_SAMPLER_PERF = 1,  /* perf_event_open task-clock per thread, stacks by the kernel */
+    VT_SAMPLER_TIMER = 2, /* timer_create on CLOCK_THREAD_CPUTIME_ID, a signal per sample */
+};
+enum vt_cpu_kind {
+    VT_CPU_ON = 0,  /* running: weight is the sampling period */
+    VT_CPU_OFF = 1, /* switched out (blocked or preempted): weight is how long */
+};
+#define VT_CPU_F_WALL 0x1      /* --wall: off-CPU time recorded */
+#define VT_CPU_F_NO_ALLOC 0x2  /* allocations were not traced (--no-alloc) */
+#define VT_CPU_F_COUNTERS 0x4  /* --counters */
+#define VT_CPU_EV_SOFTWARE 0x1 /* a software event (always available with perf events) */
+#define VT_CPU_EV_USER 0x2     /* asked for with --event */
+#define VT_CPU_T_CPU_EXACT 0x1 /* CPU ns from the task-clock count (else from the clock) */
+#define VT_CPU_T_SWITCHES 0x2  /* migrations and context switches were counted */
+#define VT_CPU_T_ENDED 0x4     /* the thread ended before the trace did */
 
 /* The classes of the reachability scan, with valgrind memcheck's meanings. */
 enum vt_leak_class {

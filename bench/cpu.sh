@@ -1,0 +1,38 @@
+#!/bin/bash
+# The cost of CPU profiling at 999 Hz: a CPU-bound program (bench/cpu_work.c) run plain, under
+# `vitals run --cpu --no-alloc`, and under `perf record` with the same period, interleaved so
+# that all three see the same load:
+#
+#   bench/cpu.sh [BUILD] [RUNS]      (default build, 11 runs of each; medians and minimums)
+#
+# The program times its own work: wall seconds, the CPU seconds of the whole process (the
+# agent's writer thread included) and of its main thread. Each figure is compared with the same
+# statistic (median, minimum) of the plain runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build} RUNS=${2:-11} ROUNDS=3000
+OUT=$(mktemp -d /tmp/vitals-cpu.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+gcc -O2 -g -fno-omit-frame-pointer bench/cpu_work.c -o "$OUT/work"
+for ((i = 0; i < RUNS; i++)); do
+    "$OUT/work" $ROUNDS >>"$OUT/plain"
+    "$BUILD/vitals" run -q --cpu --no-alloc -o "$OUT/t.vtr" -- "$OUT/work" $ROUNDS >>"$OUT/vitals"
+    perf record -q -e task-clock -c 1001001 -g -o "$OUT/perf.data" -- "$OUT/work" $ROUNDS \
+        >>"$OUT/perf" 2>/dev/null
+done
+med() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+mn() { sort -g | head -1; }
+col() { awk -v k="$2" '{print $k/1e9}' "$OUT/$1"; }
+pct() { python3 -c "print(f'{100 * ($1 / $2 - 1):+.1f}%')"; }
+for s in plain vitals perf; do
+    printf "%-7s wall s median %.3f (%s) min %.3f (%s); process CPU s median %.3f (%s) min %.3f (%s); main thread CPU s median %.3f (%s) min %.3f (%s)\n" \
+        "$s" "$(col $s 1 | med)" "$(pct "$(col $s 1 | med)" "$(col plain 1 | med)")" \
+        "$(col $s 1 | mn)" "$(pct "$(col $s 1 | mn)" "$(col plain 1 | mn)")" \
+        "$(col $s 2 | med)" "$(pct "$(col $s 2 | med)" "$(col plain 2 | med)")" \
+        "$(col $s 2 | mn)" "$(pct "$(col $s 2 | mn)" "$(col plain 2 | mn)")" \
+        "$(col $s 3 | med)" "$(pct "$(col $s 3 | med)" "$(col plain 3 | med)")" \
+        "$(col $s 3 | mn)" "$(pct "$(col $s 3 | mn)" "$(col plain 3 | mn)")"
+done
+samples=$("$BUILD/vitals" report "$OUT/t.vtr" --format json |
+    python3 -c 'import json,sys; c=json.load(sys.stdin)["cpu"]; print(c["samples"], c["lost"])')
+echo "vitals' last run: samples, lost: $samples"

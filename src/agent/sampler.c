@@ -1,0 +1,937 @@
+/* CPU profiling inside the agent: every thread is sampled on its own CPU time, and its stacks
+ * reach the trace through the writer thread.
+ *
+ * Nothing that samples runs code of the program's libraries at the moment of the sample, so a
+ * sample cannot deadlock or crash whatever the thread was doing (inside malloc, inside the
+ * dynamic loader with its lock held, forking, or in its own signal handler):
+ * - with perf events (the default), the kernel takes the sample: a task-clock event per thread
+ *   with PERF_SAMPLE_CALLCHAIN walks the user stack by frame pointers, in the kernel, and
+ *   writes the record into a ring the writer thread drains every round;
+ * - with the timer fallback (perf events refused, or VITALS_CPU_SAMPLER=timer), a POSIX timer
+ *   per thread on that thread's CPU clock sends it a signal; the handler copies a bounded slice
+ *   of the stack with process_vm_readv (which cannot fault), walks the frame pointers inside
+ *   the copy, and stores the addresses in the thread's own ring. It calls nothing but
+ *   process_vm_readv and gettid: no loader, no libunwind, no lock.
+ * The writer finds threads as they start and end by reading /proc/self/task each round, so
+ * threads made by any means are followed, and a forked child samples its own threads. */
+#include "agent/sampler.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <asm/perf_regs.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "agent/agent-int.h"
+#include "collect/perf.h"
+
+#define MAX_THREADS 8192
+#define MAX_EVENTS 32
+#define RING_PAGES 8   /* 32 KiB of records per thread: a round holds about 10 samples */
+#define TIMER_SLOTS 32 /* samples a thread's timer ring holds between two rounds */
+#define TIMER_DEPTH 64
+#define SLICE (16 * 1024) /* bytes of stack the timer handler copies */
+#define CPU_SIGNAL (SIGRTMAX - 3)
+
+/* The timer handler's ring: written by the thread's handler only, read by the writer. */
+struct tsample {
+    uint64_t tsc;
+    uint32_t n, overrun;
+    uint64_t ip[TIMER_DEPTH];
+};
+struct tring {
+    _Atomic uint32_t head, tail;
+    _Atomic uint32_t lost;
+    _Atomic int tid; /* the thread whose handler may write here */
+    struct tsample s[TIMER_SLOTS];
+    uint8_t slice[SLICE];
+};
+
+struct cthread {
+    int used, seen, tid;
+    int fd; /* the sampling event, or -1 */
+    vt_perf_ring ring;
+    int fd_switch; /* --wall: context switches, sampled at each switch-out */
+    vt_perf_ring sring;
+    int fd_mig, fd_cs, fd_clock;
+    int fd_cnt[MAX_EVENTS];
+    timer_t timer;
+    int has_timer;
+    struct tring *tr;
+    uint64_t start_tsc, cpu_ns;
+    uint64_t samples, lost;
+    int off_pending; /* --wall: switched out at off_tsc with stack off_stack */
+    uint32_t off_stack;
+    uint64_t off_ns;
+    char comm[16];
+};
+
+struct pend {
+    uint64_t tsc, weight;
+    uint32_t stack, tid;
+    uint32_t kind;
+};
+
+/* A user event: perf type and config, from VITALS_EVENTS (the CLI resolves names). */
+struct event {
+    char name[64];
+    uint32_t type;
+    uint64_t config, config1, config2;
+    int status; /* 0, or the errno of the first failed open */
+    int flags;
+    int tried;
+};
+
+static int hz, wall, counters;
+static int sampler; /* VT_SAMPLER_* */
+static uint64_t period_ns;
+static char note[256];
+static struct cthread *threads;
+static int n_slots; /* slots ever used: [0, n_slots) */
+static struct event events[MAX_EVENTS];
+static int n_events;
+static struct pend *pend;
+static size_t n_pend, cap_pend;
+static int announced;
+static pid_t writer_tid;
+static uint64_t ref_tsc, ref_ns; /* a clock pair, renewed each round */
+static uint64_t lost_unrecorded; /* samples with no room in the pending list */
+
+int vt__sampler_on(void)
+{
+    return sampler != VT_SAMPLER_NONE;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A CLOCK_MONOTONIC time as TSC ticks, through the pair taken at the start of the round: the
+ * samples are at most a round old, so the frequency's error hardly matters. */
+static uint64_t ns_to_tsc(uint64_t ns)
+{
+    uint64_t hz_tsc = vt__tsc_hz();
+    if (ns >= ref_ns)
+        return ref_tsc + (uint64_t)((double)(ns - ref_ns) * (double)hz_tsc / 1e9);
+    uint64_t back = (uint64_t)((double)(ref_ns - ns) * (double)hz_tsc / 1e9);
+    return back < ref_tsc ? ref_tsc - back : 0;
+}
+
+static long env_num(const char *name, long def)
+{
+    const char *s = getenv(name);
+    if (!s || !*s)
+        return def;
+    char *end;
+    long v = strtol(s, &end, 10);
+    return *end ? def : v;
+}
+
+static void set_note(const char *a, const char *b)
+{
+    size_t n = 0;
+    for (const char *p = a; p && *p && n + 1 < sizeof(note); p++)
+        note[n++] = *p;
+    for (const char *p = b; p && *p && n + 1 < sizeof(note); p++)
+        note[n++] = *p;
+    note[n] = 0;
+}
+
+/* VITALS_EVENTS: "name=type:config:config1:config2:flags;..." (decimal), made by vitals run. */
+static void parse_events(const char *s)
+{
+    while (s && *s && n_events < MAX_EVENTS) {
+        struct event *e = &events[n_events];
+        memset(e, 0, sizeof(*e));
+        size_t k = 0;
+        while (*s && *s != '=' && *s != ';') {
+            if (k + 1 < sizeof(e->name))
+                e->name[k++] = *s;
+            s++;
+        }
+        e->name[k] = 0;
+        if (*s != '=')
+            break;
+        s++;
+        char *end;
+        uint64_t v[5] = {0};
+        for (int i = 0; i < 5; i++) {
+            v[i] = strtoull(s, &end, 10);
+            s = end;
+            if (*s == ':')
+                s++;
+        }
+        e->type = (uint32_t)v[0];
+        e->config = v[1];
+        e->config1 = v[2];
+        e->config2 = v[3];
+        e->flags = (int)v[4];
+        n_events++;
+        while (*s && *s != ';')
+            s++;
+        if (*s == ';')
+            s++;
+    }
+}
+
+/* The events' file descriptors count against the program's RLIMIT_NOFILE: the sampler keeps
+ * to a quarter of it, so that the program never runs out because of it. */
+static int held_fds, max_fds = 256;
+
+static int ev_open(struct perf_event_attr *a, int tid)
+{
+    if (held_fds >= max_fds)
+        return -EMFILE;
+    int fd = vt_perf_open(a, tid, -1);
+    if (fd >= 0)
+        held_fds++;
+    return fd;
+}
+
+static void ev_close(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        held_fds--;
+    }
+    *fd = -1;
+}
+
+static struct cthread *find(int tid)
+{
+    for (int i = 0; i < n_slots; i++)
+        if (threads[i].used && threads[i].tid == tid)
+            return &threads[i];
+    return NULL;
+}
+
+static void read_comm(struct cthread *c)
+{
+    char path[64] = "/proc/self/task/", num[24];
+    vt__utoa((unsigned long)c->tid, num);
+    strcat(path, num);
+    strcat(path, "/comm");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, c->comm, sizeof(c->comm) - 1) : 0;
+    if (fd >= 0)
+        close(fd);
+    n = n < 0 ? 0 : n;
+    while (n > 0 && (c->comm[n - 1] == '\n' || c->comm[n - 1] == 0))
+        n--;
+    c->comm[n] = 0;
+}
+
+/* Counts user and kernel mode (context switches and migrations happen in the kernel), or user
+ * mode only where perf_event_paranoid allows no more. */
+static int open_count(int tid, uint32_t type, uint64_t config, uint64_t c1, uint64_t c2)
+{
+    struct perf_event_attr a;
+    vt_perf_attr_count(&a, type, config);
+    a.config1 = c1;
+    a.config2 = c2;
+    a.exclude_kernel = 0;
+    int fd = ev_open(&a, tid);
+    if (fd == -EACCES || fd == -EPERM) {
+        a.exclude_kernel = 1;
+        fd = ev_open(&a, tid);
+    }
+    return fd;
+}
+
+static int open_sampler(int tid)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof(a));
+    a.type = PERF_TYPE_SOFTWARE;
+    a.config = PERF_COUNT_SW_TASK_CLOCK;
+    a.sample_period = period_ns;
+    a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |
+                    PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+    /* The word at the stack pointer, for the leaf's caller (fix_leaf). */
+    a.sample_regs_user = 1ull << PERF_REG_X86_SP;
+    a.sample_stack_user = 8;
+    a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+    a.exclude_kernel = 1;
+    a.exclude_hv = 1;
+    a.exclude_callchain_kernel = 1;
+    a.use_clockid = 1;
+    a.clockid = CLOCK_MONOTONIC;
+    a.sample_max_stack = (uint16_t)(vt__config.depth + 1 < 127 ? vt__config.depth + 1 : 127);
+    a.wakeup_events = 1u << 30; /* nobody polls: the writer drains every round */
+    return ev_open(&a, tid);
+}
+
+/* --wall: a sample at each switch-out (its user stack), and the switch records that say when
+ * the thread ran again. */
+static int open_switches(int tid)
+{
+    struct perf_event_attr a;
+    memset(&a, 0, sizeof(a));
+    a.type = PERF_TYPE_SOFTWARE;
+    a.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+    a.sample_period = 1;
+    a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CALLCHAIN;
+    a.exclude_callchain_kernel = 1;
+    a.exclude_hv = 1;
+    a.context_switch = 1;
+    a.sample_id_all = 1;
+    a.use_clockid = 1;
+    a.clockid = CLOCK_MONOTONIC;
+    a.sample_max_stack = (uint16_t)(vt__config.depth + 1 < 127 ? vt__config.depth + 1 : 127);
+    a.wakeup_events = 1u << 30;
+    return ev_open(&a, tid);
+}
+
+static void on_cpu_signal(int sig, siginfo_t *si, void *ucv);
+
+static int start_timer(struct cthread *c)
+{
+    if (!c->tr) {
+        c->tr = vt__map(sizeof(struct tring), 0);
+        if (!c->tr)
+            return -ENOMEM;
+    }
+    atomic_store(&c->tr->head, 0);
+    atomic_store(&c->tr->tail, 0);
+    atomic_store(&c->tr->lost, 0);
+    atomic_store(&c->tr->tid, c->tid);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = CPU_SIGNAL;
+    sev.sigev_value.sival_ptr = c->tr;
+    sev._sigev_un._tid = c->tid;
+    /* The thread's CPU clock (what pthread_getcpuclockid gives, made from its tid). */
+    clockid_t clk = (clockid_t)((~(unsigned)c->tid << 3) | 6);
+    if (syscall(SYS_timer_create, clk, &sev, &c->timer) != 0)
+        return -errno;
+    struct itimerspec its;
+    its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
+    its.it_interval.tv_nsec = (long)(period_ns % 1000000000u);
+    its.it_value = its.it_interval;
+    if (syscall(SYS_timer_settime, c->timer, 0, &its, NULL) != 0) {
+        int e = errno;
+        syscall(SYS_timer_delete, c->timer);
+        return -e;
+    }
+    c->has_timer = 1;
+    return 0;
+}
+
+/* Starts following thread tid. */
+static void attach(int tid)
+{
+    struct cthread *c = NULL;
+    for (int i = 0; i < n_slots && !c; i++)
+        if (!threads[i].used)
+            c = &threads[i];
+    if (!c && n_slots < MAX_THREADS)
+        c = &threads[n_slots++];
+    if (!c)
+        return;
+    struct tring *keep = c->tr;
+    memset(c, 0, sizeof(*c));
+    c->tr = keep;
+    c->used = 1;
+    c->seen = 1;
+    c->tid = tid;
+    c->fd = c->fd_switch = c->fd_mig = c->fd_cs = c->fd_clock = -1;
+    for (int i = 0; i < MAX_EVENTS; i++)
+        c->fd_cnt[i] = -1;
+    c->start_tsc = vt__now();
+    read_comm(c);
+    if (sampler == VT_SAMPLER_PERF) {
+        c->fd = open_sampler(tid);
+        if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0)
+            ev_close(&c->fd);
+        if (c->fd < 0 && c->fd != -ESRCH)
+            c->lost++; /* not sampled: counted once, said in the thread's record */
+        c->fd_mig = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0, 0);
+        c->fd_cs = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0, 0);
+        if (wall) {
+            c->fd_switch = open_switches(tid);
+            if (c->fd_switch == -EACCES || c->fd_switch == -EPERM)
+                set_note("--wall: context-switch events refused (perf_event_paranoid); "
+                         "off-CPU time not recorded",
+                         "");
+            if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0)
+                ev_close(&c->fd_switch);
+        }
+    } else if (sampler == VT_SAMPLER_TIMER) {
+        start_timer(c);
+    }
+    for (int i = 0; i < n_events; i++) {
+        struct event *e = &events[i];
+        if (e->tried && e->status)
+            continue; /* unsupported here: said once in its EVENT record */
+        int fd = open_count(tid, e->type, e->config, e->config1, e->config2);
+        if (!e->tried) {
+            e->tried = 1;
+            e->status = fd < 0 ? -fd : 0;
+        }
+        c->fd_cnt[i] = fd;
+    }
+}
+
+/* The CPU time of a live thread from its clock (the timer sampler has no task-clock count). */
+static uint64_t thread_clock_ns(int tid)
+{
+    struct timespec ts;
+    clockid_t clk = (clockid_t)((~(unsigned)tid << 3) | 6);
+    if (syscall(SYS_clock_gettime, clk, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int add_pend(uint64_t tsc, uint32_t stack, uint32_t tid, uint32_t kind, uint64_t weight)
+{
+    if (n_pend == cap_pend) {
+        size_t cap = cap_pend ? cap_pend * 2 : 4096;
+        struct pend *n = vt__map(cap * sizeof(*n), 1);
+        if (!n) {
+            lost_unrecorded++;
+            return -1;
+        }
+        if (pend) {
+            memcpy(n, pend, n_pend * sizeof(*n));
+            vt__unmap(pend, cap_pend * sizeof(*pend));
+        }
+        pend = n;
+        cap_pend = cap;
+    }
+    pend[n_pend++] =
+        (struct pend){.tsc = tsc, .stack = stack, .tid = tid, .kind = kind, .weight = weight};
+    return 0;
+}
+
+/* Whether v is a return address: the instruction before it is a call (e8 rel32, or ff /2 with
+ * a register, disp8 or disp32/RIP operand). The code is read with process_vm_readv, which
+ * fails instead of faulting where nothing is mapped; safe in a signal handler. */
+static int looks_like_return(uint64_t v)
+{
+    uint8_t b[8];
+    if (v < 4096 + 8 || v >> 47)
+        return 0;
+    struct iovec local = {b, 8}, remote = {(void *)(v - 8), 8};
+    if (syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0) != 8)
+        return 0;
+    if (b[3] == 0xe8)
+        return 1;
+    if (b[6] == 0xff && (b[7] & 0xf8) == 0xd0) /* call *%reg */
+        return 1;
+    if (b[5] == 0xff && (b[6] & 0xf8) == 0x50) /* call *disp8(%reg) */
+        return 1;
+    if (b[2] == 0xff && (b[3] == 0x15 || (b[3] & 0xf8) == 0x90)) /* disp32(%rip or %reg) */
+        return 1;
+    return 0;
+}
+
+/* The frame a frame-pointer walk misses: a leaf function sampled where its frame pointer is
+ * not set up (it keeps none, or is in its prologue) still has its return address on top of
+ * the stack, and the walk, starting from the caller's frame pointer, skips the caller. top is
+ * the word at the stack pointer; it is inserted after the leaf when it is a return address the
+ * walk does not have next. */
+static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top)
+{
+    if (n == 0 || n >= max || (n > 1 && frames[1] == top) || !looks_like_return(top))
+        return n;
+    memmove(frames + 2, frames + 1, (n - 1) * sizeof(uint64_t));
+    frames[1] = top;
+    return n + 1;
+}
+
+/* The user part of a kernel callchain: the context markers left out. */
+static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top)
+{
+    uint64_t frames[VT_MAX_DEPTH];
+    uint32_t n = 0, max = (uint32_t)vt__config.depth;
+    for (uint64_t i = 0; i < nr && n < max; i++) {
+        if (ips[i] >= (uint64_t)PERF_CONTEXT_MAX)
+            continue;
+        frames[n++] = ips[i];
+    }
+    if (top)
+        n = fix_leaf(frames, n, max, *top);
+    return vt__stack_intern(frames, n);
+}
+
+/* The word at the stack pointer from a sample's REGS_USER (SP only) and STACK_USER (8 bytes)
+ * parts, which follow its callchain at p; NULL when the kernel could not copy it. */
+static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end)
+{
+    if ((const uint8_t *)(p + 1) > end)
+        return NULL;
+    if (p[0] != PERF_SAMPLE_REGS_ABI_NONE)
+        p += 2; /* abi, sp */
+    else
+        p += 1;
+    if ((const uint8_t *)(p + 1) > end || p[0] < 8)
+        return NULL;
+    uint64_t size = p[0];
+    const uint64_t *data = p + 1;
+    if ((const uint8_t *)(data + size / 8 + 1) > end || data[size / 8] < 8)
+        return NULL; /* dyn_size: how much of the copy is real */
+    return data;
+}
+
+struct drain_arg {
+    struct cthread *c;
+};
+
+/* A record of a thread's sampling ring. */
+static void on_record(const struct perf_event_header *h, void *argp)
+{
+    struct cthread *c = ((struct drain_arg *)argp)->c;
+    const uint64_t *p = (const uint64_t *)(h + 1);
+    const uint8_t *end = (const uint8_t *)h + h->size;
+    if (h->type == PERF_RECORD_LOST) {
+        if ((const uint8_t *)(p + 2) <= end)
+            c->lost += p[1];
+        return;
+    }
+    if (h->type != PERF_RECORD_SAMPLE || (const uint8_t *)(p + 4) > end)
+        return;
+    /* TID, TIME, PERIOD, CALLCHAIN */
+    uint64_t ns = p[1], period = p[2], nr = p[3];
+    if ((const uint8_t *)(p + 4 + nr) > end)
+        return;
+    uint32_t stack = chain_stack(p + 4, nr, stack_top(p + 4 + nr, end));
+    if (add_pend(ns_to_tsc(ns), stack, (uint32_t)c->tid, VT_CPU_ON, period) == 0)
+        c->samples++;
+    else
+        c->lost++;
+}
+
+/* A record of a thread's switch ring (--wall). */
+static void on_switch(const struct perf_event_header *h, void *argp)
+{
+    struct cthread *c = ((struct drain_arg *)argp)->c;
+    const uint64_t *p = (const uint64_t *)(h + 1);
+    const uint8_t *end = (const uint8_t *)h + h->size;
+    if (h->type == PERF_RECORD_LOST) {
+        c->off_pending = 0;
+        return;
+    }
+    if (h->type == PERF_RECORD_SAMPLE) {
+        /* TID, TIME, CALLCHAIN: the stack as the thread was switched out. */
+        if ((const uint8_t *)(p + 3) > end)
+            return;
+        uint64_t nr = p[2];
+        if ((const uint8_t *)(p + 3 + nr) > end)
+            return;
+        c->off_stack = chain_stack(p + 3, nr, NULL);
+        c->off_ns = p[1];
+        c->off_pending = 1;
+        return;
+    }
+    if (h->type == PERF_RECORD_SWITCH && !(h->misc & PERF_RECORD_MISC_SWITCH_OUT)) {
+        /* sample_id: TID, TIME */
+        if ((const uint8_t *)(p + 2) > end || !c->off_pending)
+            return;
+        uint64_t in_ns = p[1];
+        c->off_pending = 0;
+        if (in_ns > c->off_ns)
+            add_pend(ns_to_tsc(c->off_ns), c->off_stack, (uint32_t)c->tid, VT_CPU_OFF,
+                     in_ns - c->off_ns);
+    }
+}
+
+static void drain_timer(struct cthread *c)
+{
+    struct tring *r = c->tr;
+    if (!r)
+        return;
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    for (; tail != head; tail++) {
+        const struct tsample *s = &r->s[tail % TIMER_SLOTS];
+        uint32_t n = s->n < (uint32_t)vt__config.depth ? s->n : (uint32_t)vt__config.depth;
+        uint32_t stack = vt__stack_intern(s->ip, n);
+        /* A timer that overran stood for several periods at once. */
+        if (add_pend(s->tsc, stack, (uint32_t)c->tid, VT_CPU_ON,
+                     period_ns * (1 + (uint64_t)s->overrun)) == 0)
+            c->samples++;
+        else
+            c->lost++;
+    }
+    atomic_store_explicit(&r->tail, tail, memory_order_release);
+    c->lost += atomic_exchange(&r->lost, 0);
+}
+
+static void drain(struct cthread *c)
+{
+    static uint8_t scratch[65536];
+    struct drain_arg a = {c};
+    if (c->fd >= 0)
+        vt_perf_ring_drain(&c->ring, on_record, &a, scratch, sizeof(scratch));
+    if (c->fd_switch >= 0)
+        vt_perf_ring_drain(&c->sring, on_switch, &a, scratch, sizeof(scratch));
+    if (c->has_timer)
+        drain_timer(c);
+}
+
+static uint64_t read_value(int fd, int *ok)
+{
+    vt_perf_count v;
+    if (fd < 0 || vt_perf_read(fd, &v) != 0) {
+        *ok = 0;
+        return 0;
+    }
+    return v.value;
+}
+
+/* The thread's CPU_COUNTERS and CPU_THREAD records; closes what it holds when done is set. */
+static void finish(struct cthread *c, int ended, int done)
+{
+    uint64_t v[2 + 4 * MAX_EVENTS];
+    size_t n = 2;
+    v[0] = (uint64_t)c->tid;
+    for (int i = 0; i < n_events; i++) {
+        vt_perf_count pc;
+        if (c->fd_cnt[i] < 0 || vt_perf_read(c->fd_cnt[i], &pc) != 0)
+            continue;
+        v[n++] = (uint64_t)i;
+        v[n++] = pc.value;
+        v[n++] = pc.enabled;
+        v[n++] = pc.running;
+    }
+    v[1] = (n - 2) / 4;
+    if (n_events)
+        vt__merge_put_cpu(&(struct vt_cpu_rec){.tag = VT_TAG_CPU_COUNTERS, .n = n, .v = v});
+    uint64_t flags = ended ? VT_CPU_T_ENDED : 0, cpu_ns = c->cpu_ns;
+    vt_perf_count tc;
+    if (c->fd >= 0 && vt_perf_read(c->fd, &tc) == 0) {
+        cpu_ns = tc.value;
+        flags |= VT_CPU_T_CPU_EXACT;
+    } else if (!ended && c->has_timer) {
+        uint64_t ns = thread_clock_ns(c->tid);
+        cpu_ns = ns ? ns : cpu_ns;
+    }
+    int ok = 1;
+    uint64_t mig = read_value(c->fd_mig, &ok), cs = read_value(c->fd_cs, &ok);
+    if (ok)
+        flags |= VT_CPU_T_SWITCHES;
+    uint64_t t[9] = {(uint64_t)c->tid, c->start_tsc, vt__now(), cpu_ns, c->samples,
+                     c->lost,          mig,          cs,        flags};
+    vt__merge_put_cpu(&(struct vt_cpu_rec){
+        .tag = VT_TAG_CPU_THREAD, .n = 9, .v = t, .str = c->comm, .str_len = strlen(c->comm)});
+    if (!done)
+        return;
+    if (c->has_timer)
+        syscall(SYS_timer_delete, c->timer);
+    if (c->tr)
+        atomic_store(&c->tr->tid, 0);
+    vt_perf_ring_unmap(&c->ring);
+    vt_perf_ring_unmap(&c->sring);
+    int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        ev_close(fds[i]);
+    for (int i = 0; i < n_events; i++)
+        ev_close(&c->fd_cnt[i]);
+    c->used = 0;
+}
+
+/* Marks every thread of /proc/self/task as seen, attaching those not yet followed. */
+static int scan_tasks(void)
+{
+    static char buf[16384];
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    for (int i = 0; i < n_slots; i++)
+        threads[i].seen = 0;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            if (d->d_name[0] < '0' || d->d_name[0] > '9')
+                continue;
+            int tid = (int)strtol(d->d_name, NULL, 10);
+            if (tid == writer_tid)
+                continue;
+            struct cthread *c = find(tid);
+            if (c)
+                c->seen = 1;
+            else
+                attach(tid);
+        }
+    }
+    close(fd);
+    return 0;
+}
+
+static void put_meta(void)
+{
+    uint64_t flags = (wall ? VT_CPU_F_WALL : 0) | (vt__config.no_alloc ? VT_CPU_F_NO_ALLOC : 0) |
+                     (counters ? VT_CPU_F_COUNTERS : 0);
+    uint64_t v[4] = {(uint64_t)sampler, (uint64_t)hz, flags, period_ns};
+    vt__merge_put_cpu(&(struct vt_cpu_rec){
+        .tag = VT_TAG_CPU_SAMPLER, .n = 4, .v = v, .str = note, .str_len = strlen(note)});
+}
+
+static void put_events(void)
+{
+    for (int i = 0; i < n_events; i++) {
+        const struct event *e = &events[i];
+        uint64_t v[5] = {(uint64_t)i, (uint64_t)(e->tried ? e->status : ENODATA), e->type,
+                         e->config, (uint64_t)e->flags};
+        vt__merge_put_cpu(&(struct vt_cpu_rec){
+            .tag = VT_TAG_CPU_EVENT, .n = 5, .v = v, .str = e->name, .str_len = strlen(e->name)});
+    }
+}
+
+/* Sorts the pending samples by time (heapsort: no allocation, no recursion). */
+static void sift(size_t i, size_t n)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && pend[l].tsc > pend[m].tsc)
+            m = l;
+        if (r < n && pend[r].tsc > pend[m].tsc)
+            m = r;
+        if (m == i)
+            return;
+        struct pend x = pend[i];
+        pend[i] = pend[m];
+        pend[m] = x;
+        i = m;
+    }
+}
+
+static void sort_pending(void)
+{
+    for (size_t i = n_pend / 2; i-- > 0;)
+        sift(i, n_pend);
+    for (size_t n = n_pend; n > 1; n--) {
+        struct pend x = pend[0];
+        pend[0] = pend[n - 1];
+        pend[n - 1] = x;
+        sift(0, n - 1);
+    }
+}
+
+static int has_pending(int tid)
+{
+    for (size_t i = 0; i < n_pend; i++)
+        if (pend[i].tid == (uint32_t)tid)
+            return 1;
+    return 0;
+}
+
+long vt__sampler_round(uint64_t watermark, int final, int in_signal)
+{
+    if (sampler == VT_SAMPLER_NONE && !n_events)
+        return 0;
+    if (!writer_tid && !final)
+        writer_tid = (pid_t)syscall(SYS_gettid);
+    ref_tsc = vt__now();
+    ref_ns = mono_ns();
+    if (!announced) {
+        put_meta();
+        announced = 1;
+    }
+    if (!in_signal && !final)
+        scan_tasks();
+    for (int i = 0; i < n_slots; i++)
+        if (threads[i].used)
+            drain(&threads[i]);
+    sort_pending();
+    long written = 0;
+    size_t i = 0;
+    for (; i < n_pend && (final || pend[i].tsc < watermark); i++) {
+        long k = vt__merge_until(pend[i].tsc);
+        if (k > 0)
+            written += k;
+        uint64_t v[2] = {pend[i].kind, pend[i].weight};
+        vt__merge_put_cpu(&(struct vt_cpu_rec){.tag = VT_TAG_CPU_SAMPLE,
+                                               .timed = 1,
+                                               .tsc = pend[i].tsc,
+                                               .stack = pend[i].stack,
+                                               .tid = pend[i].tid,
+                                               .n = 2,
+                                               .v = v});
+        written++;
+    }
+    memmove(pend, pend + i, (n_pend - i) * sizeof(*pend));
+    n_pend -= i;
+    /* Threads that ended: their last samples are out, now their figures. */
+    for (int t = 0; t < n_slots; t++) {
+        struct cthread *c = &threads[t];
+        if (!c->used)
+            continue;
+        if (c->has_timer && !final) {
+            uint64_t ns = thread_clock_ns(c->tid);
+            c->cpu_ns = ns ? ns : c->cpu_ns;
+        }
+        if (!final && !c->seen && has_pending(c->tid))
+            continue; /* ended, but samples of it wait for the watermark: finish it later */
+        if (final || !c->seen)
+            finish(c, !c->seen, !final || !in_signal);
+    }
+    if (final) {
+        put_events();
+        announced = 0;
+    }
+    return written;
+}
+
+/* Walks the frame pointers of the interrupted code inside a copy of its stack. */
+static uint32_t walk(const ucontext_t *uc, struct tring *r, uint64_t *ip)
+{
+    uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    uint64_t rbp = (uint64_t)uc->uc_mcontext.gregs[REG_RBP];
+    uint64_t rsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+    uint32_t n = 0;
+    ip[n++] = rip;
+    /* One iovec per page: process_vm_readv stops at the first page it cannot read instead of
+     * faulting, and never splits an element. */
+    struct iovec local = {r->slice, SLICE}, remote[SLICE / 4096 + 1];
+    int k = 0;
+    uint64_t a = rsp, end = rsp + SLICE;
+    while (a < end && k < (int)(sizeof(remote) / sizeof(remote[0]))) {
+        uint64_t next = (a & ~4095ull) + 4096;
+        if (next > end)
+            next = end;
+        remote[k].iov_base = (void *)a;
+        remote[k].iov_len = next - a;
+        k++;
+        a = next;
+    }
+    ssize_t got = syscall(SYS_process_vm_readv, getpid(), &local, 1, remote, k, 0);
+    if (got <= 0)
+        return n;
+    uint64_t hi = rsp + (uint64_t)got;
+    uint64_t top = got >= 8 ? *(const uint64_t *)r->slice : 0;
+    while (n < TIMER_DEPTH && rbp >= rsp && rbp + 16 <= hi && !(rbp & 7)) {
+        const uint64_t *f = (const uint64_t *)(r->slice + (rbp - rsp));
+        if (!f[1])
+            break;
+        ip[n++] = f[1];
+        if (f[0] <= rbp)
+            break;
+        rbp = f[0];
+    }
+    return top ? fix_leaf(ip, n, TIMER_DEPTH, top) : n;
+}
+
+static void on_cpu_signal(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    int saved = errno;
+    struct tring *r = si ? si->si_value.sival_ptr : NULL;
+    if (!si || si->si_code != SI_TIMER || !r ||
+        atomic_load_explicit(&r->tid, memory_order_relaxed) != (int)syscall(SYS_gettid))
+        goto out;
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (head - tail >= TIMER_SLOTS) {
+        atomic_fetch_add_explicit(&r->lost, 1 + (uint32_t)si->si_overrun, memory_order_relaxed);
+        goto out;
+    }
+    struct tsample *s = &r->s[head % TIMER_SLOTS];
+    s->tsc = vt__now();
+    s->overrun = (uint32_t)si->si_overrun;
+    s->n = walk(ucv, r, s->ip);
+    atomic_store_explicit(&r->head, head + 1, memory_order_release);
+out:
+    errno = saved;
+}
+
+void vt__sampler_init(void)
+{
+    hz = (int)env_num("VITALS_CPU", 0);
+    wall = (int)env_num("VITALS_CPU_WALL", 0);
+    const char *ev = getenv("VITALS_EVENTS");
+    if (ev && *ev)
+        parse_events(ev);
+    counters = n_events > 0;
+    if (hz <= 0 && !n_events)
+        return;
+    threads = vt__map(sizeof(*threads) * MAX_THREADS, 1);
+    if (!threads) {
+        vt__say("no memory for the CPU sampler; CPU profiling is off");
+        n_events = 0;
+        return;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        max_fds = (int)(rl.rlim_cur / 4);
+    if (hz > 0) {
+        period_ns = 1000000000ull / (uint64_t)hz;
+        const char *want = getenv("VITALS_CPU_SAMPLER");
+        int force_timer = want && !strcmp(want, "timer");
+        if (!force_timer) {
+            int fd = open_sampler(0);
+            if (fd >= 0) {
+                ev_close(&fd);
+                sampler = VT_SAMPLER_PERF;
+            } else {
+                const char *why = -fd == EACCES || -fd == EPERM
+                                      ? "perf events refused (perf_event_paranoid or seccomp)"
+                                  : -fd == ENOSYS ? "this kernel has no perf events"
+                                                  : "perf_event_open failed";
+                set_note(why, "; using per-thread CPU-time timers");
+            }
+        } else {
+            set_note("VITALS_CPU_SAMPLER=timer", "");
+        }
+        if (sampler != VT_SAMPLER_PERF) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_sigaction = on_cpu_signal;
+            sa.sa_flags = SA_SIGINFO | SA_RESTART;
+            sigemptyset(&sa.sa_mask);
+            if (sigaction(CPU_SIGNAL, &sa, NULL) == 0) {
+                sampler = VT_SAMPLER_TIMER;
+                if (wall)
+                    set_note(note, "; --wall needs perf events: off-CPU time not recorded");
+            }
+        }
+    }
+    attach((int)syscall(SYS_gettid));
+}
+
+void vt__sampler_after_fork(void)
+{
+    if (!threads)
+        return;
+    for (int i = 0; i < n_slots; i++) {
+        struct cthread *c = &threads[i];
+        if (!c->used)
+            continue;
+        /* Timers are not inherited; the events watch the parent's threads. */
+        c->has_timer = 0;
+        vt_perf_ring_unmap(&c->ring);
+        vt_perf_ring_unmap(&c->sring);
+        int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
+        for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
+            ev_close(fds[k]);
+        for (int k = 0; k < n_events; k++)
+            ev_close(&c->fd_cnt[k]);
+        if (c->tr)
+            atomic_store(&c->tr->tid, 0);
+        c->used = 0;
+    }
+    n_pend = 0;
+    announced = 0;
+    writer_tid = 0;
+    for (int i = 0; i < n_events; i++)
+        events[i].tried = 0;
+    attach((int)syscall(SYS_gettid));
+    vt__writer_start();
+}

@@ -1,0 +1,52 @@
+/* CPU profiling inside the agent (sampler.c): per-thread sampling on CPU time, off-CPU time
+ * with --wall, and counters, written into the trace by the writer thread (merge.c). */
+#ifndef VT_AGENT_SAMPLER_H
+#define VT_AGENT_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* How often the writer runs when allocations are not traced (ms): the sample rings hold that
+ * much at the highest rate with deep stacks, and fewer wake-ups cost the program less. */
+#define VT_ROUND_MS_CPU_ONLY 40
+
+/* A record of the CPU profile, handed to the stream encoder (merge.c: vt__merge_put_cpu). */
+struct vt_cpu_rec {
+    uint8_t tag;    /* VT_TAG_CPU_* */
+    uint8_t timed;  /* has a TIME field (tsc) */
+    uint32_t stack; /* CPU_SAMPLE: the interned stack id */
+    uint32_t tid;   /* CPU_SAMPLE: the thread's id (THREAD column) */
+    uint64_t tsc;
+    size_t n; /* MISC fields in v */
+    const uint64_t *v;
+    const char *str; /* a trailing string field, or NULL */
+    size_t str_len;
+};
+
+/* Reads the configuration (VITALS_CPU, VITALS_CPU_WALL, VITALS_CPU_SAMPLER, VITALS_EVENTS) and
+ * starts sampling the calling (main) thread. Called once from the agent's start-up. */
+void vt__sampler_init(void);
+
+/* Whether CPU profiling is on. */
+int vt__sampler_on(void);
+
+/* The writer's part of a round (or of the final flush, with final set): finds threads that
+ * started or ended, drains the sample rings, and writes every sample older than watermark in
+ * time order (each after the events older than it: vt__merge_until), then the records of
+ * threads that ended. With in_signal set, only async-signal-safe calls are made. */
+long vt__sampler_round(uint64_t watermark, int final, int in_signal);
+
+/* In a forked child: the parent's events and timers are not the child's; samples the calling
+ * thread, the child's only one. */
+void vt__sampler_after_fork(void);
+
+/* merge.c: writes the events older than tsc; returns how many, or a negative VT_E* code. */
+long vt__merge_until(uint64_t tsc);
+/* merge.c: appends r to the stream (defining its stack first). */
+void vt__merge_put_cpu(const struct vt_cpu_rec *r);
+/* merge.c: whether the last round was the final one being run from a signal handler. */
+
+/* stacks.c: the id of frames (n of them), interned like an allocation's stack. */
+uint32_t vt__stack_intern(const uint64_t *frames, uint32_t n);
+
+#endif

@@ -1,0 +1,125 @@
+/* perf_event_open(2): events, rings and counts. See perf.h. */
+#include "collect/perf.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int vt_perf_open(struct perf_event_attr *attr, pid_t tid, int group_fd)
+{
+    attr->size = sizeof(*attr);
+    long fd = syscall(SYS_perf_event_open, attr, tid, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+void vt_perf_attr_count(struct perf_event_attr *attr, uint32_t type, uint64_t config)
+{
+    memset(attr, 0, sizeof(*attr));
+    attr->size = sizeof(*attr);
+    attr->type = type;
+    attr->config = config;
+    attr->read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+    attr->exclude_kernel = 1;
+    attr->exclude_hv = 1;
+}
+
+int vt_perf_ring_map(int fd, unsigned data_pages, vt_perf_ring *r)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    memset(r, 0, sizeof(*r));
+    if (!data_pages || (data_pages & (data_pages - 1)))
+        return -EINVAL;
+    size_t len = page * (data_pages + 1);
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    r->meta = p;
+    r->data = (uint8_t *)p + page;
+    r->data_size = (uint64_t)page * data_pages;
+    r->map_len = len;
+    return 0;
+}
+
+void vt_perf_ring_unmap(vt_perf_ring *r)
+{
+    if (r->meta)
+        munmap(r->meta, r->map_len);
+    memset(r, 0, sizeof(*r));
+}
+
+size_t vt_perf_ring_drain(vt_perf_ring *r, void (*fn)(const struct perf_event_header *h, void *arg),
+                          void *arg, void *scratch, size_t scratch_size)
+{
+    if (!r->meta)
+        return 0;
+    /* The kernel publishes data_head with a release; read it with an acquire, and free the
+     * space with a release store of data_tail once the records are read. */
+    uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+    uint64_t tail = r->meta->data_tail;
+    uint64_t mask = r->data_size - 1;
+    size_t n = 0;
+    while (tail + sizeof(struct perf_event_header) <= head) {
+        const struct perf_event_header *h = (const void *)(r->data + (tail & mask));
+        struct perf_event_header hc;
+        uint64_t off = tail & mask;
+        if (off + sizeof(hc) > r->data_size) {
+            size_t first = (size_t)(r->data_size - off);
+            memcpy(&hc, r->data + off, first);
+            memcpy((uint8_t *)&hc + first, r->data, sizeof(hc) - first);
+            h = &hc;
+        }
+        uint16_t size = h->size;
+        if (size < sizeof(*h) || tail + size > head)
+            break; /* cannot happen: the kernel writes whole records */
+        if (off + size > r->data_size) {
+            if (size <= scratch_size) {
+                size_t first = (size_t)(r->data_size - off);
+                memcpy(scratch, r->data + off, first);
+                memcpy((uint8_t *)scratch + first, r->data, size - first);
+                fn(scratch, arg);
+            }
+        } else {
+            fn((const struct perf_event_header *)(r->data + off), arg);
+        }
+        tail += size;
+        n++;
+    }
+    __atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
+    return n;
+}
+
+int vt_perf_read(int fd, vt_perf_count *out)
+{
+    uint64_t v[3];
+    memset(out, 0, sizeof(*out));
+    for (;;) {
+        ssize_t n = read(fd, v, sizeof(v));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n != (ssize_t)sizeof(v))
+            return n < 0 ? -errno : -EIO;
+        break;
+    }
+    out->value = v[0];
+    out->enabled = v[1];
+    out->running = v[2];
+    return 0;
+}
+
+uint64_t vt_perf_scaled(const vt_perf_count *c)
+{
+    if (!c->running)
+        return 0;
+    if (c->running >= c->enabled)
+        return c->value;
+    return (uint64_t)((double)c->value * (double)c->enabled / (double)c->running);
+}
+
+double vt_perf_scale_factor(const vt_perf_count *c)
+{
+    if (!c->running)
+        return 0;
+    return c->running >= c->enabled ? 1.0 : (double)c->enabled / (double)c->running;
+}

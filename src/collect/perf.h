@@ -1,0 +1,62 @@
+/* perf_event_open(2) for the agent and for live tools: opening an event on one thread, the
+ * ring buffer a sampling event writes its records to, and counts scaled for multiplexing.
+ * Nothing here allocates through malloc or uses stdio, so the preload agent can use it from
+ * any thread (not from a signal handler: it makes system calls that may block). */
+#ifndef VT_COLLECT_PERF_H
+#define VT_COLLECT_PERF_H
+
+#include <linux/perf_event.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The ring of a sampling event: one metadata page, then data_size bytes of records. */
+typedef struct vt_perf_ring {
+    struct perf_event_mmap_page *meta;
+    uint8_t *data;
+    uint64_t data_size; /* a power of two */
+    size_t map_len;
+} vt_perf_ring;
+
+/* A count as read(2) gives it with PERF_FORMAT_TOTAL_TIME_ENABLED|RUNNING. */
+typedef struct vt_perf_count {
+    uint64_t value;
+    uint64_t enabled; /* ns the event was enabled */
+    uint64_t running; /* ns it was on a counter (less than enabled when multiplexed) */
+} vt_perf_count;
+
+/* Opens attr on thread tid (0: the calling thread), any CPU, close-on-exec. Returns the file
+ * descriptor, or a negative errno value (ENOENT/EOPNOTSUPP: no such event on this machine,
+ * EACCES/EPERM: refused by perf_event_paranoid or seccomp, ENOSYS: no perf events). */
+int vt_perf_open(struct perf_event_attr *attr, pid_t tid, int group_fd);
+
+/* Fills attr for counting (not sampling) the event type/config in user space only, with the
+ * times needed for scaling. */
+void vt_perf_attr_count(struct perf_event_attr *attr, uint32_t type, uint64_t config);
+
+/* Maps the ring of sampling event fd with data_pages pages of records (a power of two).
+ * Returns 0, or a negative errno value. Release with vt_perf_ring_unmap(). */
+int vt_perf_ring_map(int fd, unsigned data_pages, vt_perf_ring *r);
+
+/* Unmaps r; does nothing for a ring that is not mapped. */
+void vt_perf_ring_unmap(vt_perf_ring *r);
+
+/* Calls fn for every record the kernel has written since the last call, oldest first, then
+ * frees their space. A record that wraps around the end of the ring is passed as a copy in
+ * scratch (which must hold scratch_size bytes; longer records are skipped). Returns the number
+ * of records. Only one thread may drain a ring. */
+size_t vt_perf_ring_drain(vt_perf_ring *r, void (*fn)(const struct perf_event_header *h, void *arg),
+                          void *arg, void *scratch, size_t scratch_size);
+
+/* Reads a counting event opened with vt_perf_attr_count(). Returns 0, or a negative errno. */
+int vt_perf_read(int fd, vt_perf_count *out);
+
+/* The count scaled for multiplexing: value * enabled / running (value when never
+ * multiplexed, 0 when the event never ran). */
+uint64_t vt_perf_scaled(const vt_perf_count *c);
+
+/* How the scaling stretched the count: enabled / running (1.0 without multiplexing, 0 when the
+ * event never ran). */
+double vt_perf_scale_factor(const vt_perf_count *c);
+
+#endif

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""End-to-end tests of CPU profiling (vitals run --cpu): programs whose CPU split is known by
+construction, agreement with perf, the sampler under stress, the timer fallback, counters on
+a machine without a PMU, and off-CPU time. Same usage and conventions as e2e.py:
+
+    cpu_e2e.py --vitals PATH --agent-dir DIR --programs DIR --work DIR CASE
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import e2e  # noqa: E402
+from e2e import Failed  # noqa: E402
+
+TOLERANCE = 3.0  # percentage points, for shares known by construction
+
+
+def cpu_report(ctx, trace, *extra):
+    r = ctx.vitals_cmd(["report", trace, "--format", "json", "--top", "1000"] + list(extra))
+    ctx.require(r.returncode == 0, f"vitals report {trace} exited {r.returncode}: "
+                f"{r.stderr.decode(errors='replace')}")
+    rep = json.loads(r.stdout)
+    ctx.require(rep.get("cpu"), f"{Path(trace).name}: the report has no CPU profile")
+    return rep
+
+
+def shares(fns):
+    return {f["function"]: f for f in fns["entries"]}
+
+
+def check_split(ctx, label, fns, total_key="self_pct"):
+    by = shares(fns)
+    for fn, want in (("hot70", 70.0), ("cold30", 30.0)):
+        got = by.get(fn, {}).get(total_key)
+        ctx.check(got is not None and abs(got - want) <= TOLERANCE,
+                  f"{label}: {fn} {total_key} {got}, expected {want} +- {TOLERANCE}")
+
+
+def run_cpu(ctx, prog, args, opts, name, env=None, status=0):
+    trace = ctx.work / name
+    r = ctx.vitals_cmd(["run", "-q", "-o", trace] + opts + ["--", ctx.prog(prog)] + list(args),
+                       env=env)
+    ctx.require(r.returncode == status,
+                f"vitals run {' '.join(opts)} {prog} exited {r.returncode}, expected {status}; "
+                f"stderr:\n{r.stderr.decode(errors='replace')}")
+    return r, trace
+
+
+def case_cpu_split(ctx):
+    r, trace = run_cpu(ctx, "cpu_split", [], ["--cpu", "--no-alloc"], "split.vtr")
+    ctx.eq("cpu_split output", r.stdout, b"split done\n")
+    rep = cpu_report(ctx, trace)
+    cpu = rep["cpu"]
+    ctx.eq("sampler", cpu["sampler"], "perf")
+    ctx.eq("hz", cpu["hz"], 999)
+    ctx.eq("allocations_traced", cpu["allocations_traced"], False)
+    ctx.check(cpu["samples"] >= 200, f"only {cpu['samples']} samples")
+    ctx.eq("lost samples", cpu["lost"], 0)
+    check_split(ctx, "cpu_split", cpu["functions"])
+    # Total time: split() holds both; main holds split.
+    tot = shares({"entries": cpu["functions_by_total"]})
+    ctx.check(tot.get("split", {}).get("total_pct", 0) >= 97,
+              f"split total {tot.get('split', {}).get('total_pct')}, expected >= 97")
+    cc = {e["function"]: e for e in cpu["callers_callees"]}
+    ctx.check("hot70" in cc and cc["hot70"]["callers"]
+              and cc["hot70"]["callers"][0]["function"] == "split",
+              f"hot70's caller: {cc.get('hot70')}")
+    # A CPU-only report says nothing about allocations, rather than zeros.
+    ctx.eq("allocations_traced (top level)", rep["allocations_traced"], False)
+    ctx.check("heap" not in rep and "leaks" not in rep, "a --no-alloc JSON report has heap sections")
+    t = ctx.vitals_cmd(["report", trace, "--color", "never"]).stdout.decode()
+    ctx.check("Heap" not in t and "allocation calls" not in t and "leaked" not in t,
+              "a --no-alloc text report has heap sections")
+    ctx.check("allocations not traced" in t, "the text report does not say allocations were not traced")
+    ctx.check(re.search(r"sampler\s+perf task-clock per thread at 999 Hz", t) is not None,
+              "the text report does not name the sampler")
+    s = ctx.vitals_cmd(["run", "--cpu", "--no-alloc", "-o", ctx.work / "s2.vtr", "--",
+                        ctx.prog("cpu_split"), "single", "100000"])
+    err = s.stderr.decode()
+    ctx.check("perf task-clock sampler" in err and "allocations (" not in err,
+              f"run summary of a --no-alloc run:\n{err}")
+    # Optimised, the leaves keep no frame: their caller still shows (the word at the stack
+    # pointer, checked to follow a call), for both samplers.
+    for sampler in ("perf", "timer"):
+        env = dict(ctx.env, VITALS_CPU_SAMPLER=sampler)
+        r, leaf = run_cpu(ctx, "cpu_split_leaf", ["single", "4000000"], ["--cpu", "--no-alloc"],
+                          f"leaf-{sampler}.vtr", env=env)
+        lc = cpu_report(ctx, leaf)["cpu"]
+        lt = shares({"entries": lc["functions_by_total"]})
+        ctx.check(lt.get("split", {}).get("total_pct", 0) >= 95,
+                  f"leaf ({sampler}): split total {lt.get('split', {}).get('total_pct')}, "
+                  f"expected >= 95: the leaves' caller is missing")
+        lcc = {e["function"]: e for e in lc["callers_callees"]}
+        callers = [c["function"] for c in lcc.get("hot70", {}).get("callers", [])]
+        ctx.check(callers[:1] == ["split"], f"leaf ({sampler}): hot70's callers {callers}")
+    # The function view of any function.
+    f = cpu_report(ctx, trace, "--function", "split")["cpu"]["callers_callees"]
+    ctx.check(len(f) == 1 and f[0]["function"] == "split"
+              and {c["function"] for c in f[0]["callees"]} >= {"hot70", "cold30"},
+              f"--function split: {f}")
+
+
+def case_cpu_split_threads(ctx):
+    r, trace = run_cpu(ctx, "cpu_split", ["threads"], ["--cpu"], "threads.vtr")
+    cpu = cpu_report(ctx, trace)["cpu"]
+    ctx.eq("allocations_traced", cpu["allocations_traced"], True)
+    check_split(ctx, "two threads, overall", cpu["functions"])
+    workers = [t for t in cpu["threads"]
+               if any(f["function"] in ("split_a", "split_b")
+                      for f in (t["functions"] or {"entries": []})["entries"]) or
+               t["sampled_ns"] > 0.2 * cpu["sampled_ns"]]
+    ctx.eq("threads that ran the split", len(workers), 2)
+    for t in workers:
+        check_split(ctx, f"thread {t['tid']}", t["functions"])
+        ctx.check(t["cpu_ns"] > 0 and t["cpu_ns_exact"], f"thread {t['tid']} CPU time {t}")
+        ctx.check(t["migrations"] is not None, f"thread {t['tid']}: migrations not counted")
+    tot = shares({"entries": cpu["functions_by_total"]})
+    for fn in ("split_a", "split_b"):
+        ctx.check(40 <= tot.get(fn, {}).get("total_pct", 0) <= 60,
+                  f"{fn} total {tot.get(fn, {}).get('total_pct')}, expected about 50")
+
+
+def case_cpu_timer(ctx):
+    env = dict(ctx.env, VITALS_CPU_SAMPLER="timer")
+    r, trace = run_cpu(ctx, "cpu_split", ["single", "3000000"], ["--cpu", "--no-alloc"],
+                       "timer.vtr", env=env)
+    ctx.eq("output under the timer sampler", r.stdout, b"split done\n")
+    cpu = cpu_report(ctx, trace)["cpu"]
+    ctx.eq("sampler", cpu["sampler"], "timer")
+    ctx.check(cpu["note"] and "VITALS_CPU_SAMPLER=timer" in cpu["note"], f"note {cpu['note']}")
+    # The timer's resolution is the kernel tick (4 ms at HZ=250), so a sample stands for
+    # several periods: the shares are looser than perf's.
+    by = shares(cpu["functions"])
+    for fn, want in (("hot70", 70.0), ("cold30", 30.0)):
+        got = by.get(fn, {}).get("self_pct")
+        ctx.check(got is not None and abs(got - want) <= 6,
+                  f"timer: {fn} self {got}, expected {want} +- 6")
+    split = shares({"entries": cpu["functions_by_total"]}).get("split", {}).get("total_pct", 0)
+    ctx.check(split >= 95, f"timer: split total {split}: stacks not walked")
+    t = cpu["threads"][0]
+    ctx.check(t["cpu_ns"] > 0.5 * cpu["sampled_ns"], f"timer: thread CPU {t['cpu_ns']}")
+    # The timer sampler with allocation tracing and threads.
+    r, trace = run_cpu(ctx, "cpu_split", ["threads", "600000"], ["--cpu"], "timer_threads.vtr",
+                       env=env)
+    cpu = cpu_report(ctx, trace)["cpu"]
+    ctx.check(len([t for t in cpu["threads"] if t["samples"] > 10]) >= 2,
+              f"timer: threads sampled {[(t['tid'], t['samples']) for t in cpu['threads']]}")
+
+
+def perf_top(ctx, cmd, stdin):
+    data = ctx.work / "perf.data"
+    r = ctx.run(["perf", "record", "-q", "-e", "task-clock:u", "-c", "250000", "-o", data, "--"]
+                + cmd, stdin=stdin, timeout=120)
+    ctx.require(r.returncode == 0, f"perf record failed: {r.stderr.decode(errors='replace')}")
+    r = ctx.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "sym",
+                 "-F", "overhead,sym"], timeout=120)
+    out = {}
+    for line in r.stdout.decode(errors="replace").splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+\[\.\]\s+(\S+)", line)
+        if m:
+            name = m.group(2).split("@@")[0]
+            out[name] = out.get(name, 0) + float(m.group(1))
+    return out
+
+
+def norm(name):
+    """Unresolved addresses: perf prints 0x00000000000b83fc, vitals module+0xb83fc. Aliases of
+    one address may be named either way (glibc's __libc_pread and __libc_pread64): leading
+    underscores and a trailing 64 are dropped."""
+    m = re.search(r"0x0*([0-9a-f]+)$", name)
+    if m and ("+" in name or name.startswith("0x")):
+        return "0x" + m.group(1)
+    return re.sub(r"64$", "", name.lstrip("_"))
+
+
+def case_cpu_perf(ctx):
+    if not shutil.which("perf"):
+        raise Failed("perf is not installed (Debian package linux-perf; scripts/deps.sh)")
+    sqlite = shutil.which("sqlite3")
+    ctx.require(sqlite, "sqlite3 is not installed")
+    sql = (Path(__file__).resolve().parent / "cpu_workload.sql").read_bytes()
+    theirs = perf_top(ctx, [sqlite, ":memory:"], sql)
+    trace = ctx.work / "sqlite.vtr"
+    r = ctx.vitals_cmd(["run", "-q", "--cpu=4000", "--no-alloc", "-o", trace, "--", sqlite,
+                        ":memory:"], stdin=sql, timeout=120)
+    ctx.require(r.returncode == 0, f"vitals run sqlite3 failed: {r.stderr.decode()}")
+    cpu = cpu_report(ctx, trace)["cpu"]
+    ours = {}
+    for f in cpu["functions"]["entries"]:
+        ours[norm(f["function"])] = ours.get(norm(f["function"]), 0) + f["self_pct"]
+    theirs = {norm(k): v for k, v in theirs.items()}
+    top = sorted(theirs.items(), key=lambda kv: -kv[1])[:5]
+    for name, pct in top:
+        got = ours.get(name, 0.0)
+        ctx.check(abs(got - pct) <= TOLERANCE,
+                  f"{name}: perf {pct:.2f}%, vitals {got:.2f}% (more than {TOLERANCE} points)")
+
+
+STRESS = (("malloc", 3, b"malloc 87167\n"), ("fork", 4, b"fork 115\n"),
+          ("dlopen", 5, b"dlopen 450\n"), ("signal", 6, b"signal 150\n"))
+
+
+def case_cpu_stress(ctx):
+    lib = ctx.programs / "libdl_leak_a.so"
+    prog = ctx.prog("cpu_stress")
+    for mode, status, out in STRESS:
+        plain = ctx.run([prog, mode, lib], timeout=60)
+        ctx.eq(f"{mode}: plain status", plain.returncode, status)
+        ctx.eq(f"{mode}: plain output", plain.stdout, out)
+        # The timer sampler's handler runs inside the program: every mode. The kernel takes
+        # perf's samples: the modes where following threads and children matters.
+        for sampler in ("perf", "timer") if mode in ("fork", "signal") else ("timer",):
+            env = dict(ctx.env, VITALS_CPU_SAMPLER=sampler)
+            d = ctx.work / f"{mode}-{sampler}"
+            d.mkdir()
+            # A hang fails the case (ctx.run kills it after the time bound).
+            r = ctx.vitals_cmd(["run", "-q", "--cpu=2000", "-o", d / "t.vtr", "--", prog, mode,
+                                lib], env=env, timeout=60)
+            ctx.eq(f"{mode} under --cpu ({sampler}): status", r.returncode, status)
+            ctx.eq(f"{mode} under --cpu ({sampler}): output", r.stdout, out)
+            rep = cpu_report(ctx, d / "t.vtr")
+            ctx.eq(f"{mode} ({sampler}): sampler", rep["cpu"]["sampler"], sampler)
+            ctx.check(rep["cpu"]["samples"] > 0, f"{mode} ({sampler}): no samples")
+            if mode == "signal":
+                # Samples taken inside the program's own handler, its frames walked.
+                tot = shares({"entries": rep["cpu"]["functions_by_total"]})
+                ctx.check("on_usr1" in tot, f"signal ({sampler}): no sample inside on_usr1")
+            if mode == "fork":
+                children = [p for p in d.iterdir() if p.name.startswith("vitals.cpu_stress.")]
+                ctx.check(len(children) >= 36, f"fork ({sampler}): {len(children)} child traces")
+                sampled = 0
+                for p in children[:5]:
+                    c = cpu_report(ctx, p)["cpu"]
+                    sampled += c["samples"] > 0 or any(t["cpu_ns"] > 0 for t in c["threads"])
+                ctx.check(sampled >= 4, f"fork ({sampler}): {sampled} of 5 children followed")
+
+
+def case_cpu_counters(ctx):
+    r, trace = run_cpu(ctx, "cpu_split", [], ["--counters", "--no-alloc"], "counters.vtr")
+    ctx.eq("output with --counters", r.stdout, b"split done\n")
+    cpu = cpu_report(ctx, trace)["cpu"]
+    ev = {e["name"]: e for e in cpu["counters"]}
+    hw = ["cycles", "instructions", "branches", "branch-misses", "L1-dcache-loads",
+          "L1-dcache-load-misses", "LLC-loads", "LLC-load-misses", "dTLB-load-misses",
+          "iTLB-load-misses"]
+    sw = ["task-clock", "minor-faults", "major-faults", "context-switches", "cpu-migrations"]
+    ctx.eq("counters", sorted(ev), sorted(hw + sw))
+    pmu = Path("/sys/bus/event_source/devices/cpu").exists()
+    for n in hw:
+        if not pmu:
+            ctx.eq(f"{n} status (no PMU here)", ev.get(n, {}).get("status"), "unsupported")
+    for n in sw:
+        ctx.eq(f"{n} status", ev.get(n, {}).get("status"), "counted")
+        ctx.eq(f"{n} scale", ev.get(n, {}).get("scale"), 1.0)
+    tc = ev["task-clock"]["value"]
+    thread_ns = sum(t["cpu_ns"] for t in cpu["threads"])
+    ctx.check(tc and abs(tc - thread_ns) <= 0.05 * thread_ns,
+              f"task-clock {tc} ns against the threads' {thread_ns} ns")
+    ctx.check(ev["minor-faults"]["value"] > 0, "no minor faults counted")
+    if not pmu:
+        ctx.eq("ratios without hardware counters", cpu["ratios"], [])
+        t = ctx.vitals_cmd(["report", trace, "--color", "never"]).stdout.decode()
+        ctx.check("unsupported on this machine" in t and "has no PMU" in t,
+                  "the text report does not say the hardware counters are unsupported")
+    # Names libpfm4 does not know, and bad rates, are errors naming the option.
+    for args, what in ((["--event", "no-such-event"], "--event"), (["--cpu=0"], "--cpu"),
+                       (["--cpu=abc"], "--cpu")):
+        b = ctx.vitals_cmd(["run"] + args + ["--", ctx.prog("cpu_split")])
+        ctx.eq(f"vitals run {' '.join(args)}: status", b.returncode, 2)
+        ctx.check(what in b.stderr.decode(), f"{args}: message {b.stderr.decode()!r}")
+    # --event adds an event to the counting set (a software one works everywhere).
+    r, trace = run_cpu(ctx, "cpu_split", [], ["--no-alloc", "--event", "page-faults"], "ev.vtr")
+    ev = {e["name"]: e for e in cpu_report(ctx, trace)["cpu"]["counters"]}
+    ctx.eq("--event page-faults", (ev.get("page-faults") or {}).get("status"), "counted")
+
+
+def case_cpu_wall(ctx):
+    r, trace = run_cpu(ctx, "cpu_stress", ["sleep"], ["--wall", "--no-alloc"], "wall.vtr",
+                       status=7)
+    cpu = cpu_report(ctx, trace)["cpu"]
+    ctx.eq("wall", cpu["wall"], True)
+    # The program sleeps 10 x 30 ms and computes about as long.
+    ctx.check(cpu["off_cpu_ns"] >= 250e6, f"off-CPU {cpu['off_cpu_ns']} ns, expected >= 250 ms")
+    off = [f for f in cpu["functions"]["entries"] if f["off_cpu_ns"] >= 200e6]
+    ctx.check(any("nanosleep" in f["function"] for f in off),
+              f"the sleep is not where the off-CPU time is: {[(f['function'], f['off_cpu_ns']) for f in off]}")
+    ctx.check(any(h["kind"] == "blocked" for h in cpu["hot_spots"]),
+              f"no 'blocked' hot spot: {cpu['hot_spots']}")
+
+
+def main():
+    cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+    e2e.__dict__.update({f"case_{k}": v for k, v in cases.items()})
+    return e2e.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

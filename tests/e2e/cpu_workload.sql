@@ -1,0 +1,7 @@
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 400000)
+SELECT count(*), sum(length(printf('%d-%x', x, x*x))) FROM c WHERE x % 7 != 3;
+CREATE TABLE t(a INTEGER, b TEXT);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100000)
+INSERT INTO t SELECT (x*7919)%100003, hex(x*x) FROM c;
+CREATE INDEX ti ON t(b);
+SELECT count(*) FROM t a JOIN t b ON a.a = b.a + 1 WHERE a.b < 'A';

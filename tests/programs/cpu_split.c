@@ -1,0 +1,68 @@
+/* A CPU split known by construction: hot70() runs 7 units of work for every 3 units cold30()
+ * runs, so 70% and 30% of the CPU time. With "threads", two threads (split_a and split_b) run
+ * the same split while main waits for them. Usage: cpu_split [threads] [units per round] */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static volatile unsigned long sink;
+static unsigned long unit = 1200000;
+enum { ROUNDS = 40 };
+
+/* One unit: the same loop in both, so that a unit costs the same everywhere. */
+__attribute__((noinline)) void hot70(unsigned long n)
+{
+    unsigned long x = 0;
+    for (unsigned long i = 0; i < n; i++)
+        x += i * i ^ (x >> 3);
+    sink += x;
+}
+
+__attribute__((noinline)) void cold30(unsigned long n)
+{
+    unsigned long x = 0;
+    for (unsigned long i = 0; i < n; i++)
+        x += i * i ^ (x >> 3);
+    sink += x;
+}
+
+__attribute__((noinline)) void split(void)
+{
+    for (int r = 0; r < ROUNDS; r++) {
+        hot70(7 * unit);
+        cold30(3 * unit);
+    }
+}
+
+static void *split_a(void *arg)
+{
+    (void)arg;
+    split();
+    return NULL;
+}
+
+static void *split_b(void *arg)
+{
+    (void)arg;
+    split();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = argc > 1 && !strcmp(argv[1], "threads");
+    if (argc > 2)
+        unit = strtoul(argv[2], NULL, 10);
+    if (threads) {
+        pthread_t a, b;
+        pthread_create(&a, NULL, split_a, NULL);
+        pthread_create(&b, NULL, split_b, NULL);
+        pthread_join(a, NULL);
+        pthread_join(b, NULL);
+    } else {
+        split();
+    }
+    printf("split done\n");
+    return 0;
+}
