@@ -9,6 +9,7 @@
 #include "analyze/lifetime.h"
 #include "analyze/patterns.h"
 #include "analyze/timeline.h"
+#include "analyze/zones.h"
 #include "trace/format.h"
 
 /* Aggregates for one call stack (a "site"). */
@@ -158,6 +159,9 @@ typedef struct vt_model {
     vt_timeline timeline;
     vt_lifetimes lifetimes;
     vt_patterns patterns;
+
+    /* zones, counters, tasks, pools and caches recorded through libvitals (zones.h) */
+    vt_zones zones;
 
     /* where reading stopped early, or NULL */
     char *warnings;

@@ -8,7 +8,7 @@
 #include "report/json-int.h"
 #include "report/report.h"
 
-#define JSON_SCHEMA_VERSION 1
+#define JSON_SCHEMA_VERSION 2
 
 static void jstr(FILE *out, const char *s)
 {
@@ -362,6 +362,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fragmentation_json(out, syms, m, o->top);
     fputc(',', out);
     advice_json(out, syms, m);
+    vt__json_zones(out, m);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }
