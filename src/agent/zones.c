@@ -115,6 +115,26 @@ static void usage_now(uint64_t *u)
             u[VT_TASK_WRITE_BYTES] = io_field(buf, (size_t)n, "write_bytes");
         }
     }
+    fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[128];
+        ssize_t n;
+        do
+            n = read(fd, buf, sizeof(buf));
+        while (n < 0 && errno == EINTR);
+        close(fd);
+        /* "on-CPU ns, runqueue wait ns, timeslices" */
+        ssize_t i = 0;
+        while (i < n && buf[i] != ' ')
+            i++;
+        if (i < n) {
+            uint64_t v = 0;
+            for (i++; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+                v = v * 10 + (uint64_t)(buf[i] - '0');
+            u[VT_TASK_FLAGS] |= VT_TASK_HAS_SCHED;
+            u[VT_TASK_RUN_DELAY_NS] = v;
+        }
+    }
     errno = saved_errno;
 }
 

@@ -377,6 +377,7 @@ static int do_record(vt_zones *z, int tag, vt_stream_dec *d, int64_t thread, uin
                              : 0; /* ticks until finish */
             t->has_rusage = (u[VT_TASK_FLAGS] & ot->usage[VT_TASK_FLAGS] & VT_TASK_HAS_RUSAGE) != 0;
             t->has_io = (u[VT_TASK_FLAGS] & ot->usage[VT_TASK_FLAGS] & VT_TASK_HAS_IO) != 0;
+            t->has_sched = (u[VT_TASK_FLAGS] & ot->usage[VT_TASK_FLAGS] & VT_TASK_HAS_SCHED) != 0;
 #define DIFF(f) (u[f] > ot->usage[f] ? u[f] - ot->usage[f] : 0)
             t->user_ns = DIFF(VT_TASK_USER_NS);
             t->sys_ns = DIFF(VT_TASK_SYS_NS);
@@ -386,6 +387,7 @@ static int do_record(vt_zones *z, int tag, vt_stream_dec *d, int64_t thread, uin
             t->wchar = DIFF(VT_TASK_WCHAR);
             t->read_bytes = DIFF(VT_TASK_READ_BYTES);
             t->write_bytes = DIFF(VT_TASK_WRITE_BYTES);
+            t->run_delay_ns = DIFF(VT_TASK_RUN_DELAY_NS);
 #undef DIFF
             t->alloc_calls = ot->alloc_calls;
             t->alloc_bytes = ot->alloc_bytes;
@@ -507,17 +509,20 @@ static uint64_t get_vcsw(const vt_task *t)
 {
     return t->vcsw;
 }
+static uint64_t get_delay(const vt_task *t)
+{
+    return t->run_delay_ns;
+}
 static uint64_t get_ivcsw(const vt_task *t)
 {
     return t->ivcsw;
 }
 
-static void classify(const vt_zones *z, vt_task_kind *k, int has_rusage, int has_io)
+static void classify(vt_task_kind *k, int has_rusage, int has_io)
 {
-    double eff = k->efficiency;
+    double eff = k->efficiency, demand = k->demand;
     double wall_ms = (double)k->wall_ns / 1e6;
     double calls_per_ms = wall_ms > 0 ? (double)k->alloc_calls / wall_ms : 0;
-    (void)z;
     if (!has_rusage) {
         k->cls = VT_TASK_UNKNOWN;
         snprintf(k->evidence, sizeof(k->evidence), "no CPU time was measured");
@@ -528,24 +533,25 @@ static void classify(const vt_zones *z, vt_task_kind *k, int has_rusage, int has
                  "wall time",
                  (unsigned long long)k->alloc_bytes, (unsigned long long)k->alloc_calls,
                  calls_per_ms, 100 * eff);
-    } else if (eff >= VT_TASK_CPU_EFFICIENCY) {
+    } else if (demand >= VT_TASK_CPU_DEMAND) {
         k->cls = VT_TASK_CPU;
         snprintf(k->evidence, sizeof(k->evidence),
-                 "CPU time is %.0f%% of wall time; %llu bytes of I/O and %llu voluntary context "
-                 "switches per median task",
-                 100 * eff, (unsigned long long)k->io_bytes, (unsigned long long)k->vcsw);
+                 "on a CPU %.0f%% of wall time and waiting for one %.0f%%; %llu bytes of I/O "
+                 "and %llu voluntary context switches per median task",
+                 100 * eff, 100 * (demand - eff), (unsigned long long)k->io_bytes,
+                 (unsigned long long)k->vcsw);
     } else if (has_io && k->io_bytes >= VT_TASK_IO_BYTES) {
         k->cls = VT_TASK_IO;
         snprintf(k->evidence, sizeof(k->evidence),
-                 "a median task reads or writes %llu bytes; CPU only %.0f%% of wall time, %llu "
-                 "voluntary context switches",
+                 "a median task reads or writes %llu bytes; on a CPU only %.0f%% of wall time, "
+                 "%llu voluntary context switches",
                  (unsigned long long)k->io_bytes, 100 * eff, (unsigned long long)k->vcsw);
     } else {
         k->cls = VT_TASK_WAIT;
         snprintf(k->evidence, sizeof(k->evidence),
-                 "CPU only %.0f%% of wall time with %llu bytes of I/O%s: the task waits (sleep, "
-                 "lock, network); %llu voluntary context switches",
-                 100 * eff, (unsigned long long)k->io_bytes, has_io ? "" : " (I/O not measured)",
+                 "on a CPU or waiting for one only %.0f%% of wall time, with %llu bytes of "
+                 "I/O%s: the task waits (sleep, lock, network); %llu voluntary context switches",
+                 100 * demand, (unsigned long long)k->io_bytes, has_io ? "" : " (I/O not measured)",
                  (unsigned long long)k->vcsw);
     }
 }
@@ -578,6 +584,7 @@ static int finish_tasks(vt_zones *z, double ns_per_tick, uint64_t start_tsc)
         k->tasks++;
         k->total_wall_ns += t->wall_ns;
         k->total_cpu_ns += t->user_ns + t->sys_ns;
+        k->total_run_delay_ns += t->run_delay_ns;
     }
     for (size_t j = 0; j < z->n_kinds; j++) {
         vt_task_kind *k = &z->kinds[j];
@@ -595,8 +602,11 @@ static int finish_tasks(vt_zones *z, double ns_per_tick, uint64_t start_tsc)
         k->io_bytes = median_of(z, k->kind, scratch, get_io);
         k->vcsw = median_of(z, k->kind, scratch, get_vcsw);
         k->ivcsw = median_of(z, k->kind, scratch, get_ivcsw);
-        k->efficiency = k->total_wall_ns ? (double)k->total_cpu_ns / (double)k->total_wall_ns : 0.0;
-        classify(z, k, rus, io);
+        k->run_delay_ns = median_of(z, k->kind, scratch, get_delay);
+        double wall = (double)k->total_wall_ns;
+        k->efficiency = wall > 0 ? (double)k->total_cpu_ns / wall : 0.0;
+        k->demand = wall > 0 ? (double)(k->total_cpu_ns + k->total_run_delay_ns) / wall : 0.0;
+        classify(k, rus, io);
     }
     for (size_t i = 0; i < z->n_tasks; i++) {
         vt_task *t = &z->tasks[i];

@@ -80,7 +80,8 @@ typedef struct vt_task {
     uint64_t start_ns, wall_ns, user_ns, sys_ns, vcsw, ivcsw;
     uint64_t rchar, wchar, read_bytes, write_bytes;
     uint64_t alloc_calls, alloc_bytes;
-    int has_rusage, has_io;
+    uint64_t run_delay_ns; /* runnable, waiting for a CPU */
+    int has_rusage, has_io, has_sched;
     double vs_baseline; /* wall time over the median of its kind */
 } vt_task;
 
@@ -94,7 +95,8 @@ enum vt_task_class {
 };
 
 /* Thresholds of the classification (docs/REPORT.md). */
-#define VT_TASK_CPU_EFFICIENCY 0.70          /* CPU time over wall time: CPU-bound at or above */
+/* CPU time plus time waiting for a CPU, over wall time: CPU-bound at or above */
+#define VT_TASK_CPU_DEMAND 0.70
 #define VT_TASK_MEM_BYTES (8u * 1024 * 1024) /* allocated per task: memory-bound at or above */
 #define VT_TASK_MEM_CALLS_PER_MS 1000.0      /* or allocations per ms of wall time */
 #define VT_TASK_IO_BYTES (64u * 1024)        /* read or written per task: I/O-bound */
@@ -104,8 +106,10 @@ typedef struct vt_task_kind {
     uint64_t tasks;
     /* medians over its tasks: the baseline */
     uint64_t wall_ns, cpu_ns, alloc_bytes, alloc_calls, io_bytes, vcsw, ivcsw;
+    uint64_t run_delay_ns;
     double efficiency; /* summed CPU over summed wall time */
-    uint64_t total_wall_ns, total_cpu_ns;
+    double demand;     /* summed CPU and run-queue wait over summed wall time */
+    uint64_t total_wall_ns, total_cpu_ns, total_run_delay_ns;
     int cls; /* enum vt_task_class */
     char evidence[200];
 } vt_task_kind;

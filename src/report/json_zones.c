@@ -136,12 +136,16 @@ static void tasks_json(FILE *out, const vt_zones *z)
         fprintf(out,
                 ",\"tasks\":%llu,\"median_wall_ns\":%llu,\"median_cpu_ns\":%llu,"
                 "\"median_alloc_bytes\":%llu,\"median_alloc_calls\":%llu,\"median_io_bytes\":%llu,"
-                "\"median_vcsw\":%llu,\"median_ivcsw\":%llu,\"efficiency\":",
+                "\"median_vcsw\":%llu,\"median_ivcsw\":%llu,\"median_run_delay_ns\":%llu,"
+                "\"efficiency\":",
                 (unsigned long long)k->tasks, (unsigned long long)k->wall_ns,
                 (unsigned long long)k->cpu_ns, (unsigned long long)k->alloc_bytes,
                 (unsigned long long)k->alloc_calls, (unsigned long long)k->io_bytes,
-                (unsigned long long)k->vcsw, (unsigned long long)k->ivcsw);
+                (unsigned long long)k->vcsw, (unsigned long long)k->ivcsw,
+                (unsigned long long)k->run_delay_ns);
         num(out, k->efficiency);
+        fputs(",\"demand\":", out);
+        num(out, k->demand);
         fputc('}', out);
     }
     fputs("],\"tasks\":[", out);
@@ -165,6 +169,10 @@ static void tasks_json(FILE *out, const vt_zones *z)
                     (unsigned long long)t->read_bytes, (unsigned long long)t->write_bytes);
         else
             fputs(",\"rchar\":null,\"wchar\":null,\"read_bytes\":null,\"write_bytes\":null", out);
+        if (t->has_sched)
+            fprintf(out, ",\"run_delay_ns\":%llu", (unsigned long long)t->run_delay_ns);
+        else
+            fputs(",\"run_delay_ns\":null", out);
         fputs(",\"vs_baseline\":", out);
         num(out, t->vs_baseline);
         fputc('}', out);

@@ -130,20 +130,22 @@ enum vt_loc_kind {
 
 /* The usage of a thread that TASK_BEGIN and TASK_END carry, in this order. */
 enum vt_task_field {
-    VT_TASK_FLAGS,       /* VT_TASK_HAS_RUSAGE | VT_TASK_HAS_IO */
-    VT_TASK_TSC,         /* the exact time, TSC ticks */
-    VT_TASK_USER_NS,     /* thread CPU time in user mode (getrusage RUSAGE_THREAD) */
-    VT_TASK_SYS_NS,      /* and in the kernel */
-    VT_TASK_VCSW,        /* voluntary context switches */
-    VT_TASK_IVCSW,       /* involuntary context switches */
-    VT_TASK_RCHAR,       /* bytes read by system calls (/proc/thread-self/io) */
-    VT_TASK_WCHAR,       /* bytes written by system calls */
-    VT_TASK_READ_BYTES,  /* bytes fetched from storage */
-    VT_TASK_WRITE_BYTES, /* bytes sent to storage */
+    VT_TASK_FLAGS,        /* VT_TASK_HAS_RUSAGE | VT_TASK_HAS_IO | VT_TASK_HAS_SCHED */
+    VT_TASK_TSC,          /* the exact time, TSC ticks */
+    VT_TASK_USER_NS,      /* thread CPU time in user mode (getrusage RUSAGE_THREAD) */
+    VT_TASK_SYS_NS,       /* and in the kernel */
+    VT_TASK_VCSW,         /* voluntary context switches */
+    VT_TASK_IVCSW,        /* involuntary context switches */
+    VT_TASK_RCHAR,        /* bytes read by system calls (/proc/thread-self/io) */
+    VT_TASK_WCHAR,        /* bytes written by system calls */
+    VT_TASK_READ_BYTES,   /* bytes fetched from storage */
+    VT_TASK_WRITE_BYTES,  /* bytes sent to storage */
+    VT_TASK_RUN_DELAY_NS, /* time runnable but waiting for a CPU (/proc/thread-self/schedstat) */
     VT_TASK_FIELDS
 };
 #define VT_TASK_HAS_RUSAGE 0x1
 #define VT_TASK_HAS_IO 0x2
+#define VT_TASK_HAS_SCHED 0x4
 
 /* The figures of a POOL_STATS record (struct vt_pool_stats), in this order. */
 enum vt_pool_field {

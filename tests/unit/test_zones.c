@@ -304,15 +304,17 @@ static void test_tasks_and_objects(void **state)
     loc(&b, 6, VT_LOC_POOL, "messages", "", "", 0);
     loc(&b, 7, VT_LOC_CACHE, "pages", "", "", 0);
     uint64_t t = 100, tsc = START_TSC + 100000;
-    const uint64_t all = VT_TASK_HAS_RUSAGE | VT_TASK_HAS_IO;
+    const uint64_t all = VT_TASK_HAS_RUSAGE | VT_TASK_HAS_IO | VT_TASK_HAS_SCHED;
     for (int k = 0; k < 4; k++) {
         for (int i = 0; i < 3; i++) {
             /* wall 10 ms (the third of each kind 30 ms: 3x its kind's median) */
             uint64_t wall = (i == 2 ? 30 : 10) * 1000000ull;
-            uint64_t u0[VT_TASK_FIELDS] = {all, tsc, 5000, 1000, 3, 1, 100, 200, 0, 0};
-            uint64_t u1[VT_TASK_FIELDS] = {all, tsc + wall, 5000, 1000, 3, 1, 100, 200, 0, 0};
-            if (k == 0)
-                u1[VT_TASK_USER_NS] += wall * 9 / 10; /* 90% CPU */
+            uint64_t u0[VT_TASK_FIELDS] = {all, tsc, 5000, 1000, 3, 1, 100, 200, 0, 0, 0};
+            uint64_t u1[VT_TASK_FIELDS] = {all, tsc + wall, 5000, 1000, 3, 1, 100, 200, 0, 0, 0};
+            if (k == 0 && i == 0)
+                u1[VT_TASK_USER_NS] += wall * 9 / 10; /* 90% on a CPU */
+            else if (k == 0) /* 40% on a CPU, 40% waiting for one: still CPU-bound */
+                u1[VT_TASK_USER_NS] += wall * 4 / 10, u1[VT_TASK_RUN_DELAY_NS] += wall * 4 / 10;
             else if (k == 1)
                 u1[VT_TASK_VCSW] += 1; /* a sleep */
             else if (k == 2)
@@ -351,7 +353,9 @@ static void test_tasks_and_objects(void **state)
         if (kd->cls != want[k])
             fail_msg("kind %d: %s (%s)", k, vt_task_class_name(kd->cls), kd->evidence);
     }
-    assert_true(fabs(z->kinds[0].efficiency - 0.9) < 0.01);
+    /* (9 + 4 + 12) ms on a CPU of 50 ms; (4 + 12) ms waiting for one */
+    assert_true(fabs(z->kinds[0].efficiency - 25.0 / 50) < 1e-3);
+    assert_true(fabs(z->kinds[0].demand - 41.0 / 50) < 1e-3);
     assert_int_equal(z->kinds[3].alloc_bytes, 12 << 20);
     assert_int_equal(z->kinds[2].io_bytes, 1 << 20);
     for (size_t i = 0; i < z->n_tasks; i++) {
@@ -359,6 +363,7 @@ static void test_tasks_and_objects(void **state)
         assert_int_equal(z->tasks[i].alloc_calls, i >= 9 ? 3 : 0);
     }
     assert_int_equal(z->tasks[0].user_ns, 9000000);
+    assert_int_equal(z->tasks[1].run_delay_ns, 4000000);
     assert_int_equal(z->tasks[3].vcsw, 1);
     assert_int_equal(z->n_objects, 2);
     const vt_lib_object *p = &z->objects[0], *c = &z->objects[1];

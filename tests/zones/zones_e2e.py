@@ -179,6 +179,82 @@ def case_zones_disabled(ctx):
     ctx.eq("zones recorded", rep["zones"]["present"], False)
 
 
+def case_tasks(ctx):
+    r, rep = ctx.traced("tasks", [ctx.work])
+    ctx.eq("output", r.stdout, b"tasks done\n")
+    zs = rep["zones"]
+    tasks = zs["tasks"]
+    ctx.eq("tasks", [(t["name"], t["kind"]) for t in tasks],
+           [("burn", "cpu"), ("nap", "sleep"), ("save", "io"), ("fill", "memory")] * 3)
+    for i, t in enumerate(tasks):
+        scale = 2 if i >= 8 else 1
+        label = f"task {i} ({t['name']})"
+        ctx.check(t["user_ns"] is not None and t["rchar"] is not None, f"{label}: no usage")
+        if t["name"] == "burn":
+            ctx.check(t["user_ns"] + t["sys_ns"] >= scale * 40e6 * 0.95,
+                      f"{label}: CPU {t['user_ns'] + t['sys_ns']} ns, expected {scale * 40} ms")
+        if t["name"] == "nap":
+            ctx.check(t["wall_ns"] >= scale * 40e6, f"{label}: wall {t['wall_ns']}")
+            ctx.check(t["vcsw"] >= 1, f"{label}: no voluntary context switch")
+        if t["name"] == "save":
+            ctx.eq(f"{label} wchar", t["wchar"], scale << 20)
+            # what reached storage: the data, and some of the file system's own blocks
+            ctx.check(scale << 20 <= t["write_bytes"] <= (scale << 20) + (64 << 10),
+                      f"{label}: write_bytes {t['write_bytes']}")
+        else:
+            # The program writes nothing else; under `vitals run` the agent's own stack capture
+            # (libunwind checks addresses with a write to a pipe) may add a few bytes.
+            ctx.check(t["wchar"] < 64, f"{label}: wchar {t['wchar']}")
+        if t["name"] == "fill":
+            ctx.eq(f"{label} allocations", (t["alloc_calls"], t["alloc_bytes"]),
+                   (16 * scale, 16 * scale << 20))
+        else:
+            ctx.eq(f"{label} allocations", (t["alloc_calls"], t["alloc_bytes"]), (0, 0))
+    kinds = {k["kind"]: k for k in zs["task_kinds"]}
+    ctx.eq("classes", {k: v["class"] for k, v in kinds.items()},
+           {"cpu": "cpu", "sleep": "wait", "io": "io", "memory": "memory"})
+    for k in kinds.values():
+        ctx.eq(f"{k['kind']} tasks", k["tasks"], 3)
+        mine = [t["vs_baseline"] for t in tasks if t["kind"] == k["kind"]]
+        ctx.check(1.0 in mine, f"{k['kind']}: no task at the median: {mine}")
+    # The third nap sleeps twice as long: it stands out against its kind's median. (The wall
+    # times of the other kinds depend on how busy the machine is.)
+    for kind in ("sleep",):
+        mine = [t for t in tasks if t["kind"] == kind]
+        ctx.check(mine[2]["vs_baseline"] == max(t["vs_baseline"] for t in mine) and
+                  mine[2]["vs_baseline"] > 1.3,
+                  f"{kind}: the third task is not the slowest against the median: "
+                  f"{[t['vs_baseline'] for t in mine]}")
+
+
+def case_pool_cache(ctx):
+    r, rep = ctx.traced("pool_cache")
+    out = r.stdout.decode()
+    ctx.check(out.endswith("pool_cache done\n"), f"output: {out!r}")
+    created = int(out.split("messages: created ")[1].split()[0])
+    zs = rep["zones"]
+    messages = by_name(zs["pools"], "messages")
+    want = {"object_size": 64, "max": 0, "created": created, "in_use": 3, "high_water": 100,
+            "acquires": 153, "served_pool": 153, "served_malloc": 0, "reused": 53,
+            "releases": 150, "final": False}
+    ctx.eq("messages", {k: messages[k] for k in want}, want)
+    ctx.check(abs(messages["reuse_ratio"] - 53 / 153) < 1e-12, "messages: reuse ratio")
+    bounded = by_name(zs["pools"], "bounded")
+    want = {"object_size": 32, "max": 10, "created": 10, "in_use": 0, "high_water": 15,
+            "acquires": 15, "served_pool": 10, "served_malloc": 5, "releases": 15,
+            "final": True}
+    ctx.eq("bounded", {k: bounded[k] for k in want}, want)
+    pages = by_name(zs["caches"], "pages")
+    want = {"gets": 15, "hits": 10, "hits_compressed": 0, "misses": 5, "puts": 20,
+            "evictions": 10, "expirations": 0, "entries": 10, "bytes": 10 * (64 + 4 + 100),
+            "bytes_compressed": 0, "final": False}
+    ctx.eq("pages", {k: pages[k] for k in want}, want)
+    ctx.check(abs(pages["hit_rate"] - 10 / 15) < 1e-12, "pages: hit rate")
+    text = ctx.run([ctx.vitals, "report", ctx.work / "pool_cache.vtr"]).stdout.decode()
+    ctx.check("pool  messages" in text and "cache pages" in text,
+              "the text report does not show the pool and the cache")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
