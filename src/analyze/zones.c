@@ -533,6 +533,13 @@ static void classify(vt_task_kind *k, int has_rusage, int has_io)
                  "wall time",
                  (unsigned long long)k->alloc_bytes, (unsigned long long)k->alloc_calls,
                  calls_per_ms, 100 * eff);
+    } else if (has_io && k->io_bytes >= VT_TASK_IO_BYTES && eff < VT_TASK_CPU_DEMAND) {
+        k->cls = VT_TASK_IO;
+        snprintf(k->evidence, sizeof(k->evidence),
+                 "a median task reads or writes %llu bytes; on a CPU only %.0f%% of wall time "
+                 "(waiting for one %.0f%%), %llu voluntary context switches",
+                 (unsigned long long)k->io_bytes, 100 * eff, 100 * (demand - eff),
+                 (unsigned long long)k->vcsw);
     } else if (demand >= VT_TASK_CPU_DEMAND) {
         k->cls = VT_TASK_CPU;
         snprintf(k->evidence, sizeof(k->evidence),
@@ -540,12 +547,6 @@ static void classify(vt_task_kind *k, int has_rusage, int has_io)
                  "and %llu voluntary context switches per median task",
                  100 * eff, 100 * (demand - eff), (unsigned long long)k->io_bytes,
                  (unsigned long long)k->vcsw);
-    } else if (has_io && k->io_bytes >= VT_TASK_IO_BYTES) {
-        k->cls = VT_TASK_IO;
-        snprintf(k->evidence, sizeof(k->evidence),
-                 "a median task reads or writes %llu bytes; on a CPU only %.0f%% of wall time, "
-                 "%llu voluntary context switches",
-                 (unsigned long long)k->io_bytes, 100 * eff, (unsigned long long)k->vcsw);
     } else {
         k->cls = VT_TASK_WAIT;
         snprintf(k->evidence, sizeof(k->evidence),

@@ -14,7 +14,7 @@
 
 #include <vitals.h>
 
-static volatile unsigned long sink;
+static __thread volatile unsigned long sink;
 
 static void sleep_ms(long ms)
 {

@@ -81,24 +81,25 @@ def check_zone(ctx, z, calls, errors, alloc_calls, alloc_bytes, label):
     ctx.eq(f"{label} windows' calls", sum(w["n"] for w in z["windows"]), calls)
 
 
-def check_zones_program(ctx, rep, n, label):
+def check_zones_program(ctx, rep, n, label, allocs=True):
     zs = rep["zones"]
     ctx.eq(f"{label} present", zs["present"], True)
     ctx.eq(f"{label} unmatched/open", (zs["unmatched_ends"], zs["open_at_end"]), (0, 0))
     names = sorted(z["name"] for z in zs["zones"])
     ctx.eq(f"{label} zones", names, ["inner", "outer", "sleep", "spin"])
     sleep = by_name(zs["zones"], "sleep")
-    check_zone(ctx, sleep, 20 * n, 5 * n, 0, 0, f"{label} sleep")
+    a = (lambda calls, size: (calls, size)) if allocs else (lambda calls, size: (None, None))
+    check_zone(ctx, sleep, 20 * n, 5 * n, *a(0, 0), f"{label} sleep")
     # Each call sleeps 2 ms: no call is shorter; the median is near it (a busy machine may
     # delay a wake-up, never advance it).
     ctx.check(sleep["min_ns"] >= 2e6, f"{label} sleep: min {sleep['min_ns']} ns < 2 ms")
     ctx.check(sleep["p50_ns"] < 40e6, f"{label} sleep: median {sleep['p50_ns']} ns")
-    check_zone(ctx, by_name(zs["zones"], "outer"), 10 * n, 0, 20 * n, 20000 * n,
+    check_zone(ctx, by_name(zs["zones"], "outer"), 10 * n, 0, *a(20 * n, 20000 * n),
                f"{label} outer")
-    check_zone(ctx, by_name(zs["zones"], "inner"), 30 * n, 0, 30 * n, 3000 * n,
+    check_zone(ctx, by_name(zs["zones"], "inner"), 30 * n, 0, *a(30 * n, 3000 * n),
                f"{label} inner")
     spin = by_name(zs["zones"], "spin")
-    check_zone(ctx, spin, 100 * n, 0, 0, 0, f"{label} spin")
+    check_zone(ctx, spin, 100 * n, 0, *a(0, 0), f"{label} spin")
     ctx.eq(f"{label} spin function", spin["function"], "spin")
     ctx.check(spin["file"].endswith("zones.c") and spin["line"] > 0, f"{label} spin location")
     ctx.eq(f"{label} zone order (by total time)", zs["zones"][0]["name"], "sleep")
@@ -153,6 +154,7 @@ def case_zones_trace_env(ctx):
     ctx.eq("output", r.stdout, b"zones done\n")
     ctx.eq("stderr", r.stderr, b"")
     rep = ctx.report(trace)
+    check_zones_program(ctx, rep, 1, "VITALS_TRACE", allocs=False)
     zs = rep["zones"]
     ctx.eq("zones_only", zs["zones_only"], True)
     ctx.eq("allocations recorded", rep["heap"]["alloc_calls"], 0)
@@ -166,6 +168,19 @@ def case_zones_trace_env(ctx):
     ctx.eq("output with a bad VITALS_TRACE", r.stdout, b"zones done\n")
 
 
+def case_zones_tsan(ctx):
+    """Two threads recording zones, the program and libvitals built with ThreadSanitizer."""
+    trace = ctx.work / "tsan.vtr"
+    env = dict(ctx.env)
+    env["VITALS_TRACE"] = str(trace)
+    env["TSAN_OPTIONS"] = "halt_on_error=1:exitcode=66"
+    r = ctx.run([ctx.programs / "zones_tsan", "2"], env=env, check=False)
+    ctx.eq("exit status (66: a TSan report)", r.returncode, 0)
+    ctx.check(b"ThreadSanitizer" not in r.stderr, r.stderr.decode(errors="replace"))
+    if r.returncode == 0:
+        check_zones_program(ctx, ctx.report(trace), 2, "zones_tsan", allocs=False)
+
+
 def case_zones_disabled(ctx):
     """Built with -DVITALS_DISABLE, the program has no reference to libvitals."""
     prog = ctx.programs / "zones_disabled"
@@ -177,6 +192,7 @@ def case_zones_disabled(ctx):
     r, rep = ctx.traced("zones_disabled")
     ctx.eq("output", r.stdout, b"zones done\n")
     ctx.eq("zones recorded", rep["zones"]["present"], False)
+    ctx.eq("allocations still recorded", rep["heap"]["alloc_calls"] > 0, True)
 
 
 def case_tasks(ctx):
