@@ -263,8 +263,8 @@ typedef struct vt_zone {
 
 /* Private: non-zero while a recorder takes events. Read by the inline functions below. */
 VT_API extern int vt__recording;
-VT_API vt_zone vt__zone_begin(const struct vt_source_location *loc);
-VT_API void vt__zone_end(uint64_t start, int failed);
+VT_API extern uint64_t (*vt__zone_begin_fn)(const struct vt_source_location *loc);
+VT_API extern void (*vt__zone_end_fn)(uint64_t start, int failed);
 VT_API void vt__counter_add(const char *name, int64_t n);
 VT_API void vt__gauge_set(const char *name, double value);
 VT_API void vt__frame_mark(const char *name);
@@ -277,7 +277,7 @@ static inline vt_zone vt_zone_begin(const struct vt_source_location *loc)
 {
     vt_zone z = {0, 0};
     if (VT__UNLIKELY(vt__recording))
-        z = vt__zone_begin(loc);
+        z.start = vt__zone_begin_fn(loc);
     return z;
 }
 
@@ -285,14 +285,14 @@ static inline vt_zone vt_zone_begin(const struct vt_source_location *loc)
 static inline void vt_zone_end(vt_zone z)
 {
     if (VT__UNLIKELY(z.start))
-        vt__zone_end(z.start, z.failed);
+        vt__zone_end_fn(z.start, z.failed);
 }
 
 /* Ends zone z and counts it as an error (a failed call, a rejected request). */
 static inline void vt_zone_end_error(vt_zone z)
 {
     if (VT__UNLIKELY(z.start))
-        vt__zone_end(z.start, 1);
+        vt__zone_end_fn(z.start, 1);
 }
 
 /* Marks zone *z so that it ends as an error. */

@@ -143,11 +143,11 @@ void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
 void vt__track_stack_usage(struct vt_thread *t);
 void vt__thread_key_init(void);
 /* Rows of libvitals' events (zones.c): a zone's start (returns its time, 0 if not recorded)
- * and end; a COUNTER, GAUGE or FRAME row naming name (a static string); a TASK_BEGIN row (name
- * set) or TASK_END row (name NULL) with the thread's usage (VT_TASK_FIELDS values; its TSC
- * field is set here). */
-uint64_t vt__track_zone_begin(struct vt_thread *t, const void *loc);
-void vt__track_zone_end(struct vt_thread *t, uint64_t start, int failed);
+ * and end, for the calling thread; a COUNTER, GAUGE or FRAME row naming name (a static string); a
+ * TASK_BEGIN row (name set) or TASK_END row (name NULL) with the thread's usage (VT_TASK_FIELDS
+ * values; its TSC field is set here). */
+uint64_t vt__zone_begin_now(const struct vt_source_location *loc);
+void vt__zone_end_now(uint64_t start, int failed);
 void vt__track_named(struct vt_thread *t, int tag, const void *name, uint64_t value);
 void vt__track_task(struct vt_thread *t, const char *name, const char *kind, uint64_t *usage);
 struct vt_buf *vt__buf_get(struct vt_thread *owner);

@@ -440,30 +440,41 @@ static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
     return p + sizeof(ptr);
 }
 
-uint64_t vt__track_zone_begin(struct vt_thread *t, const void *loc)
+/* A zone's two rows: the whole of libvitals' hot path, in one function each (lib-api.h). */
+uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
 {
+    struct vt_thread *t = vt__enter();
+    if (!t)
+        return 0;
     uint64_t tsc = vt__now();
     uint8_t *p = reserve_n(t, 24);
-    if (!p)
-        return 0;
-    *p++ = VT_TAG_ZONE_BEGIN;
-    p = vt_varint_put(p, tick(t, tsc));
-    p = put_raw_ptr(p, loc);
-    commit(t, p);
+    if (likely(p != NULL)) {
+        *p++ = VT_TAG_ZONE_BEGIN;
+        p = vt_varint_put(p, tick(t, tsc));
+        p = put_raw_ptr(p, loc);
+        commit(t, p);
+    } else {
+        tsc = 0;
+    }
+    vt__leave(t);
     return tsc;
 }
 
-void vt__track_zone_end(struct vt_thread *t, uint64_t start, int failed)
+void vt__zone_end_now(uint64_t start, int failed)
 {
+    struct vt_thread *t = vt__enter();
+    if (!t)
+        return;
     uint64_t tsc = vt__now();
     uint8_t *p = reserve_n(t, 24);
-    if (!p)
-        return;
-    *p++ = VT_TAG_ZONE_END;
-    p = vt_varint_put(p, tick(t, tsc));
-    p = vt_varint_put(p, tsc > start ? tsc - start : 0);
-    *p++ = failed ? VT_ZONE_FAILED : 0;
-    commit(t, p);
+    if (likely(p != NULL)) {
+        *p++ = VT_TAG_ZONE_END;
+        p = vt_varint_put(p, tick(t, tsc));
+        p = vt_varint_put(p, tsc > start ? tsc - start : 0);
+        *p++ = failed ? VT_ZONE_FAILED : 0;
+        commit(t, p);
+    }
+    vt__leave(t);
 }
 
 void vt__track_named(struct vt_thread *t, int tag, const void *name, uint64_t value)

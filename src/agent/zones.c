@@ -21,25 +21,6 @@ static int api_recording(void)
     return atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING;
 }
 
-static uint64_t api_zone_begin(const struct vt_source_location *loc)
-{
-    struct vt_thread *t = vt__enter();
-    if (!t)
-        return 0;
-    uint64_t start = vt__track_zone_begin(t, loc);
-    vt__leave(t);
-    return start;
-}
-
-static void api_zone_end(uint64_t start, int failed)
-{
-    struct vt_thread *t = vt__enter();
-    if (!t)
-        return;
-    vt__track_zone_end(t, start, failed);
-    vt__leave(t);
-}
-
 static void named(int tag, const void *name, uint64_t value)
 {
     struct vt_thread *t = vt__enter();
@@ -253,8 +234,8 @@ static const struct vt_agent_lib_api api = {
     .size = sizeof(struct vt_agent_lib_api),
     .start_zones_only = api_start_zones_only,
     .recording = api_recording,
-    .zone_begin = api_zone_begin,
-    .zone_end = api_zone_end,
+    .zone_begin = vt__zone_begin_now,
+    .zone_end = vt__zone_end_now,
     .counter_add = api_counter_add,
     .gauge_set = api_gauge_set,
     .frame_mark = api_frame_mark,
