@@ -76,7 +76,7 @@ int vt__zones_location(vt_zones *z, vt_stream_dec *d)
     if (!P)
         return VT_ENOMEM;
     if (vt_stream_get(d, VT_COL_MISC, &id) || vt_stream_get(d, VT_COL_MISC, &kind) || id == 0 ||
-        id > (1u << 24) || kind >= VT_LOC_KINDS)
+        id > (1u << 20) || kind >= VT_LOC_KINDS)
         return -1;
     if ((r = get_str(d, &loc.name)) || (r = get_str(d, &loc.function)) ||
         (r = get_str(d, &loc.file)))
