@@ -364,6 +364,10 @@ static int do_record(vt_zones *z, int tag, vt_stream_dec *d, int64_t thread, uin
         }
         {
             struct open_task *ot = &th->tasks[--th->n_tasks];
+            if (z->n_tasks >= VT_TASKS_KEPT) {
+                z->tasks_not_kept++;
+                return 0;
+            }
             if (vt_grow(&z->tasks, &P->tasks_cap, z->n_tasks + 1, sizeof(*z->tasks), 64))
                 return VT_ENOMEM;
             vt_task *t = &z->tasks[z->n_tasks++];

@@ -94,6 +94,10 @@ enum vt_task_class {
     VT_TASK_UNKNOWN, /* no usage measured */
 };
 
+/* The model keeps this many tasks (their kinds' figures are over them): memory stays bounded
+ * however long the trace. */
+#define VT_TASKS_KEPT 100000
+
 /* Thresholds of the classification (docs/REPORT.md). */
 /* CPU time plus time waiting for a CPU, over wall time: CPU-bound at or above */
 #define VT_TASK_CPU_DEMAND 0.70
@@ -135,8 +139,9 @@ typedef struct vt_zones {
     size_t n_counters;
     vt_frame_stats *frames;
     size_t n_frames;
-    vt_task *tasks; /* in the order they ended */
+    vt_task *tasks; /* in the order they ended; the first VT_TASKS_KEPT */
     size_t n_tasks;
+    uint64_t tasks_not_kept; /* tasks that ended after the first VT_TASKS_KEPT: left out */
     vt_task_kind *kinds;
     size_t n_kinds;
     vt_lib_object *objects; /* pools then caches, in the order they appeared */

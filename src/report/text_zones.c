@@ -103,12 +103,17 @@ static void tasks_section(const struct ctx *c, const vt_zones *z)
     if (!z->n_tasks)
         return;
     vt__text_section(c, "Tasks, by kind", z->n_kinds, z->n_kinds, "");
+    if (z->tasks_not_kept)
+        fprintf(out, "  (the first %zu tasks; %llu more ended later and are left out)\n",
+                z->n_tasks, (unsigned long long)z->tasks_not_kept);
     for (size_t i = 0; i < z->n_kinds; i++) {
         const vt_task_kind *k = &z->kinds[i];
-        fprintf(out, "  %-20s %s: %llu task%s, median wall %s, CPU %s (efficiency %.0f%%)\n",
+        fprintf(out,
+                "  %-20s %s: %llu task%s, median wall %s, CPU %s (efficiency %.0f%%, with the "
+                "wait for a CPU %.0f%%)\n",
                 vt_zones_name(z, k->kind), vt_task_class_name(k->cls), (unsigned long long)k->tasks,
                 k->tasks == 1 ? "" : "s", fmt_ns((double)k->wall_ns, b[0], 32),
-                fmt_ns((double)k->cpu_ns, b[1], 32), 100 * k->efficiency);
+                fmt_ns((double)k->cpu_ns, b[1], 32), 100 * k->efficiency, 100 * k->demand);
         fprintf(out, "  %-20s because %s\n", "", k->evidence);
     }
     size_t n = z->n_tasks < c->o->top ? z->n_tasks : c->o->top;
