@@ -222,8 +222,220 @@ VT_API size_t vt_cache_clear_expired(vt_cache *cache);
 /* Fills *out with the cache's figures. Returns 0, or VT_EINVAL for NULL arguments. */
 VT_API int vt_cache_stats(vt_cache *cache, struct vt_cache_stats *out);
 
+/* Zones, counters, gauges, frame marks and tasks: instrumentation recorded into the trace of
+ * `vitals run`, or of VITALS_TRACE=FILE when the program runs without it. Recording is off
+ * otherwise, and then each call costs one predictable branch. With VITALS_DISABLE defined
+ * every macro and function of this section compiles to nothing, and a program that uses only
+ * this section needs no libvitals at all.
+ *
+ *   void parse(const char *s)
+ *   {
+ *       VT_ZONE("parse");            // ends with the scope
+ *       if (!*s)
+ *           VT_ZONE_FAIL();          // counted as an error when the zone ends
+ *       vt_counter_add("bytes parsed", strlen(s));
+ *   }
+ *
+ * Names given to the functions below (counters, gauges, frames, tasks) are read later by the
+ * recorder: they must stay valid and unchanged while the program runs (string literals). */
+
+/* Where a zone is: one static const object per call site, made by the macros below. */
+struct vt_source_location {
+    const char *name;     /* the zone's name; NULL: the function's */
+    const char *function; /* __func__ */
+    const char *file;
+    uint32_t line;
+};
+
+/* An open zone, from vt_zone_begin(); ended by vt_zone_end() on the same thread, innermost
+ * first. Its fields are private. */
+typedef struct vt_zone {
+    uint64_t start; /* when it began, in the recorder's clock; 0: not recorded */
+    int failed;     /* set by vt_zone_fail() */
+} vt_zone;
+
+#ifndef VITALS_DISABLE
+#if defined(__GNUC__) || defined(__clang__)
+#define VT__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define VT__UNLIKELY(x) (x)
+#endif
+
+/* Private: non-zero while a recorder takes events. Read by the inline functions below. */
+VT_API extern int vt__recording;
+VT_API extern uint64_t (*vt__zone_begin_fn)(const struct vt_source_location *loc);
+VT_API extern void (*vt__zone_end_fn)(uint64_t start, int failed);
+VT_API void vt__counter_add(const char *name, int64_t n);
+VT_API void vt__gauge_set(const char *name, double value);
+VT_API void vt__frame_mark(const char *name);
+VT_API void vt__task_begin(const char *name, const char *kind);
+VT_API void vt__task_end(void);
+
+/* Opens a zone at loc (static, from VT_ZONE_BEGIN or a struct of the caller's that lives as
+ * long as the program). Returns its handle for vt_zone_end(). */
+static inline vt_zone vt_zone_begin(const struct vt_source_location *loc)
+{
+    vt_zone z = {0, 0};
+    if (VT__UNLIKELY(vt__recording))
+        z.start = vt__zone_begin_fn(loc);
+    return z;
+}
+
+/* Ends zone z (its duration is recorded; as an error if vt_zone_fail() marked it). */
+static inline void vt_zone_end(vt_zone z)
+{
+    if (VT__UNLIKELY(z.start))
+        vt__zone_end_fn(z.start, z.failed);
+}
+
+/* Ends zone z and counts it as an error (a failed call, a rejected request). */
+static inline void vt_zone_end_error(vt_zone z)
+{
+    if (VT__UNLIKELY(z.start))
+        vt__zone_end_fn(z.start, 1);
+}
+
+/* Marks zone *z so that it ends as an error. */
+static inline void vt_zone_fail(vt_zone *z)
+{
+    z->failed = 1;
+}
+
+/* Adds n to the counter called name (created at its first use, from 0). */
+static inline void vt_counter_add(const char *name, int64_t n)
+{
+    if (VT__UNLIKELY(vt__recording))
+        vt__counter_add(name, n);
+}
+
+/* Sets the gauge called name to value (a level: queue length, bytes held...). */
+static inline void vt_gauge_set(const char *name, double value)
+{
+    if (VT__UNLIKELY(vt__recording))
+        vt__gauge_set(name, value);
+}
+
+/* Marks the end of a frame or iteration of the loop called name (NULL: the main loop). */
+static inline void vt_frame_mark(const char *name)
+{
+    if (VT__UNLIKELY(vt__recording))
+        vt__frame_mark(name);
+}
+
+/* Starts a task (a unit of work: a request, a job) called name, of kind kind (tasks of a kind
+ * are compared with each other), on the calling thread: its wall time, CPU time, allocations,
+ * I/O and context switches until vt_task_end() on the same thread are recorded. Tasks nest;
+ * vt_task_end() ends the innermost. */
+static inline void vt_task_begin(const char *name, const char *kind)
+{
+    if (VT__UNLIKELY(vt__recording))
+        vt__task_begin(name, kind);
+}
+
+static inline void vt_task_end(void)
+{
+    if (VT__UNLIKELY(vt__recording))
+        vt__task_end();
+}
+
+#define VT__CAT2(a, b) a##b
+#define VT__CAT(a, b) VT__CAT2(a, b)
+#define VT__LOC(name) VT__CAT(vt__loc_, __LINE__)
+#define VT__DEFINE_LOC(name)                                                                       \
+    static const struct vt_source_location VT__LOC(name) = {name, __func__, __FILE__, __LINE__}
+
+/* Declares zone variable var and opens it at this line, called name (a string literal). */
+#define VT_ZONE_BEGIN(var, name)                                                                   \
+    VT__DEFINE_LOC(name);                                                                          \
+    vt_zone var = vt_zone_begin(&VT__LOC(name))
+
+#ifdef __cplusplus
+#define VT__SCOPED(name)                                                                           \
+    VT__DEFINE_LOC(name);                                                                          \
+    vt__scoped_zone vt__zone_scope(&VT__LOC(name))
+#define VT_ZONE_FAIL() vt_zone_fail(&vt__zone_scope.zone)
+#else
+static inline void vt__zone_cleanup(vt_zone *z)
+{
+    vt_zone_end(*z);
+}
+#define VT__SCOPED(name)                                                                           \
+    VT__DEFINE_LOC(name);                                                                          \
+    vt_zone vt__zone_scope __attribute__((cleanup(vt__zone_cleanup))) =                            \
+        vt_zone_begin(&VT__LOC(name))
+#define VT_ZONE_FAIL() vt_zone_fail(&vt__zone_scope)
+#endif
+
+/* A zone called name from here to the end of the scope (one per scope). */
+#define VT_ZONE(name) VT__SCOPED(name)
+/* The same, named after the enclosing function. */
+#define VT_ZONE_FN() VT__SCOPED(NULL)
+/* The end of an iteration of the main loop. */
+#define VT_FRAME_MARK vt_frame_mark(NULL)
+
+#else /* VITALS_DISABLE: nothing is recorded and nothing refers to libvitals */
+
+static inline vt_zone vt_zone_begin(const struct vt_source_location *loc)
+{
+    vt_zone z = {0, 0};
+    (void)loc;
+    return z;
+}
+static inline void vt_zone_end(vt_zone z)
+{
+    (void)z;
+}
+static inline void vt_zone_end_error(vt_zone z)
+{
+    (void)z;
+}
+static inline void vt_zone_fail(vt_zone *z)
+{
+    (void)z;
+}
+static inline void vt_counter_add(const char *name, int64_t n)
+{
+    (void)name;
+    (void)n;
+}
+static inline void vt_gauge_set(const char *name, double value)
+{
+    (void)name;
+    (void)value;
+}
+static inline void vt_frame_mark(const char *name)
+{
+    (void)name;
+}
+static inline void vt_task_begin(const char *name, const char *kind)
+{
+    (void)name;
+    (void)kind;
+}
+static inline void vt_task_end(void) {}
+#define VT_ZONE_BEGIN(var, name) vt_zone var = {0, 0}
+#define VT_ZONE(name)
+#define VT_ZONE_FN()
+#define VT_ZONE_FAIL() ((void)0)
+#define VT_FRAME_MARK ((void)0)
+#endif /* VITALS_DISABLE */
+
 #ifdef __cplusplus
 }
+#endif
+
+#if defined(__cplusplus) && !defined(VITALS_DISABLE)
+/* Private: the RAII form of VT_ZONE. */
+struct vt__scoped_zone {
+    vt_zone zone;
+    explicit vt__scoped_zone(const struct vt_source_location *loc) : zone(vt_zone_begin(loc)) {}
+    ~vt__scoped_zone()
+    {
+        vt_zone_end(zone);
+    }
+    vt__scoped_zone(const vt__scoped_zone &) = delete;
+    vt__scoped_zone &operator=(const vt__scoped_zone &) = delete;
+};
 #endif
 
 #endif

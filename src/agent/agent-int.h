@@ -18,6 +18,7 @@
 
 #include "trace/format.h"
 #include "trace/writer.h"
+#include "vitals.h"
 
 #define VT_HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -61,6 +62,7 @@ struct vt_event {
     uint64_t waste; /* of an allocation: usable size minus size */
     uint32_t stack;
     uint8_t tag;
+    uint64_t aux[VT_TASK_FIELDS]; /* of a task row: the thread's usage */
 };
 
 /* One per thread that ever recorded an event. Lives in agent-owned memory, never freed, so
@@ -141,6 +143,14 @@ void vt__track_munmap(struct vt_thread *t, const void *p, size_t size);
 /* A STACK_USAGE row: the thread's stack size and deepest use (its key destructor). */
 void vt__track_stack_usage(struct vt_thread *t);
 void vt__thread_key_init(void);
+/* Rows of libvitals' events (zones.c): a zone's start (returns its time, 0 if not recorded)
+ * and end, for the calling thread; a COUNTER, GAUGE or FRAME row naming name (a static string); a
+ * TASK_BEGIN row (name set) or TASK_END row (name NULL) with the thread's usage (VT_TASK_FIELDS
+ * values; its TSC field is set here). */
+uint64_t vt__zone_begin_now(const struct vt_source_location *loc);
+void vt__zone_end_now(uint64_t start, int failed);
+void vt__track_named(struct vt_thread *t, int tag, const void *name, uint64_t value);
+void vt__track_task(struct vt_thread *t, const char *name, const char *kind, uint64_t *usage);
 struct vt_buf *vt__buf_get(struct vt_thread *owner);
 void vt__buf_put(struct vt_buf *b);
 void vt__queue_push(struct vt_buf *b);
@@ -292,6 +302,22 @@ size_t vt__merge_live(void (*fn)(uint64_t ptr, uint64_t ord, uint64_t size, void
 /* Appends a SCAN record (fields as in docs/TRACE_FORMAT.md) and a LEAK record. */
 void vt__emit_scan(const uint64_t *fields, size_t n);
 void vt__emit_leak(uint64_t ord_delta, int cls);
+/* Appends the figures of libvitals' live pools and caches, and those of the ones freed since
+ * the last time (not from a signal handler: it takes their locks). */
+void vt__emit_lib_stats(void);
+
+/* zones.c: libvitals' door into the agent (lib-api.h) */
+/* Queues the last figures of a pool or cache freed by the program, for the writer. */
+void vt__lib_stats_final(const void *id, const struct vt_pool_stats *pool,
+                         const struct vt_cache_stats *cache);
+/* Calls libvitals' collector, if one registered, with sink. Returns 0 if there is none. */
+struct vt_lib_stats_sink;
+int vt__lib_stats_collect(struct vt_lib_stats_sink *sink);
+/* Moves the queued final figures to fn, oldest first. */
+void vt__lib_stats_take_final(void (*fn)(const void *id, const struct vt_pool_stats *pool,
+                                         const struct vt_cache_stats *cache));
+/* Whether the agent runs without allocation hooks, for libvitals only (VITALS_TRACE). */
+extern VT_HIDDEN int vt__zones_only;
 
 /* flush.c: the writer thread and the ends of a trace */
 int vt__writer_start(void);
@@ -321,6 +347,8 @@ void vt__utoa(unsigned long v, char *out);
 /* Remembers the status exit() was called with (the first call counts). */
 void vt__note_exit_status(int status);
 void vt__agent_init(void);
+/* Whether the agent's malloc is the program's (preloaded), rather than dlopened by libvitals. */
+int vt__preloaded(void);
 /* Chooses the trace path for this process (vt__config.output) if none is set yet, avoiding
  * existing files. Returns 0 or a negative VT_E* code. */
 int vt__pick_output(void);

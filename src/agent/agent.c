@@ -286,6 +286,8 @@ void vt__agent_init(void)
     vt__config.zstd_level = (int)env_long("VITALS_ZSTD_LEVEL", 1, -7, 19);
     vt__config.leak_check = (int)env_long("VITALS_LEAK_CHECK", 1, 0, 1);
     vt__config.no_alloc = (int)env_long("VITALS_ALLOC", 1, 0, 1) == 0;
+    if (vt__zones_only)
+        vt__config.leak_check = 0; /* no allocation is recorded */
     const char *s = getenv("VITALS_MANIFEST");
     if (s)
         copy_str(vt__config.manifest, sizeof(vt__config.manifest), s);
@@ -315,8 +317,20 @@ out:
     vt__guard = guard;
 }
 
+int vt__preloaded(void)
+{
+    Dl_info program_malloc, self;
+    void *m = dlsym(RTLD_DEFAULT, "malloc");
+    return m && dladdr(m, &program_malloc) && dladdr((void *)vt__preloaded, &self) &&
+           program_malloc.dli_fbase == self.dli_fbase;
+}
+
 __attribute__((constructor)) static void agent_ctor(void)
 {
+    /* Loaded by libvitals with dlopen (VITALS_TRACE), the agent's malloc is not the program's:
+     * it waits for libvitals to start it in zones-only mode (zones.c). */
+    if (!atomic_load(&vt__initialized) && !vt__preloaded())
+        return;
     vt__agent_init();
 }
 

@@ -303,8 +303,10 @@ void vt__final_flush(int reason, int status, int in_signal)
     if (stop_and_drain(in_signal) == 0) {
         /* A last memory sample, unless this thread may be inside the allocator (a signal
          * handler, or a hook it interrupted): mallinfo2() would wait for a lock it holds. */
-        if (!in_signal && !guard)
+        if (!in_signal && !guard) {
             vt__emit_meminfo();
+            vt__emit_lib_stats();
+        }
         vt__emit_stack_usages();
         /* The trace ends here: what other threads do during the leak check comes after its
          * end, like what runs after this destructor, and is not counted as dropped. */

@@ -21,6 +21,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/sampler.h"
+#include "agent/lib-api.h"
 #include "trace/stream.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -49,6 +50,9 @@ struct mem_sample {
     uint64_t v[6];  /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
 };
 static struct mem_sample pending_sample;
+static void collect_lib_stats(void);
+static void put_lib_stats(uint64_t tsc);
+static void lib_after_fork(void);
 static int sample_pending;
 static struct timespec last_sample_time;
 /* Samples are VT_SAMPLE_MS apart, or further when taking one is slow: mallinfo2() walks every
@@ -284,7 +288,8 @@ void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t t
     vt_stream_put(&enc, VT_COL_MISC, start_ns);
     vt_stream_put(&enc, VT_COL_MISC, real_ns - (now_ns - start_ns));
     vt_stream_put(&enc, VT_COL_MISC, (uint64_t)vt__config.depth);
-    vt_stream_put(&enc, VT_COL_MISC, forked ? VT_INFO_FORKED : 0);
+    vt_stream_put(&enc, VT_COL_MISC,
+                  (forked ? VT_INFO_FORKED : 0) | (vt__zones_only ? VT_INFO_ZONES_ONLY : 0));
     vt_stream_put(&enc, VT_COL_MISC, VT_TIME_SHIFT);
     put_str(exe, strlen(exe));
     size_t argc = 0;
@@ -463,6 +468,10 @@ static void ensure_stack(uint32_t id)
     stack_bits[id / 64] |= 1ull << (id % 64);
 }
 
+static int decode_lib_row(const uint8_t **pp, const uint8_t *end, struct vt_event *ev);
+static void resolve_lib_ids(const struct vt_event *ev);
+static void put_lib_record(const struct vt_event *ev);
+
 /* Decodes the thread's next row into *ev; 0 when its handed-over buffers are used up. */
 static int next_event_into(struct vt_thread *t, struct vt_event *ev)
 {
@@ -503,6 +512,10 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                     goto bad;
                 t->rptr += (uint64_t)vt_unzigzag(v);
                 ev->ptr = t->rptr;
+                break;
+            case 0x80: /* libvitals' events */
+                if (decode_lib_row(&p, end, ev))
+                    goto bad;
                 break;
             default: /* THREAD_START, THREAD_EXIT, STACK_USAGE */
                 if (ev->tag == VT_TAG_STACK_USAGE &&
@@ -587,7 +600,9 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
     int kind = ev->tag & 0xf0;
     if (kind == VT_TAG_ALLOC || ev->tag == VT_TAG_MMAP)
         ensure_stack(ev->stack);
-    if (room(128))
+    if (kind == 0x80)
+        resolve_lib_ids(ev);
+    if (room(kind == 0x80 ? 320 : 128))
         return;
     if (cur_thread != t) {
         if (!t->announced) {
@@ -645,6 +660,9 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         }
         vt_stream_put(&enc, VT_COL_MISC, vt_zigzag((int64_t)(ev->ptr - last_map_addr)));
         last_map_addr = ev->ptr;
+        break;
+    case 0x80:
+        put_lib_record(ev);
         break;
     default:
         if (ev->tag == VT_TAG_THREAD_EXIT) {
@@ -799,6 +817,7 @@ long vt__merge_round(int final, int compress)
                      (ts.tv_nsec - last_sample_time.tv_nsec) / 1000000;
         if (ms >= sample_interval_ms) {
             take_sample(&pending_sample);
+            collect_lib_stats();
             sample_pending = 1;
             last_sample_time = ts;
             uint64_t hz = vt__tsc_hz();
@@ -847,6 +866,7 @@ long vt__merge_round(int final, int compress)
         /* The events before the sample, the sample, then the rest. */
         n = merge(pending_sample.tsc);
         put_sample(&pending_sample);
+        put_lib_stats(pending_sample.tsc);
         sample_pending = 0;
         if (n >= 0) {
             long more = merge(watermark);
@@ -886,6 +906,7 @@ void vt__merge_after_fork(void)
     sample_pending = 0;
     sample_interval_ms = VT_SAMPLE_MS;
     atomic_store(&modules_dirty, 1);
+    lib_after_fork();
 }
 
 size_t vt__merge_live(void (*fn)(uint64_t ptr, uint64_t ord, uint64_t size, void *arg), void *arg)
@@ -936,4 +957,328 @@ void vt__merge_put_cpu(const struct vt_cpu_rec *r)
         vt_stream_put(&enc, VT_COL_MISC, r->v[i]);
     if (r->str)
         put_str(r->str, r->str_len);
+}
+
+/* libvitals' events: the rows of thread.c become ZONE_*, COUNTER, GAUGE, FRAME and TASK_*
+ * records, and the program's names (addresses of its static strings and source locations)
+ * become LOCATION ids, each defined once in the stream. */
+struct lslot {
+    uint64_t key; /* the address; 0: empty */
+    uint32_t kind, id;
+};
+static struct lslot *lmap;
+static size_t lmask, lcount;
+static uint32_t next_loc_id = 1;
+static uint32_t lib_ids[2]; /* the ids of the record being written (resolve_lib_ids) */
+#define VT_LOC_DEAD 0x80    /* a slot of a pool or cache that was freed */
+
+static int lmap_grow(void)
+{
+    size_t cap = lmap ? (lmask + 1) * 2 : 1024;
+    struct lslot *n = map_zeroed(cap * sizeof(*n));
+    if (!n)
+        return VT_ENOMEM;
+    for (size_t i = 0; lmap && i <= lmask; i++) {
+        if (!lmap[i].key)
+            continue;
+        size_t j = vt_hash64(lmap[i].key ^ lmap[i].kind) & (cap - 1);
+        while (n[j].key)
+            j = (j + 1) & (cap - 1);
+        n[j] = lmap[i];
+    }
+    if (lmap)
+        vt__unmap(lmap, (lmask + 1) * sizeof(*lmap));
+    lmap = n;
+    lmask = cap - 1;
+    return 0;
+}
+
+static void put_cstr(const char *s)
+{
+    put_str(s ? s : "", s ? strnlen(s, 1024) : 0);
+}
+
+/* The id of (address, kind), defining it in the stream at its first use; name is what a
+ * pool or cache is called (other names are read at the address). 0 when out of memory. */
+static uint32_t location_id(const void *addr, uint32_t kind, const char *name)
+{
+    uint64_t key = (uint64_t)(uintptr_t)addr;
+    if (!key)
+        return 0;
+    if ((!lmap || (lcount + 1) * 2 > lmask + 1) && lmap_grow() != 0)
+        return 0;
+    size_t i = vt_hash64(key ^ kind) & lmask;
+    for (; lmap[i].key; i = (i + 1) & lmask)
+        if (lmap[i].key == key && lmap[i].kind == kind)
+            return lmap[i].id;
+    if (room(3200))
+        return 0;
+    lmap[i].key = key;
+    lmap[i].kind = kind;
+    lmap[i].id = next_loc_id++;
+    lcount++;
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_LOCATION);
+    vt_stream_put(&enc, VT_COL_MISC, lmap[i].id);
+    vt_stream_put(&enc, VT_COL_MISC, kind);
+    if (kind == VT_LOC_ZONE) {
+        const struct vt_source_location *loc = addr;
+        put_cstr(loc->name);
+        put_cstr(loc->function);
+        put_cstr(loc->file);
+        vt_stream_put(&enc, VT_COL_MISC, loc->line);
+    } else {
+        put_cstr(name ? name : addr);
+        put_cstr(NULL);
+        put_cstr(NULL);
+        vt_stream_put(&enc, VT_COL_MISC, 0);
+    }
+    return lmap[i].id;
+}
+
+/* Forgets a pool or cache that was freed: another may be made at its address. */
+static void location_forget(const void *addr, uint32_t kind)
+{
+    uint64_t key = (uint64_t)(uintptr_t)addr;
+    for (size_t i = vt_hash64(key ^ kind) & lmask; lmap && lmap[i].key; i = (i + 1) & lmask)
+        if (lmap[i].key == key && lmap[i].kind == kind)
+            lmap[i].kind |= VT_LOC_DEAD;
+}
+
+static int get_raw_ptr(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    if (end - *pp < 8)
+        return -1;
+    memcpy(v, *pp, 8);
+    *pp += 8;
+    return 0;
+}
+
+static int decode_lib_row(const uint8_t **pp, const uint8_t *end, struct vt_event *ev)
+{
+    const uint8_t *p = *pp;
+    switch (ev->tag) {
+    case VT_TAG_ZONE_BEGIN:
+    case VT_TAG_FRAME:
+        if (get_raw_ptr(&p, end, &ev->ptr))
+            return -1;
+        break;
+    case VT_TAG_ZONE_END:
+        if (vt_varint_get(&p, end, &ev->size) || p >= end)
+            return -1;
+        ev->waste = *p++;
+        break;
+    case VT_TAG_COUNTER:
+    case VT_TAG_GAUGE:
+        if (get_raw_ptr(&p, end, &ev->ptr) || vt_varint_get(&p, end, &ev->size))
+            return -1;
+        break;
+    case VT_TAG_TASK_BEGIN:
+    case VT_TAG_TASK_END:
+        if (ev->tag == VT_TAG_TASK_BEGIN &&
+            (get_raw_ptr(&p, end, &ev->ptr) || get_raw_ptr(&p, end, &ev->waste)))
+            return -1;
+        for (int i = 0; i < VT_TASK_FIELDS; i++)
+            if (vt_varint_get(&p, end, &ev->aux[i]))
+                return -1;
+        break;
+    default:
+        return -1;
+    }
+    *pp = p;
+    return 0;
+}
+
+static void resolve_lib_ids(const struct vt_event *ev)
+{
+    const void *a = (const void *)(uintptr_t)ev->ptr;
+    lib_ids[0] = lib_ids[1] = 0;
+    switch (ev->tag) {
+    case VT_TAG_ZONE_BEGIN:
+        lib_ids[0] = location_id(a, VT_LOC_ZONE, NULL);
+        break;
+    case VT_TAG_COUNTER:
+        lib_ids[0] = location_id(a, VT_LOC_COUNTER, NULL);
+        break;
+    case VT_TAG_GAUGE:
+        lib_ids[0] = location_id(a, VT_LOC_GAUGE, NULL);
+        break;
+    case VT_TAG_FRAME:
+        lib_ids[0] = location_id(a, VT_LOC_FRAME, NULL);
+        break;
+    case VT_TAG_TASK_BEGIN:
+        lib_ids[0] = location_id(a, VT_LOC_TASK, NULL);
+        lib_ids[1] = location_id((const void *)(uintptr_t)ev->waste, VT_LOC_TASK_KIND, NULL);
+        break;
+    }
+}
+
+static void put_lib_record(const struct vt_event *ev)
+{
+    vt_stream_put_byte(&enc, VT_COL_TAG, ev->tag);
+    put_time(ev->tsc);
+    switch (ev->tag) {
+    case VT_TAG_ZONE_BEGIN:
+    case VT_TAG_FRAME:
+        vt_stream_put(&enc, VT_COL_MISC, lib_ids[0]);
+        break;
+    case VT_TAG_ZONE_END:
+        vt_stream_put(&enc, VT_COL_MISC, ev->size);
+        vt_stream_put(&enc, VT_COL_MISC, ev->waste);
+        break;
+    case VT_TAG_COUNTER:
+    case VT_TAG_GAUGE:
+        vt_stream_put(&enc, VT_COL_MISC, lib_ids[0]);
+        vt_stream_put(&enc, VT_COL_MISC, ev->size);
+        break;
+    case VT_TAG_TASK_BEGIN:
+    case VT_TAG_TASK_END:
+        if (ev->tag == VT_TAG_TASK_BEGIN) {
+            vt_stream_put(&enc, VT_COL_MISC, lib_ids[0]);
+            vt_stream_put(&enc, VT_COL_MISC, lib_ids[1]);
+        }
+        for (int i = 0; i < VT_TASK_FIELDS; i++)
+            vt_stream_put(&enc, VT_COL_MISC, ev->aux[i]);
+        break;
+    }
+}
+
+/* Figures of pools and caches waiting for their place in the stream (after a memory sample,
+ * so that the stream stays in time order). */
+struct lib_stats {
+    const void *id;
+    int cache, final;
+    char name[128];
+    uint64_t v[VT_CACHE_FIELDS];
+};
+#define VT_LIB_STATS_MAX 256
+static struct lib_stats lib_pending[VT_LIB_STATS_MAX];
+static size_t n_lib_pending;
+
+static struct lib_stats *lib_slot(const void *id, const char *name, int cache, int final)
+{
+    if (n_lib_pending == VT_LIB_STATS_MAX)
+        return NULL;
+    struct lib_stats *s = &lib_pending[n_lib_pending++];
+    memset(s, 0, sizeof(*s));
+    s->id = id;
+    s->cache = cache;
+    s->final = final;
+    size_t n = name ? strnlen(name, sizeof(s->name) - 1) : 0;
+    memcpy(s->name, name ? name : "", n);
+    return s;
+}
+
+static uint64_t ps_of(double ns)
+{
+    return ns > 0 && ns < 1e9 ? (uint64_t)(ns * 1000.0 + 0.5) : 0;
+}
+
+static void fill_pool(struct lib_stats *s, const struct vt_pool_stats *p)
+{
+    s->v[VT_POOL_OBJECT_SIZE] = p->object_size;
+    s->v[VT_POOL_MAX] = p->max;
+    s->v[VT_POOL_CREATED] = p->created;
+    s->v[VT_POOL_IN_USE] = p->in_use;
+    s->v[VT_POOL_HIGH_WATER] = p->high_water;
+    s->v[VT_POOL_ACQUIRES] = p->acquires;
+    s->v[VT_POOL_SERVED_POOL] = p->served_pool;
+    s->v[VT_POOL_SERVED_MALLOC] = p->served_malloc;
+    s->v[VT_POOL_REUSED] = p->reused;
+    s->v[VT_POOL_RELEASES] = p->releases;
+}
+
+static void fill_cache(struct lib_stats *s, const struct vt_cache_stats *c)
+{
+    s->v[VT_CACHE_GETS] = c->gets;
+    s->v[VT_CACHE_HITS] = c->hits;
+    s->v[VT_CACHE_HITS_COMPRESSED] = c->hits_compressed;
+    s->v[VT_CACHE_MISSES] = c->misses;
+    s->v[VT_CACHE_PUTS] = c->puts;
+    s->v[VT_CACHE_EVICTIONS] = c->evictions;
+    s->v[VT_CACHE_DEMOTIONS] = c->demotions;
+    s->v[VT_CACHE_EXPIRATIONS] = c->expirations;
+    s->v[VT_CACHE_ENTRIES] = c->entries;
+    s->v[VT_CACHE_ENTRIES_COMPRESSED] = c->entries_compressed;
+    s->v[VT_CACHE_BYTES] = c->bytes;
+    s->v[VT_CACHE_BYTES_COMPRESSED] = c->bytes_compressed;
+    s->v[VT_CACHE_RAW_BYTES_COMPRESSED] = c->raw_bytes_compressed;
+    s->v[VT_CACHE_TIMED_GETS] = c->timed_gets;
+    s->v[VT_CACHE_LOOKUP_AVG_PS] = ps_of(c->lookup_avg_ns);
+    s->v[VT_CACHE_LOOKUP_P99_PS] = ps_of(c->lookup_p99_ns);
+}
+
+static void take_final(const void *id, const struct vt_pool_stats *pool,
+                       const struct vt_cache_stats *cache)
+{
+    struct lib_stats *s = lib_slot(id, pool ? pool->name : cache->name, !pool, 1);
+    if (s && pool)
+        fill_pool(s, pool);
+    else if (s)
+        fill_cache(s, cache);
+}
+
+static void sink_pool(struct vt_lib_stats_sink *sink, const void *id, const struct vt_pool_stats *p)
+{
+    (void)sink;
+    struct lib_stats *s = lib_slot(id, p->name, 0, 0);
+    if (s)
+        fill_pool(s, p);
+}
+
+static void sink_cache(struct vt_lib_stats_sink *sink, const void *id,
+                       const struct vt_cache_stats *c)
+{
+    (void)sink;
+    struct lib_stats *s = lib_slot(id, c->name, 1, 0);
+    if (s)
+        fill_cache(s, c);
+}
+
+static void collect_lib_stats(void)
+{
+    struct vt_lib_stats_sink sink = {sink_pool, sink_cache};
+    n_lib_pending = 0;
+    vt__lib_stats_take_final(take_final);
+    vt__lib_stats_collect(&sink);
+}
+
+static void put_lib_stats(uint64_t tsc)
+{
+    for (size_t i = 0; i < n_lib_pending; i++) {
+        const struct lib_stats *s = &lib_pending[i];
+        uint32_t kind = s->cache ? VT_LOC_CACHE : VT_LOC_POOL;
+        int gone = 0; /* freed meanwhile: its final figures come first in the batch */
+        for (size_t j = 0; j < i && !s->final; j++)
+            gone |= lib_pending[j].final && lib_pending[j].id == s->id;
+        if (gone)
+            continue;
+        uint32_t id = location_id(s->id, kind, s->name);
+        if (!id || room(64 + VT_CACHE_FIELDS * VT_VARINT_MAX))
+            continue;
+        vt_stream_put_byte(&enc, VT_COL_TAG, s->cache ? VT_TAG_CACHE_STATS : VT_TAG_POOL_STATS);
+        put_time(tsc);
+        vt_stream_put(&enc, VT_COL_MISC, id);
+        vt_stream_put(&enc, VT_COL_MISC, s->final ? VT_STATS_FINAL : 0);
+        int n = s->cache ? VT_CACHE_FIELDS : VT_POOL_FIELDS;
+        for (int f = 0; f < n; f++)
+            vt_stream_put(&enc, VT_COL_MISC, s->v[f]);
+        if (s->final)
+            location_forget(s->id, kind);
+    }
+    n_lib_pending = 0;
+}
+
+void vt__emit_lib_stats(void)
+{
+    collect_lib_stats();
+    put_lib_stats(vt__now());
+}
+
+static void lib_after_fork(void)
+{
+    if (lmap)
+        memset(lmap, 0, (lmask + 1) * sizeof(*lmap));
+    lcount = 0;
+    next_loc_id = 1;
+    n_lib_pending = 0;
 }

@@ -420,3 +420,91 @@ void vt__threads_after_fork(void)
         self->buf = NULL;
     vt__self = NULL; /* the next event attaches a fresh state with the child's tid */
 }
+
+/* Rows of libvitals' events (zones.c). They carry the addresses of the program's static names
+ * and source locations raw (8 bytes): the writer turns them into LOCATION ids. */
+static inline uint8_t *reserve_n(struct vt_thread *t, size_t need)
+{
+    struct vt_buf *b = t->buf;
+    if (unlikely(!b || b->len + need > VT_BUF_CAP)) {
+        b = rotate(t);
+        if (!b)
+            return NULL;
+    }
+    return b->data + b->len;
+}
+
+static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
+{
+    memcpy(p, &ptr, sizeof(ptr));
+    return p + sizeof(ptr);
+}
+
+/* A zone's two rows: the whole of libvitals' hot path, in one function each (lib-api.h). */
+uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
+{
+    struct vt_thread *t = vt__enter();
+    if (!t)
+        return 0;
+    uint64_t tsc = vt__now();
+    uint8_t *p = reserve_n(t, 24);
+    if (likely(p != NULL)) {
+        *p++ = VT_TAG_ZONE_BEGIN;
+        p = vt_varint_put(p, tick(t, tsc));
+        p = put_raw_ptr(p, loc);
+        commit(t, p);
+    } else {
+        tsc = 0;
+    }
+    vt__leave(t);
+    return tsc;
+}
+
+void vt__zone_end_now(uint64_t start, int failed)
+{
+    struct vt_thread *t = vt__enter();
+    if (!t)
+        return;
+    uint64_t tsc = vt__now();
+    uint8_t *p = reserve_n(t, 24);
+    if (likely(p != NULL)) {
+        *p++ = VT_TAG_ZONE_END;
+        p = vt_varint_put(p, tick(t, tsc));
+        p = vt_varint_put(p, tsc > start ? tsc - start : 0);
+        *p++ = failed ? VT_ZONE_FAILED : 0;
+        commit(t, p);
+    }
+    vt__leave(t);
+}
+
+void vt__track_named(struct vt_thread *t, int tag, const void *name, uint64_t value)
+{
+    uint64_t tsc = vt__now();
+    uint8_t *p = reserve_n(t, 32);
+    if (!p)
+        return;
+    *p++ = (uint8_t)tag;
+    p = vt_varint_put(p, tick(t, tsc));
+    p = put_raw_ptr(p, name);
+    if (tag != VT_TAG_FRAME)
+        p = vt_varint_put(p, value);
+    commit(t, p);
+}
+
+void vt__track_task(struct vt_thread *t, const char *name, const char *kind, uint64_t *usage)
+{
+    uint64_t tsc = vt__now();
+    uint8_t *p = reserve_n(t, 32 + VT_TASK_FIELDS * VT_VARINT_MAX);
+    if (!p)
+        return;
+    usage[VT_TASK_TSC] = tsc;
+    *p++ = name ? VT_TAG_TASK_BEGIN : VT_TAG_TASK_END;
+    p = vt_varint_put(p, tick(t, tsc));
+    if (name) {
+        p = put_raw_ptr(p, name);
+        p = put_raw_ptr(p, kind);
+    }
+    for (int i = 0; i < VT_TASK_FIELDS; i++)
+        p = vt_varint_put(p, usage[i]);
+    commit(t, p);
+}

@@ -385,6 +385,8 @@ static void do_alloc(struct loader *L, int64_t thread, int fn, uint64_t ord, uin
     s->waste_bytes += waste;
     s->live_waste += waste;
     s->fn_mask |= 1ull << fn;
+    if (m->zones.priv)
+        vt__zones_alloc(&m->zones, thread, size);
     m->alloc_calls++;
     m->alloc_bytes += size;
     m->waste_bytes += waste;
@@ -594,6 +596,7 @@ static int decode_info(struct loader *L, vt_stream_dec *dp)
     m->start_realtime_ns = v[5];
     m->depth = (int)v[6];
     m->forked = (v[7] & VT_INFO_FORKED) != 0;
+    m->zones.zones_only = (v[7] & VT_INFO_ZONES_ONLY) != 0;
     L->time_shift = (int)v[8];
     /* The fit vt_model_load makes at the end, if the last clock pair is known already. */
     if (L->end_clock_ns > L->start_ns + 10000000 && L->end_clock_tsc > L->start_tsc)
@@ -838,6 +841,14 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                 if (decode_stack_usage(L, &d))
                     goto bad;
                 break;
+            case VT_TAG_LOCATION: {
+                int r = vt__zones_location(&m->zones, &d);
+                if (r == VT_ENOMEM)
+                    L->err = r;
+                else if (r)
+                    goto bad;
+                break;
+            }
             case VT_TAG_EXEC:
                 GET(VT_COL_MISC, a);
                 free(m->exec_path);
@@ -915,6 +926,15 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                     goto bad;
             }
             break;
+        case 0x80: { /* libvitals' records (zones.c) */
+            TIME();
+            int r = vt__zones_record(&m->zones, tag, &d, thread, tsc);
+            if (r == VT_ENOMEM)
+                L->err = r;
+            else if (r)
+                goto bad;
+            break;
+        }
         case VT_TAG_LEAK:
             if (tag != VT_TAG_LEAK || !m->scan.present)
                 goto bad;
@@ -1022,6 +1042,7 @@ void vt_model_free(vt_model *m)
     vt__timeline_release(&m->timeline);
     vt__lifetimes_release(&m->lifetimes);
     vt__patterns_release(&m->patterns);
+    vt__zones_release(&m->zones);
     for (size_t i = 0; i < m->n_modules; i++)
         free(m->modules[i].path);
     free(m->modules);
@@ -1156,7 +1177,8 @@ vt_model *vt_model_load(const char *path, vt_progress_fn progress, void *progres
             }
         }
     }
-    if (finish_patterns(&L, ns_per_tick)) {
+    if (finish_patterns(&L, ns_per_tick) ||
+        vt__zones_finish(&m->zones, ns_per_tick, L.start_tsc, m->duration_ns)) {
         e = VT_ENOMEM;
         snprintf(msg, msg_size, "out of memory");
         goto fail;

@@ -10,6 +10,7 @@
 #include "analyze/patterns.h"
 #include "analyze/series.h"
 #include "analyze/timeline.h"
+#include "analyze/zones.h"
 #include "trace/format.h"
 
 /* Aggregates for one call stack (a "site"). */
@@ -162,6 +163,8 @@ typedef struct vt_model {
 
     /* the CPU profile (cpu.h; traces from version 1.3 made with --cpu or --counters), or NULL */
     struct vt_cpu *cpu;
+    /* zones, counters, tasks, pools and caches recorded through libvitals (zones.h) */
+    vt_zones zones;
 
     /* where reading stopped early, or NULL */
     char *warnings;

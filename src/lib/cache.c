@@ -376,6 +376,7 @@ void vt_cache_free(vt_cache *c)
 {
     if (!c)
         return;
+    vt__lib_final_cache(c);
     vt__lib_unregister(&c->node);
     free_cache(c, c->n_shards);
 }

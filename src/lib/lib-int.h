@@ -37,4 +37,9 @@ extern pthread_mutex_t vt__lib_lock;
 vt_pool *vt__pool_of_node(struct vt__lib_node *node);
 vt_cache *vt__cache_of_node(struct vt__lib_node *node);
 
+/* zones.c: hands the last figures of a pool or cache about to be freed to the recorder, if one
+ * is recording. */
+void vt__lib_final_pool(const vt_pool *pool);
+void vt__lib_final_cache(vt_cache *cache);
+
 #endif

@@ -438,6 +438,7 @@ void vt_pool_free(vt_pool *p)
 {
     if (!p)
         return;
+    vt__lib_final_pool(p);
     pthread_mutex_lock(&vt__lib_lock);
     vt__lib_unregister_locked(&p->node);
     pthread_mutex_lock(&p->lock);

@@ -21,4 +21,7 @@ void vt__json_site_patterns(FILE *out, const vt_model *m, size_t site);
 /* The top-level objects of the pattern analyses, each with a leading comma. */
 void vt__json_patterns(FILE *out, vt_symbols *syms, const vt_model *m, const vt_report_opts *o);
 
+/* The "zones" object (json_zones.c), with a leading comma. */
+void vt__json_zones(FILE *out, const vt_model *m);
+
 #endif

@@ -10,7 +10,7 @@
 #include "report/cpu-int.h"
 #include "report/report.h"
 
-#define JSON_SCHEMA_VERSION 1
+#define JSON_SCHEMA_VERSION 2
 
 static void jstr(FILE *out, const char *s)
 {
@@ -372,6 +372,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     fputc(',', out);
     advice_json(out, syms, m);
     vt__json_series(out, m, o);
+    vt__json_zones(out, m);
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
 }

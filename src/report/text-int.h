@@ -37,4 +37,9 @@ const char *vt__text_reset(const struct ctx *c);
 void vt__text_over_time(const struct ctx *c);
 void vt__text_patterns(const struct ctx *c);
 
+/* text_zones.c: zones, counters, frames, tasks, pools and caches, when the trace has them. */
+void vt__text_zones(const struct ctx *c);
+/* The lines of `vitals run`'s summary about them. */
+void vt__text_zones_summary(const vt_model *m, FILE *out);
+
 #endif

@@ -526,6 +526,7 @@ int vt_render_text(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     print_sites(&c, VT_BY_WASTE, "Top sites by internal waste (usable size minus bytes requested)");
     vt__text_patterns(&c);
     vt__text_cpu(&c);
+    vt__text_zones(&c);
     return ferror(out) ? -1 : 0;
 }
 
@@ -631,6 +632,8 @@ int vt_render_summary(const vt_model *m, vt_symbols *syms, const char *trace_pat
     if (m->timeline.n_suspects)
         fprintf(out, "vitals: growing through the run: %zu site%s (whether freed at exit or not)\n",
                 m->timeline.n_suspects, m->timeline.n_suspects == 1 ? "" : "s");
+    if (m->zones.present)
+        vt__text_zones_summary(m, out);
     if (m->warnings)
         fprintf(out, "vitals: warning: %s\n", m->warnings);
     for (size_t i = 0; i < m->n_threads; i++) {

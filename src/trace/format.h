@@ -111,6 +111,105 @@ enum vt_tag {
     /* TIME. MISC: severity (0 info, 1 warning, 2 critical), kind (vt_alert_kind), metric id,
      * zigzag(value x 1000), zigzag(threshold x 1000), str rule, str message. From version 1.3. */
     VT_TAG_ALERT = 0xa3,
+    /* MISC: id, kind (VT_LOC_*), str name, str function, str file, line. Names a zone's
+     * source location, a counter, gauge, frame, task, task kind, pool or cache: the id the
+     * records below use (1, 2...; 0 is none). Written before the first record that uses it.
+     * From version 1.3. */
+    VT_TAG_LOCATION = 0x0c,
+    /* TIME, MISC: location id. A zone opened on the current thread. From version 1.3. */
+    VT_TAG_ZONE_BEGIN = 0x80,
+    /* TIME, MISC: duration in TSC ticks (exact), flags (VT_ZONE_FAILED). The current thread's
+     * innermost open zone ended. From version 1.3. */
+    VT_TAG_ZONE_END = 0x81,
+    /* TIME, MISC: location id, zigzag amount added. From version 1.3. */
+    VT_TAG_COUNTER = 0x82,
+    /* TIME, MISC: location id, value (the bits of an IEEE double). From version 1.3. */
+    VT_TAG_GAUGE = 0x83,
+    /* TIME, MISC: location id (0: the main loop). A frame or iteration ended. From 1.3. */
+    VT_TAG_FRAME = 0x84,
+    /* TIME, MISC: name id, kind id, then the thread's usage (VT_TASK_FIELDS values, enum
+     * vt_task_field). A task began on the current thread. From version 1.3. */
+    VT_TAG_TASK_BEGIN = 0x85,
+    /* TIME, MISC: the thread's usage, as in TASK_BEGIN. Its innermost task ended. From 1.3. */
+    VT_TAG_TASK_END = 0x86,
+    /* TIME, MISC: location id, flags (VT_STATS_FINAL), then VT_POOL_FIELDS figures of a
+     * vt_pool (enum vt_pool_field). From version 1.3. */
+    VT_TAG_POOL_STATS = 0x87,
+    /* TIME, MISC: location id, flags, then VT_CACHE_FIELDS figures of a vt_cache (enum
+     * vt_cache_field). From version 1.3. */
+    VT_TAG_CACHE_STATS = 0x88,
+};
+
+/* What a LOCATION record names. */
+enum vt_loc_kind {
+    VT_LOC_ZONE = 0, /* a zone's source location */
+    VT_LOC_COUNTER = 1,
+    VT_LOC_GAUGE = 2,
+    VT_LOC_FRAME = 3,
+    VT_LOC_TASK = 4,
+    VT_LOC_TASK_KIND = 5,
+    VT_LOC_POOL = 6,
+    VT_LOC_CACHE = 7,
+    VT_LOC_KINDS
+};
+
+#define VT_ZONE_FAILED 0x1 /* ZONE_END flags: the zone ended as an error */
+#define VT_STATS_FINAL 0x1 /* POOL_STATS, CACHE_STATS flags: the last, as it was freed */
+
+/* The usage of a thread that TASK_BEGIN and TASK_END carry, in this order. */
+enum vt_task_field {
+    VT_TASK_FLAGS,        /* VT_TASK_HAS_RUSAGE | VT_TASK_HAS_IO | VT_TASK_HAS_SCHED */
+    VT_TASK_TSC,          /* the exact time, TSC ticks */
+    VT_TASK_USER_NS,      /* thread CPU time in user mode (getrusage RUSAGE_THREAD) */
+    VT_TASK_SYS_NS,       /* and in the kernel */
+    VT_TASK_VCSW,         /* voluntary context switches */
+    VT_TASK_IVCSW,        /* involuntary context switches */
+    VT_TASK_RCHAR,        /* bytes read by system calls (/proc/thread-self/io) */
+    VT_TASK_WCHAR,        /* bytes written by system calls */
+    VT_TASK_READ_BYTES,   /* bytes fetched from storage */
+    VT_TASK_WRITE_BYTES,  /* bytes sent to storage */
+    VT_TASK_RUN_DELAY_NS, /* time runnable but waiting for a CPU (/proc/thread-self/schedstat) */
+    VT_TASK_FIELDS
+};
+#define VT_TASK_HAS_RUSAGE 0x1
+#define VT_TASK_HAS_IO 0x2
+#define VT_TASK_HAS_SCHED 0x4
+
+/* The figures of a POOL_STATS record (struct vt_pool_stats), in this order. */
+enum vt_pool_field {
+    VT_POOL_OBJECT_SIZE,
+    VT_POOL_MAX,
+    VT_POOL_CREATED,
+    VT_POOL_IN_USE,
+    VT_POOL_HIGH_WATER,
+    VT_POOL_ACQUIRES,
+    VT_POOL_SERVED_POOL,
+    VT_POOL_SERVED_MALLOC,
+    VT_POOL_REUSED,
+    VT_POOL_RELEASES,
+    VT_POOL_FIELDS
+};
+
+/* The figures of a CACHE_STATS record (struct vt_cache_stats), in this order; the lookup
+ * times are in picoseconds. */
+enum vt_cache_field {
+    VT_CACHE_GETS,
+    VT_CACHE_HITS,
+    VT_CACHE_HITS_COMPRESSED,
+    VT_CACHE_MISSES,
+    VT_CACHE_PUTS,
+    VT_CACHE_EVICTIONS,
+    VT_CACHE_DEMOTIONS,
+    VT_CACHE_EXPIRATIONS,
+    VT_CACHE_ENTRIES,
+    VT_CACHE_ENTRIES_COMPRESSED,
+    VT_CACHE_BYTES,
+    VT_CACHE_BYTES_COMPRESSED,
+    VT_CACHE_RAW_BYTES_COMPRESSED,
+    VT_CACHE_TIMED_GETS,
+    VT_CACHE_LOOKUP_AVG_PS,
+    VT_CACHE_LOOKUP_P99_PS,
+    VT_CACHE_FIELDS
 };
 
 /* What a METRIC_DEF's raw values are (from version 1.3). A gauge is a level; a counter only
@@ -196,5 +295,7 @@ enum vt_scan_status {
 
 /* INFO flags. */
 #define VT_INFO_FORKED 0x1 /* this process is a forked child of the traced one */
+/* recorded for libvitals (VITALS_TRACE) without allocation hooks; from version 1.3 */
+#define VT_INFO_ZONES_ONLY 0x2
 
 #endif

@@ -442,10 +442,11 @@ def case_formats_json_schema(ctx):
     """docs/JSON.md documents every field the JSON report has (the keys of calls_by_function
     are function names, values rather than fields)."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "JSON.md").read_text()
+    version = int(re.search(r'schema "vitals-report", version (\d+)', doc).group(1))
     for prog in ("leak_classes", "threads"):
         rep, _ = traced_formats(ctx, prog, [])
         ctx.eq(f"{prog}: schema and version", (rep["schema"], rep["version"]),
-               ("vitals-report", 1))
+               ("vitals-report", version))
         names = set(rep["heap"]["calls_by_function"])
         missing = sorted({k for k in json_keys(rep) if k not in names and f'"{k}"' not in doc})
         ctx.eq(f"{prog}: fields missing from docs/JSON.md", missing, [])

@@ -1,9 +1,33 @@
-/* Builds against include/vitals.h as strict C (see CMakeLists.txt for the flags) and uses a pool
- * and a cache through the public API only. */
+/* Builds against include/vitals.h as strict C (see CMakeLists.txt for the flags) and uses a pool,
+ * a cache and every zone, counter and task macro through the public API only. */
 #include <vitals.h>
 
 #include <stdio.h>
 #include <string.h>
+
+static int instrumented(int n)
+{
+    VT_ZONE("header_c");
+    VT_ZONE_BEGIN(inner, "header_c inner");
+    vt_counter_add("header_c calls", 1);
+    vt_gauge_set("header_c n", (double)n);
+    vt_task_begin("header_c task", "header");
+    vt_task_end();
+    if (n < 0) {
+        VT_ZONE_FAIL();
+        vt_zone_end_error(inner);
+        return -1;
+    }
+    vt_zone_end(inner);
+    VT_FRAME_MARK;
+    return n;
+}
+
+static int by_function(void)
+{
+    VT_ZONE_FN();
+    return 1;
+}
 
 int main(void)
 {
@@ -16,7 +40,7 @@ int main(void)
     size_t len = 0;
     void *obj;
 
-    if (!pool)
+    if (!pool || instrumented(2) != 2 || instrumented(-1) != -1 || by_function() != 1)
         return 1;
     obj = vt_pool_acquire(pool);
     vt_pool_release(pool, obj);

@@ -1,4 +1,5 @@
-// Builds against include/vitals.h as C++ and uses a pool and a cache through the public API.
+// Builds against include/vitals.h as C++ and uses a pool, a cache and the zone, counter and task
+// macros through the public API.
 #include <vitals.h>
 
 #include <cstdio>
@@ -15,12 +16,35 @@ void reset_point(void *object, void *)
 {
     static_cast<Point *>(object)->x = 0;
 }
+int instrumented(int n)
+{
+    VT_ZONE("header_cxx");
+    VT_ZONE_BEGIN(inner, "header_cxx inner");
+    vt_counter_add("header_cxx calls", 1);
+    vt_gauge_set("header_cxx n", n);
+    vt_task_begin("header_cxx task", "header");
+    vt_task_end();
+    if (n < 0) {
+        VT_ZONE_FAIL();
+        vt_zone_end_error(inner);
+        return -1;
+    }
+    vt_zone_end(inner);
+    vt_frame_mark("header_cxx loop");
+    return n;
+}
+
+int by_function()
+{
+    VT_ZONE_FN();
+    return 1;
+}
 } // namespace
 
 int main()
 {
     vt_pool *pool = vt_pool_new("header_cxx", sizeof(Point), 0, 16, reset_point, nullptr);
-    if (!pool)
+    if (!pool || instrumented(2) != 2 || instrumented(-1) != -1 || by_function() != 1)
         return 1;
     Point *p = static_cast<Point *>(vt_pool_acquire(pool));
     p->x = 1;
