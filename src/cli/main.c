@@ -9,8 +9,8 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct vt_cmd commands[] = {
-    {"run", cmd_run, VT_CMD_SPAWNS, "run a program and record every allocation into a trace"},
-    {"report", cmd_report, VT_CMD_READS_TRACE, "summarise a trace: leaks, peak, top sites"},
+    {"run", cmd_run, VT_CMD_SPAWNS, "run a program and record its allocations (and CPU, zones) into a trace"},
+    {"report", cmd_report, VT_CMD_READS_TRACE, "report a trace: text, JSON, HTML and formats other tools read"},
     {"diff", cmd_diff, VT_CMD_READS_TRACE, "compare runs: figures, sites, budgets (--fail-on)"},
     {"history", cmd_history, 0, "list recorded runs, or the trend of a figure over them"},
     {"monitor", cmd_monitor, VT_CMD_SPAWNS, "record a process's metrics over time, with alerts"},
@@ -64,8 +64,9 @@ int vt_cli_color(const char *when, int fd)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: vitals <command> [options] [args]\n\n"
-                 "vitals finds leaks, the peak and the hot allocation sites of an unmodified\n"
-                 "program.\n\ncommands:\n");
+                 "vitals finds leaks, the peak and the hot allocation and CPU sites of an\n"
+                 "unmodified program, watches live processes, and compares runs.\n\n"
+                 "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nquick start:\n"
