@@ -1707,9 +1707,10 @@ def case_exit_paths(ctx):
         ctx.eq(f"{how}: runs with a problem (of 5)", bad, [])
 
 
-def main():
-    cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_cases(cases, doc):
+    """The command line of every e2e runner: --vitals, --agent-dir, --programs, --work and one
+    case of cases (name -> function of a Ctx). Returns the exit status."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--vitals", required=True)
     ap.add_argument("--agent-dir", required=True)
     ap.add_argument("--programs", required=True)
@@ -1733,6 +1734,15 @@ def main():
         return 1
     print(f"PASS {args.case}")
     return 0
+
+
+def cases_of(namespace):
+    """The case_NAME functions of a module's globals(), by NAME."""
+    return {n[5:]: f for n, f in namespace.items() if n.startswith("case_")}
+
+
+def main():
+    return run_cases(cases_of(globals()), __doc__)
 
 
 if __name__ == "__main__":

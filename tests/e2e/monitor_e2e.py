@@ -470,9 +470,7 @@ def case_top_batch(ctx):
 
 
 def main():
-    cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-    e2e.main.__globals__.update({f"case_{k}": v for k, v in cases.items()})
-    return e2e.main()
+    return e2e.run_cases(e2e.cases_of(globals()), __doc__)
 
 
 if __name__ == "__main__":
