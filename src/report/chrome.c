@@ -1,12 +1,12 @@
 /* The Chrome trace event format (JSON object form), which chrome://tracing and Perfetto's UI
  * load: process and thread names, a slice per thread for its life, the heap in use and the
  * resident size as counter tracks, and instant events for the heap peak and the end of the
- * leak check. docs/FORMATS.md.
+ * leak check; tasks as slices on their threads; zones, counters and gauges as counter tracks
+ * of their windows; each sampled thread's CPU samples and CPU use; a monitor trace's metrics as
+ * counter tracks and its alerts as instant events. docs/FORMATS.md.
  *
- * The file is written section by section (the table in vt_render_chrome): zone slices go in
- * the threads section, per thread, and CPU samples become a section of their own (counter
- * tracks, or "P" sample events), each from the model's data for them, without touching the
- * other sections. */
+ * The file is written section by section (the table in vt_render_chrome), each from the
+ * model's data for it, without touching the other sections. */
 #include <math.h>
 #include <string.h>
 
@@ -54,6 +54,15 @@ static uint64_t main_tid(const vt_model *m)
     return m->n_threads ? m->threads[0].tid : m->pid;
 }
 
+/* The name (comm) the CPU profiler recorded for thread tid, or NULL. */
+static const char *cpu_thread_name(const vt_model *m, uint32_t tid)
+{
+    for (size_t i = 0; m->cpu && i < m->cpu->n_threads; i++)
+        if (m->cpu->threads[i].tid == tid && m->cpu->threads[i].name && *m->cpu->threads[i].name)
+            return m->cpu->threads[i].name;
+    return NULL;
+}
+
 static void metadata(struct ctx *c)
 {
     const vt_model *m = c->m;
@@ -64,7 +73,11 @@ static void metadata(struct ctx *c)
     for (size_t i = 0; i < m->n_threads; i++) {
         const vt_thread_stats *t = &m->threads[i];
         char name[64];
-        if (i == 0)
+        /* a name the program gave the thread (not the one it inherited from main) */
+        const char *comm = cpu_thread_name(m, t->tid), *main_comm = cpu_thread_name(m, main_tid(m));
+        if (comm && i && (!main_comm || strcmp(comm, main_comm)))
+            snprintf(name, sizeof(name), "%s (%u)", comm, t->tid);
+        else if (i == 0)
             snprintf(name, sizeof(name), "main (%u)", t->tid);
         else
             snprintf(name, sizeof(name), "thread %zu (%u)", i, t->tid);
@@ -254,7 +267,9 @@ static void cpu(struct ctx *c)
         for (size_t k = 0; k < m->n_threads && !known; k++)
             known = m->threads[k].tid == t->tid;
         if (!known) {
-            snprintf(name, sizeof(name), "%s (%u)", t->name ? t->name : "thread", t->tid);
+            const char *main_comm = cpu_thread_name(m, main_tid(m));
+            int own = t->name && *t->name && (!main_comm || strcmp(t->name, main_comm));
+            snprintf(name, sizeof(name), "%s (%u)", own ? t->name : "thread", t->tid);
             event(c, "M", "thread_name", 0, t->tid);
             fputs(",\"args\":{\"name\":", c->out);
             jstr(c->out, name);

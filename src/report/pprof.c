@@ -2,7 +2,9 @@
  * pprof, Pyroscope and Parca read it. One sample per call stack with four values:
  * alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes ("in use":
  * still allocated at the end of the trace). Locations are return addresses, each with its
- * inlined frames as lines; mappings are the module map with build ids. docs/FORMATS.md. */
+ * inlined frames as lines; mappings are the module map with build ids. With CPU samples in the
+ * trace, two more values (samples/count, cpu/nanoseconds) and a sample per sampled stack.
+ * docs/FORMATS.md. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -43,8 +45,7 @@ static uint64_t inuse_space(const vt_site *s)
     return s->live_bytes;
 }
 
-/* The sample types, in the order of each sample's values. CPU samples, when traces carry
- * them, add a row ("cpu", "nanoseconds") whose value is the time sampled in the stack. */
+/* The allocation sample types, in the order of each sample's values. */
 static const struct sample_type {
     const char *type, *unit;
     uint64_t (*value)(const vt_site *s);
