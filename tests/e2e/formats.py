@@ -569,6 +569,24 @@ def case_formats_zones(ctx):
            (last.get("counter items"), last.get("counter refunds"), last.get("gauge depth")),
            (700, -3, 49))
 
+    # Recorded without allocation hooks (VITALS_TRACE): the allocation columns are empty and
+    # the allocated-bytes family is left out, the rest as before.
+    trace = ctx.work / "zones_env.vtr"
+    env = dict(ctx.env, VITALS_TRACE=str(trace))
+    r = ctx.run([ctx.zone_programs / "zones"], env=env)
+    ctx.require(r.returncode == 0 and trace.is_file(), "zones under VITALS_TRACE failed")
+    out = ctx.work / "zones_env.out"
+    r = ctx.vitals_cmd(["report", trace, "-o", out, "-f", "csv:zones", "-f", "openmetrics"])
+    ctx.require(r.returncode == 0, f"vitals report exited {r.returncode}: {r.stderr.decode()}")
+    rows = read_csv(ctx, out / "zones.csv")
+    ctx.eq("zones.csv (VITALS_TRACE): (zone, calls, errors, alloc_calls, alloc_bytes)",
+           sorted((r["zone"], int(r["calls"]), int(r["errors"]), r["alloc_calls"],
+                   r["alloc_bytes"]) for r in rows),
+           sorted((n, c, e, "", "") for n, (c, e, _, _) in ZONES.items()))
+    v = read_metrics(ctx, out / "metrics.txt")
+    ctx.eq("openmetrics (VITALS_TRACE): allocated bytes of zones",
+           [k for k in v if k.startswith("vitals_zone_allocated_bytes_total")], [])
+
 
 def case_formats_tasks(ctx):
     """The tasks program: csv:tasks, openmetrics task counts and the Chrome task slices against
