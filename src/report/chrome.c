@@ -1,13 +1,18 @@
 /* The Chrome trace event format (JSON object form), which chrome://tracing and Perfetto's UI
  * load: process and thread names, a slice per thread for its life, the heap in use and the
  * resident size as counter tracks, and instant events for the heap peak and the end of the
- * leak check. docs/FORMATS.md.
+ * leak check; tasks as slices on their threads; zones, counters and gauges as counter tracks
+ * of their windows; each sampled thread's CPU samples and CPU use; a monitor trace's metrics as
+ * counter tracks and its alerts as instant events. docs/FORMATS.md.
  *
- * The file is written section by section (the table in vt_render_chrome): zone slices go in
- * the threads section, per thread, and CPU samples become a section of their own (counter
- * tracks, or "P" sample events), each from the model's data for them, without touching the
- * other sections. */
+ * The file is written section by section (the table in vt_render_chrome), each from the
+ * model's data for it, without touching the other sections. */
+#include <math.h>
 #include <string.h>
+
+#include "analyze/cpu.h"
+#include "analyze/series.h"
+#include "analyze/zones.h"
 
 #include "report/frames.h"
 #include "report/report.h"
@@ -49,6 +54,15 @@ static uint64_t main_tid(const vt_model *m)
     return m->n_threads ? m->threads[0].tid : m->pid;
 }
 
+/* The name (comm) the CPU profiler recorded for thread tid, or NULL. */
+static const char *cpu_thread_name(const vt_model *m, uint32_t tid)
+{
+    for (size_t i = 0; m->cpu && i < m->cpu->n_threads; i++)
+        if (m->cpu->threads[i].tid == tid && m->cpu->threads[i].name && *m->cpu->threads[i].name)
+            return m->cpu->threads[i].name;
+    return NULL;
+}
+
 static void metadata(struct ctx *c)
 {
     const vt_model *m = c->m;
@@ -59,7 +73,11 @@ static void metadata(struct ctx *c)
     for (size_t i = 0; i < m->n_threads; i++) {
         const vt_thread_stats *t = &m->threads[i];
         char name[64];
-        if (i == 0)
+        /* a name the program gave the thread (not the one it inherited from main) */
+        const char *comm = cpu_thread_name(m, t->tid), *main_comm = cpu_thread_name(m, main_tid(m));
+        if (comm && i && (!main_comm || strcmp(comm, main_comm)))
+            snprintf(name, sizeof(name), "%s (%u)", comm, t->tid);
+        else if (i == 0)
             snprintf(name, sizeof(name), "main (%u)", t->tid);
         else
             snprintf(name, sizeof(name), "thread %zu (%u)", i, t->tid);
@@ -161,9 +179,159 @@ static void instants(struct ctx *c)
     fputs("}}", c->out);
 }
 
+/* ---- libvitals' records, the CPU profile and the monitor's series ---- */
+
+static void dur_field(FILE *out, uint64_t ns)
+{
+    fprintf(out, ",\"dur\":%llu.%03llu", (unsigned long long)(ns / 1000),
+            (unsigned long long)(ns % 1000));
+}
+
+/* The tid of the model's thread index t (the process's main thread when out of range). */
+static uint64_t tid_of(const vt_model *m, uint32_t t)
+{
+    return t < m->n_threads ? m->threads[t].tid : main_tid(m);
+}
+
+/* Each task kept by the model as a complete slice on its thread, with its resource use. */
+static void tasks(struct ctx *c)
+{
+    const vt_zones *z = &c->m->zones;
+    for (size_t i = 0; i < z->n_tasks; i++) {
+        const vt_task *t = &z->tasks[i];
+        event(c, "X", vt_zones_name(z, t->name), t->start_ns, tid_of(c->m, t->thread));
+        dur_field(c->out, t->wall_ns);
+        fputs(",\"cat\":\"task\",\"args\":{\"kind\":", c->out);
+        jstr(c->out, vt_zones_name(z, t->kind));
+        fprintf(c->out,
+                ",\"wall_ns\":%llu,\"user_ns\":%llu,\"sys_ns\":%llu,\"alloc_calls\":%llu,"
+                "\"alloc_bytes\":%llu}}",
+                (unsigned long long)t->wall_ns, (unsigned long long)t->user_ns,
+                (unsigned long long)t->sys_ns, (unsigned long long)t->alloc_calls,
+                (unsigned long long)t->alloc_bytes);
+    }
+}
+
+/* A zone's windows as a counter track ("zone NAME"): at each window's start, the calls that
+ * ended in it and their mean duration. The model keeps each zone's figures and windows, not
+ * each call, so a zone is a track rather than a slice per call. */
+static void zones(struct ctx *c)
+{
+    const vt_zones *z = &c->m->zones;
+    char name[160];
+    for (size_t i = 0; i < z->n_zones; i++) {
+        const vt_zone_stats *s = &z->zones[i];
+        snprintf(name, sizeof(name), "zone %s", vt_zones_name(z, s->loc));
+        for (size_t w = 0; w < s->n_windows; w++) {
+            const vt_window *win = &s->windows[w];
+            event(c, "C", name, win->start_ns, main_tid(c->m));
+            fprintf(c->out, ",\"args\":{\"calls\":%llu,\"mean_ns\":%.0f}}",
+                    (unsigned long long)win->n, win->n ? win->sum / (double)win->n : 0.0);
+        }
+    }
+}
+
+/* Counters (their total at each window's end) and gauges (their last value in each window) as
+ * counter tracks "counter NAME" and "gauge NAME". */
+static void counters(struct ctx *c)
+{
+    const vt_zones *z = &c->m->zones;
+    char name[160];
+    for (size_t i = 0; i < z->n_counters; i++) {
+        const vt_counter_stats *s = &z->counters[i];
+        snprintf(name, sizeof(name), "%s %s", s->gauge ? "gauge" : "counter",
+                 vt_zones_name(z, s->loc));
+        for (size_t w = 0; w < s->n_windows; w++) {
+            if (!s->windows[w].n)
+                continue;
+            event(c, "C", name, s->windows[w].start_ns, main_tid(c->m));
+            fprintf(c->out, ",\"args\":{\"value\":%.17g}}", s->windows[w].last);
+        }
+    }
+}
+
+/* Per sampled thread: its name (when the trace has no other record of it), a "CPU samples"
+ * slice over its life with its samples and CPU time, and a counter track of its mean CPU use
+ * over that life (its CPU time over its wall time, % of one core: the profile has totals per
+ * thread, not per interval). */
+static void cpu(struct ctx *c)
+{
+    const vt_model *m = c->m;
+    const vt_cpu *cpu = m->cpu;
+    char name[96];
+    if (!cpu)
+        return;
+    for (size_t i = 0; i < cpu->n_threads; i++) {
+        const vt_cpu_thread *t = &cpu->threads[i];
+        int known = 0;
+        for (size_t k = 0; k < m->n_threads && !known; k++)
+            known = m->threads[k].tid == t->tid;
+        if (!known) {
+            const char *main_comm = cpu_thread_name(m, main_tid(m));
+            int own = t->name && *t->name && (!main_comm || strcmp(t->name, main_comm));
+            snprintf(name, sizeof(name), "%s (%u)", own ? t->name : "thread", t->tid);
+            event(c, "M", "thread_name", 0, t->tid);
+            fputs(",\"args\":{\"name\":", c->out);
+            jstr(c->out, name);
+            fputs("}}", c->out);
+        }
+        uint64_t life = t->end_ns > t->start_ns ? t->end_ns - t->start_ns : 0;
+        event(c, "X", "CPU samples", t->start_ns, t->tid);
+        dur_field(c->out, life);
+        fprintf(c->out,
+                ",\"cat\":\"cpu\",\"args\":{\"samples\":%llu,\"sampled_ns\":%llu,\"cpu_ns\":%llu,"
+                "\"lost\":%llu,\"off_cpu_ns\":%llu}}",
+                (unsigned long long)t->samples, (unsigned long long)t->on_ns,
+                (unsigned long long)t->cpu_ns, (unsigned long long)t->lost,
+                (unsigned long long)t->off_ns);
+        if (!life)
+            continue;
+        snprintf(name, sizeof(name), "CPU %% tid %u", t->tid);
+        event(c, "C", name, t->start_ns, t->tid);
+        fprintf(c->out, ",\"args\":{\"pct\":%.2f}}", 100.0 * (double)t->cpu_ns / (double)life);
+        event(c, "C", name, t->end_ns, t->tid);
+        fputs(",\"args\":{\"pct\":0}}", c->out);
+    }
+}
+
+/* The monitor's metrics as counter tracks "monitor NAME" (its kept points; none where a point
+ * was not measured), and its alerts as global instant events. */
+static void series(struct ctx *c)
+{
+    const vt_series *s = &c->m->series;
+    char name[160];
+    if (!s->present)
+        return;
+    for (size_t i = 0; i < s->n_metrics; i++) {
+        const vt_series_metric *mt = &s->metrics[i];
+        snprintf(name, sizeof(name), "monitor %s", mt->name);
+        for (size_t p = 0; mt->points && p < s->n_points; p++) {
+            if (isnan(mt->points[p]))
+                continue;
+            event(c, "C", name, s->t[p], main_tid(c->m));
+            fprintf(c->out, ",\"args\":{\"value\":%.17g}}", mt->points[p]);
+        }
+    }
+    for (size_t i = 0; i < s->n_alerts; i++) {
+        const vt_series_alert *a = &s->alerts[i];
+        event(c, "i", a->rule ? a->rule : vt_alert_kind_name(a->kind), a->ns, main_tid(c->m));
+        fputs(",\"s\":\"g\",\"cat\":\"alert\",\"args\":{\"severity\":", c->out);
+        jstr(c->out, vt_severity_level_name(a->severity));
+        fputs(",\"kind\":", c->out);
+        jstr(c->out, vt_alert_kind_name(a->kind));
+        fputs(",\"metric\":", c->out);
+        jstr(c->out, a->metric < s->n_metrics ? s->metrics[a->metric].name : NULL);
+        fprintf(c->out, ",\"value\":%.17g,\"threshold\":%.17g,\"message\":",
+                isfinite(a->value) ? a->value : 0.0, isfinite(a->threshold) ? a->threshold : 0.0);
+        jstr(c->out, a->message);
+        fputs("}}", c->out);
+    }
+}
+
 int vt_render_chrome(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, FILE *out)
 {
-    static void (*const sections[])(struct ctx *) = {metadata, threads, heap, rss, instants};
+    static void (*const sections[])(struct ctx *) = {metadata, threads, heap,     rss, instants,
+                                                     tasks,    zones,   counters, cpu, series};
     struct ctx c = {.m = m, .out = out};
     (void)syms;
     fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"vitals\",\"trace\":", out);

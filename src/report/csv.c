@@ -5,9 +5,11 @@
 
 #include "report/frames.h"
 #include "report/report.h"
+#include "report/wire-int.h"
 #include "util/error.h"
 
-const char *const vt_csv_parts[] = {"sites", "leaks", "timeline", "memory", NULL};
+const char *const vt_csv_parts[] = {"sites", "leaks", "timeline", "memory",
+                                    "zones", "tasks", "cpu",      NULL};
 
 static void field(FILE *out, const char *s)
 {
@@ -191,6 +193,12 @@ int vt_render_csv(const vt_model *m, vt_symbols *syms, const vt_report_opts *o, 
         timeline_csv(m, out);
     else if (!strcmp(part, "memory"))
         memory_csv(m, out);
+    else if (!strcmp(part, "zones"))
+        vt__csv_zones(m, out);
+    else if (!strcmp(part, "tasks"))
+        vt__csv_tasks(m, out);
+    else if (!strcmp(part, "cpu"))
+        rc = vt__csv_cpu(m, syms, out);
     else
         return VT_EINVAL;
     return rc || ferror(out) ? -1 : 0;

@@ -4,10 +4,11 @@
 
 #include "report/frames.h"
 #include "report/report.h"
+#include "report/wire-int.h"
 #include "util/error.h"
 
-const char *const vt_folded_parts[] = {"alloc_bytes", "alloc_calls", "leaked_bytes", "peak_bytes",
-                                       NULL};
+const char *const vt_folded_parts[] = {"alloc_bytes", "alloc_calls", "leaked_bytes",
+                                       "peak_bytes",  "cpu",         NULL};
 
 static uint64_t weight(const vt_site *s, const char *part)
 {
@@ -36,6 +37,8 @@ int vt_render_folded(const vt_model *m, vt_symbols *syms, const vt_report_opts *
     int rc = 0;
     if (!vt_renderer_part(vt_renderer_find("folded"), part))
         return VT_EINVAL;
+    if (!strcmp(part, "cpu"))
+        return vt__folded_cpu(m, syms, out) || ferror(out) ? -1 : 0;
     vt__frames_init(&fr);
     for (size_t i = 0; i < m->n_sites; i++) {
         const vt_site *s = &m->sites[i];

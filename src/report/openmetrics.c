@@ -7,6 +7,7 @@
 #include "analyze/frag.h"
 #include "report/frames.h"
 #include "report/report.h"
+#include "report/wire-int.h"
 
 static void family(FILE *out, const char *name, const char *type, const char *help)
 {
@@ -160,6 +161,7 @@ int vt_render_openmetrics(const vt_model *m, vt_symbols *syms, const vt_report_o
     vt_health_of(m, &h);
     gauge(out, "vitals_health_score", "The memory-health score, 0 to 100 (docs/REPORT.md).",
           (uint64_t)h.score);
+    vt__openmetrics_wire(m, out);
     counter(out, "vitals_trace_events_total", "Records read from the trace.", m->events);
     gauge(out, "vitals_trace_bytes", "Size of the trace file.", m->trace_bytes);
     fputs("# EOF\n", out);

@@ -2,11 +2,14 @@
  * pprof, Pyroscope and Parca read it. One sample per call stack with four values:
  * alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes ("in use":
  * still allocated at the end of the trace). Locations are return addresses, each with its
- * inlined frames as lines; mappings are the module map with build ids. docs/FORMATS.md. */
+ * inlined frames as lines; mappings are the module map with build ids. With CPU samples in the
+ * trace, two more values (samples/count, cpu/nanoseconds) and a sample per sampled stack.
+ * docs/FORMATS.md. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "analyze/cpu.h"
 #include "analyze/sites.h"
 #include "profile.pb-c.h"
 #include "report/frames.h"
@@ -42,8 +45,7 @@ static uint64_t inuse_space(const vt_site *s)
     return s->live_bytes;
 }
 
-/* The sample types, in the order of each sample's values. CPU samples, when traces carry
- * them, add a row ("cpu", "nanoseconds") whose value is the time sampled in the stack. */
+/* The allocation sample types, in the order of each sample's values. */
 static const struct sample_type {
     const char *type, *unit;
     uint64_t (*value)(const vt_site *s);
@@ -55,6 +57,17 @@ static const struct sample_type {
 };
 
 #define N_VALUES (sizeof(sample_types) / sizeof(sample_types[0]))
+
+/* With CPU samples in the trace, every sample has two more values: samples/count and
+ * cpu/nanoseconds (pprof's names for a CPU profile). Allocation samples have 0 there, CPU
+ * samples (one per call stack, summed over threads) 0 in the four above. */
+#define N_CPU_VALUES 2
+#define N_ALL_VALUES (N_VALUES + N_CPU_VALUES)
+
+static int has_cpu(const vt_model *m)
+{
+    return m->cpu && m->cpu->n_aggs;
+}
 
 /* Open addressing from a pair of words to an index (1-based: 0 is an empty slot). */
 struct pair_map {
@@ -295,11 +308,15 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
     (void)o;
     struct builder b = {.m = m, .syms = syms};
     Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
-    ValueType vt[N_VALUES], period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-    ValueType *vtp[N_VALUES];
-    Sample *samples = calloc(m->n_sites ? m->n_sites : 1, sizeof(Sample));
-    Sample **sp = calloc(m->n_sites ? m->n_sites : 1, sizeof(Sample *));
-    int64_t *values = calloc((m->n_sites ? m->n_sites : 1) * N_VALUES, sizeof(int64_t));
+    ValueType vt[N_ALL_VALUES], period = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+    ValueType *vtp[N_ALL_VALUES];
+    size_t nv = has_cpu(m) ? N_ALL_VALUES : N_VALUES;
+    size_t max_samples = m->n_sites + (has_cpu(m) ? m->n_stacks + 1 : 0) + 1;
+    Sample *samples = calloc(max_samples, sizeof(Sample));
+    Sample **sp = calloc(max_samples, sizeof(Sample *));
+    int64_t *values = calloc(max_samples * nv, sizeof(int64_t));
+    uint64_t *cpu_per = NULL; /* per stack, then no stack: samples, and ns */
+    int64_t comment = 0;
     uint64_t *loc_ids = NULL;
     size_t n_loc_ids = 0, loc_ids_cap = 0, n_samples = 0;
     Mapping *maps = calloc(m->n_modules ? m->n_modules : 1, sizeof(Mapping));
@@ -319,15 +336,33 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
         if (vt[i].type < 0 || vt[i].unit < 0)
             goto out;
     }
-    period.type = intern(&b, "space");
-    period.unit = intern(&b, "bytes");
+    if (nv > N_VALUES) {
+        char note[96];
+        vt[N_VALUES] = (ValueType)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+        vt[N_VALUES].type = intern(&b, "samples");
+        vt[N_VALUES].unit = intern(&b, "count");
+        vt[N_VALUES + 1] = (ValueType)PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+        vt[N_VALUES + 1].type = intern(&b, "cpu");
+        vt[N_VALUES + 1].unit = intern(&b, "nanoseconds");
+        vtp[N_VALUES] = &vt[N_VALUES];
+        vtp[N_VALUES + 1] = &vt[N_VALUES + 1];
+        snprintf(note, sizeof(note), "cpu sampling period: %llu ns",
+                 (unsigned long long)m->cpu->period_ns);
+        comment = intern(&b, note);
+        if (vt[N_VALUES].type < 0 || vt[N_VALUES].unit < 0 || vt[N_VALUES + 1].type < 0 ||
+            vt[N_VALUES + 1].unit < 0 || comment < 0)
+            goto out;
+    }
+    /* A CPU profile alone (--no-alloc) takes pprof's CPU period; else allocations' period. */
+    period.type = intern(&b, vt_model_cpu_only(m) && nv > N_VALUES ? "cpu" : "space");
+    period.unit = intern(&b, vt_model_cpu_only(m) && nv > N_VALUES ? "nanoseconds" : "bytes");
     if (add_mappings(&b, maps))
         goto out;
     /* First pass: locations, with the samples' location ids by index. */
     for (size_t i = 0; i < m->n_sites; i++) {
         const vt_site *s = &m->sites[i];
         const vt_stack *st = &m->stacks[s->stack];
-        int64_t *v = &values[n_samples * N_VALUES];
+        int64_t *v = &values[n_samples * nv];
         int any = 0;
         for (size_t k = 0; k < N_VALUES; k++)
             any |= (v[k] = (int64_t)sample_types[k].value(s)) != 0;
@@ -342,7 +377,38 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
         for (uint32_t k = 0; k < st->depth; k++)
             if (!(loc_ids[n_loc_ids++] = location_id(&b, st, k)))
                 goto out;
-        smp->n_value = N_VALUES;
+        smp->n_value = nv;
+        smp->value = v;
+        sp[n_samples++] = smp;
+    }
+    /* Then the CPU samples, per call stack (summed over threads). */
+    if (nv > N_VALUES) {
+        if (!(cpu_per = calloc(2 * (m->n_stacks + 1), sizeof(uint64_t))))
+            goto out;
+        for (size_t i = 0; i < m->cpu->n_aggs; i++) {
+            const vt_cpu_agg *a = &m->cpu->aggs[i];
+            size_t k = a->stack < m->n_stacks ? a->stack : m->n_stacks;
+            cpu_per[2 * k] += a->on_samples;
+            cpu_per[2 * k + 1] += a->on_ns;
+        }
+    }
+    for (size_t i = 0; cpu_per && i <= m->n_stacks; i++) {
+        if (!cpu_per[2 * i] && !cpu_per[2 * i + 1])
+            continue;
+        uint32_t depth = i < m->n_stacks ? m->stacks[i].depth : 0;
+        if (vt_grow(&loc_ids, &loc_ids_cap, n_loc_ids + depth + 1, sizeof(uint64_t), 1024))
+            goto out;
+        Sample *smp = &samples[n_samples];
+        int64_t *v = &values[n_samples * nv];
+        *smp = (Sample)PERFTOOLS__PROFILES__SAMPLE__INIT;
+        smp->n_location_id = depth;
+        smp->location_id = (uint64_t *)(uintptr_t)n_loc_ids;
+        for (uint32_t k = 0; k < depth; k++)
+            if (!(loc_ids[n_loc_ids++] = location_id(&b, &m->stacks[i], k)))
+                goto out;
+        v[N_VALUES] = (int64_t)cpu_per[2 * i];
+        v[N_VALUES + 1] = (int64_t)cpu_per[2 * i + 1];
+        smp->n_value = nv;
         smp->value = v;
         sp[n_samples++] = smp;
     }
@@ -364,7 +430,7 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
         fnp[i] = &b.functions[i];
     for (size_t i = 0; i < m->n_modules; i++)
         mapp[i] = &maps[i];
-    p.n_sample_type = N_VALUES;
+    p.n_sample_type = nv;
     p.sample_type = vtp;
     p.n_sample = n_samples;
     p.sample = sp;
@@ -379,6 +445,14 @@ int vt_render_pprof(const vt_model *m, vt_symbols *syms, const vt_report_opts *o
     p.period_type = &period;
     p.period = 1;                       /* every allocation is recorded: no sampling */
     p.default_sample_type = vt[3].type; /* inuse_space, as Go's heap profiles */
+    if (nv > N_VALUES) {
+        p.n_comment = 1;
+        p.comment = &comment;
+        if (vt_model_cpu_only(m)) {
+            p.period = (int64_t)m->cpu->period_ns;
+            p.default_sample_type = vt[N_VALUES + 1].type;
+        }
+    }
     p.n_string_table = b.n_strings;
     p.string_table = b.strings;
     size_t len = perftools__profiles__profile__get_packed_size(&p);
@@ -406,5 +480,6 @@ out:
     free(linep);
     free(fnp);
     free(buf);
+    free(cpu_per);
     return rc || ferror(out) ? -1 : 0;
 }

@@ -6,7 +6,7 @@
 const vt_renderer vt_renderers[] = {
     {"text", "human-readable summary (the default)", vt_render_text},
     {"json", "everything the text shows, machine-readable (docs/JSON.md)", vt_render_json},
-    {"csv", "tables: sites, leaks, timeline, memory (RFC 4180)", vt_render_csv},
+    {"csv", "tables: sites, leaks, timeline, memory, zones, tasks, cpu (RFC 4180)", vt_render_csv},
     {"folded", "folded stacks for flamegraph.pl and speedscope", vt_render_folded},
     {"pprof", "gzipped profile.proto for go tool pprof, Pyroscope, Parca", vt_render_pprof},
     {"massif", "a massif.out file for valgrind's ms_print", vt_render_massif},

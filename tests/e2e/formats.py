@@ -5,7 +5,8 @@ promtool) and checks that its totals equal the JSON report's for the same trace,
 e2e.py checks against the programs' ground truth. Also the errors of `vitals report` for
 malformed formats and unwritable outputs.
 
-Usage: formats.py --vitals PATH --agent-dir DIR --programs DIR --work DIR CASE
+Usage: formats.py --vitals PATH --agent-dir DIR --programs DIR [--zone-programs DIR] --work DIR
+       CASE
 Python 3 standard library only.
 """
 
@@ -415,7 +416,14 @@ def case_formats_cli(ctx):
            sorted(["report.txt", "report.json", "sites.csv", "leaks.csv", "timeline.csv",
                    "memory.csv", "alloc_bytes.folded", "alloc_calls.folded",
                    "leaked_bytes.folded", "peak_bytes.folded", "profile.pb.gz", "massif.out",
-                   "metrics.txt", "trace.json"]))
+                   "metrics.txt", "trace.json", "zones.csv", "tasks.csv", "cpu.csv",
+                   "cpu.folded"]))
+    # Parts of data the trace does not hold are there, empty: a header row, or no line.
+    ctx.eq("zones.csv, tasks.csv, cpu.csv of a trace without zones, tasks or CPU samples",
+           [len((ctx.work / "all" / f).read_bytes().split(b"\r\n")) for f in
+            ("zones.csv", "tasks.csv", "cpu.csv")], [2, 2, 2])
+    ctx.eq("cpu.folded of a trace without CPU samples",
+           (ctx.work / "all" / "cpu.folded").read_bytes(), b"")
     text = (ctx.work / "all" / "report.txt").read_text()
     ctx.check("\033[" not in text, "colours in a text report written to a file")
     ctx.eq("report.json in -o DIR: peak",
@@ -452,6 +460,300 @@ def case_formats_json_schema(ctx):
         ctx.eq(f"{prog}: fields missing from docs/JSON.md", missing, [])
 
 
+def traced_cmd(ctx, name, cmd, formats):
+    """Runs `vitals CMD...` writing the trace name.vtr (cmd holds everything but -o), then one
+    `vitals report` writing the JSON report and every format of `formats` into a directory:
+    returns the JSON report and the directory."""
+    trace = ctx.work / f"{name}.vtr"
+    r = ctx.vitals_cmd([cmd[0], "-q", "-o", trace] + cmd[1:])
+    ctx.require(r.returncode == 0, f"vitals {cmd[0]} ({name}) exited {r.returncode}: "
+                f"{r.stderr.decode(errors='replace')}")
+    out = ctx.work / f"{name}.out"
+    args = ["report", trace, "--top", "100000", "-o", out, "-f", f"json={out}.json"]
+    for f in formats:
+        args += ["-f", f]
+    r = ctx.vitals_cmd(args)
+    ctx.require(r.returncode == 0, f"vitals {' '.join(map(str, args))} exited {r.returncode}: "
+                f"{r.stderr.decode(errors='replace')}")
+    return json.loads(Path(f"{out}.json").read_text()), out
+
+
+def read_metrics(ctx, path):
+    """metrics.txt checked by promtool, as {"name{labels}": value}."""
+    ctx.require(shutil.which("promtool"), "'promtool' is not installed (Debian: prometheus); "
+                "it is not skipped")
+    r = ctx.run(["promtool", "check", "metrics"], stdin=path.read_bytes())
+    ctx.eq("promtool check metrics: exit status and findings",
+           (r.returncode, (r.stdout + r.stderr).decode()), (0, ""))
+    values = {}
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            values[k] = float(v)
+    return values
+
+
+def zone_key(name, z):
+    return f'zone="{name}",file="{z["file"] or ""}",line="{z["line"]}"'
+
+
+def chrome_events(ctx, out, rep):
+    doc = json.loads((out / "trace.json").read_text())
+    events = doc["traceEvents"]
+    ctx.check(all(e["pid"] == rep["process"]["pid"] for e in events), "events of another pid")
+    return events
+
+
+# zones.c's ground truth (its header comment): calls, errors, allocations, bytes allocated.
+ZONES = {"sleep": (20, 5, 0, 0), "outer": (10, 0, 20, 20000), "inner": (30, 0, 30, 3000),
+         "spin": (100, 0, 0, 0)}
+
+
+def case_formats_zones(ctx):
+    """The zones program: csv:zones, the openmetrics zone families and the Chrome zone,
+    counter and gauge tracks against the JSON report's "zones" and the program's figures."""
+    rep, out = traced_cmd(ctx, "zones", ["run", "--", ctx.zone_programs / "zones"],
+                          ["csv:zones", "openmetrics", "chrome"])
+    zs = {z["name"]: z for z in rep["zones"]["zones"]}
+    ctx.eq("JSON: zones (calls, errors, alloc_calls, alloc_bytes)",
+           {n: (z["calls"], z["errors"], z["alloc_calls"], z["alloc_bytes"])
+            for n, z in zs.items()}, ZONES)
+    rows = read_csv(ctx, out / "zones.csv")
+    ctx.eq("zones.csv: zones in the JSON's order", [r["zone"] for r in rows],
+           [z["name"] for z in rep["zones"]["zones"]])
+    for r in rows:
+        z = zs.get(r["zone"], {})
+        ctx.eq(f"zones.csv {r['zone']}: calls, errors, alloc_calls, alloc_bytes, line",
+               tuple(int(r[k]) for k in ("calls", "errors", "alloc_calls", "alloc_bytes", "line")),
+               tuple(z.get(k) for k in ("calls", "errors", "alloc_calls", "alloc_bytes", "line")))
+        ctx.eq(f"zones.csv {r['zone']}: file", r["file"], z.get("file"))
+        for k in ("total_ns", "min_ns", "max_ns", "mean_ns", "stddev_ns", "p50_ns", "p90_ns",
+                  "p95_ns", "p99_ns", "p999_ns"):
+            ctx.check(abs(float(r[k]) - z.get(k, 0)) <= 0.5,
+                      f"zones.csv {r['zone']}: {k} {r[k]}, the JSON says {z.get(k)}")
+
+    v = read_metrics(ctx, out / "metrics.txt")
+    for n, z in zs.items():
+        lab = zone_key(n, z)
+        ctx.eq(f"openmetrics {n}: calls, errors, count, allocated bytes",
+               (v.get(f"vitals_zone_calls_total{{{lab}}}"),
+                v.get(f"vitals_zone_errors_total{{{lab}}}"),
+                v.get(f"vitals_zone_duration_seconds_count{{{lab}}}"),
+                v.get(f"vitals_zone_allocated_bytes_total{{{lab}}}")),
+               (z["calls"], z["errors"], z["calls"], z["alloc_bytes"]))
+        got = v.get(f"vitals_zone_duration_seconds_sum{{{lab}}}", -1) * 1e9
+        ctx.check(abs(got - z["total_ns"]) <= 1, f"openmetrics {n}: sum {got} ns, the JSON "
+                  f"says {z['total_ns']}")
+        for q, k in (("0.5", "p50_ns"), ("0.99", "p99_ns"), ("0.999", "p999_ns")):
+            got = v.get(f'vitals_zone_duration_seconds{{{lab},quantile="{q}"}}', -1) * 1e9
+            ctx.check(abs(got - z[k]) <= 1, f"openmetrics {n}: quantile {q} {got} ns, the "
+                      f"JSON's {k} {z[k]}")
+
+    events = chrome_events(ctx, out, rep)
+    for n, z in zs.items():
+        track = [e for e in events if e["ph"] == "C" and e["name"] == f"zone {n}"]
+        ctx.eq(f"chrome: zone {n}: (ts in ns, calls) per window",
+               [(round(e["ts"] * 1000), e["args"]["calls"]) for e in track],
+               [(w["start_ns"], w["n"]) for w in z["windows"]])
+        ctx.eq(f"chrome: zone {n}: calls over the windows",
+               sum(e["args"]["calls"] for e in track), ZONES[n][0])
+    for kind in ("counter", "gauge"):
+        for c in rep["zones"][kind + "s"]:
+            track = [e for e in events if e["ph"] == "C" and e["name"] == f"{kind} {c['name']}"]
+            ctx.eq(f"chrome: {kind} {c['name']}: (ts in ns, value) of windows with updates",
+                   [(round(e["ts"] * 1000), e["args"]["value"]) for e in track],
+                   [(w["start_ns"], w["value"]) for w in c["series"] if w["n"]])
+    last = {e["name"]: e["args"]["value"] for e in events
+            if e["ph"] == "C" and e["name"].split(" ")[0] in ("counter", "gauge")}
+    ctx.eq("chrome: last values of counter items, counter refunds, gauge depth",
+           (last.get("counter items"), last.get("counter refunds"), last.get("gauge depth")),
+           (700, -3, 49))
+
+    # Recorded without allocation hooks (VITALS_TRACE): the allocation columns are empty and
+    # the allocated-bytes family is left out, the rest as before.
+    trace = ctx.work / "zones_env.vtr"
+    env = dict(ctx.env, VITALS_TRACE=str(trace))
+    r = ctx.run([ctx.zone_programs / "zones"], env=env)
+    ctx.require(r.returncode == 0 and trace.is_file(), "zones under VITALS_TRACE failed")
+    out = ctx.work / "zones_env.out"
+    r = ctx.vitals_cmd(["report", trace, "-o", out, "-f", "csv:zones", "-f", "openmetrics"])
+    ctx.require(r.returncode == 0, f"vitals report exited {r.returncode}: {r.stderr.decode()}")
+    rows = read_csv(ctx, out / "zones.csv")
+    ctx.eq("zones.csv (VITALS_TRACE): (zone, calls, errors, alloc_calls, alloc_bytes)",
+           sorted((r["zone"], int(r["calls"]), int(r["errors"]), r["alloc_calls"],
+                   r["alloc_bytes"]) for r in rows),
+           sorted((n, c, e, "", "") for n, (c, e, _, _) in ZONES.items()))
+    v = read_metrics(ctx, out / "metrics.txt")
+    ctx.eq("openmetrics (VITALS_TRACE): allocated bytes of zones",
+           [k for k in v if k.startswith("vitals_zone_allocated_bytes_total")], [])
+
+
+def case_formats_tasks(ctx):
+    """The tasks program: csv:tasks, openmetrics task counts and the Chrome task slices against
+    the JSON report's task kinds and tasks."""
+    rep, out = traced_cmd(ctx, "tasks", ["run", "--", ctx.zone_programs / "tasks", ctx.work],
+                          ["csv:tasks", "openmetrics", "chrome"])
+    kinds = rep["zones"]["task_kinds"]
+    ctx.eq("JSON: tasks per kind", sorted((k["kind"], k["tasks"]) for k in kinds),
+           [("cpu", 3), ("io", 3), ("memory", 3), ("sleep", 3)])
+    rows = read_csv(ctx, out / "tasks.csv")
+    cols = ("tasks", "median_wall_ns", "median_cpu_ns", "median_alloc_bytes",
+            "median_alloc_calls", "median_io_bytes", "median_run_delay_ns")
+    ctx.eq("tasks.csv: (kind, class, figures) as the JSON's",
+           [(r["kind"], r["class"]) + tuple(int(r[c]) for c in cols) for r in rows],
+           [(k["kind"], k["class"]) + tuple(k[c] for c in cols) for k in kinds])
+    v = read_metrics(ctx, out / "metrics.txt")
+    ctx.eq("openmetrics: vitals_tasks_total per kind",
+           {k["kind"]: v.get(f'vitals_tasks_total{{kind="{k["kind"]}",class="{k["class"]}"}}')
+            for k in kinds}, {"cpu": 3, "io": 3, "memory": 3, "sleep": 3})
+    events = chrome_events(ctx, out, rep)
+    tids = {i: t["tid"] for i, t in enumerate(rep["threads"])}
+    slices = [e for e in events if e["ph"] == "X" and e.get("cat") == "task"]
+    ctx.eq("chrome: task slices (name, kind, tid, ts and dur in ns) as the JSON's tasks",
+           [(e["name"], e["args"]["kind"], e["tid"], round(e["ts"] * 1000),
+             round(e["dur"] * 1000)) for e in slices],
+           [(t["name"], t["kind"], tids.get(t["thread"]), t["start_ns"], t["wall_ns"])
+            for t in rep["zones"]["tasks"]])
+
+
+def check_cpu_pprof(ctx, rep, out, cpu_only):
+    ctx.require(shutil.which("protoc"), "'protoc' is not installed (Debian: protobuf-compiler); "
+                "this test decodes the profile with it; it is not skipped")
+    data = gzip.decompress((out / "profile.pb.gz").read_bytes())
+    r = ctx.run(["protoc", "--decode", "perftools.profiles.Profile", f"-I{PROTO.parent}",
+                 PROTO], stdin=data)
+    ctx.require(r.returncode == 0, f"protoc --decode failed: {r.stderr.decode()}")
+    p = parse_text_proto(r.stdout.decode())
+    strings = p["string_table"]
+    types = [(strings[t.get("type", [0])[0]], strings[t.get("unit", [0])[0]])
+             for t in p["sample_type"]]
+    ctx.eq("pprof: sample types", types, [
+        ("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"),
+        ("inuse_space", "bytes"), ("samples", "count"), ("cpu", "nanoseconds")])
+    pt = p["period_type"][0]
+    cpu = rep["cpu"]
+    if cpu_only:
+        ctx.eq("pprof: period type, period, default sample type",
+               (strings[pt["type"][0]], strings[pt["unit"][0]], p["period"][0],
+                strings[p["default_sample_type"][0]]),
+               ("cpu", "nanoseconds", cpu["period_ns"], "cpu"))
+    else:
+        ctx.eq("pprof: period type (allocations)",
+               (strings[pt["type"][0]], strings[pt["unit"][0]]), ("space", "bytes"))
+    ctx.eq("pprof: comment", [strings[c] for c in p.get("comment", [])],
+           [f"cpu sampling period: {cpu['period_ns']} ns"])
+    totals = [sum(s.get("value", [0] * 6)[i] for s in p["sample"]) for i in range(6)]
+    heap = rep.get("heap") or dict.fromkeys(
+        ("alloc_calls", "bytes_allocated", "leaked_blocks", "leaked_bytes"), 0)
+    ctx.eq("pprof: sample totals", totals,
+           [heap["alloc_calls"], heap["bytes_allocated"], heap["leaked_blocks"],
+            heap["leaked_bytes"], cpu["samples"], cpu["sampled_ns"]])
+    functions = {f["id"][0]: strings[f["name"][0]] for f in p["function"]}
+    locations = {loc["id"][0]: loc for loc in p["location"]}
+
+    def leaf_ns(name):
+        return sum(s["value"][5] for s in p["sample"] if s.get("location_id") and functions[
+            locations[s["location_id"][0]]["line"][0]["function_id"][0]] == name)
+    fns = {f["function"]: f for f in cpu["functions"]["entries"]}
+    ctx.eq("pprof: cpu ns whose leaf is hot70, cold30 (the JSON's self_ns)",
+           (leaf_ns("hot70"), leaf_ns("cold30")),
+           (fns.get("hot70", {}).get("self_ns"), fns.get("cold30", {}).get("self_ns")))
+
+
+def case_formats_cpu(ctx):
+    """cpu_split (70% of its CPU time in hot70, 30% in cold30): csv:cpu, folded:cpu, the pprof
+    CPU sample types, the openmetrics CPU families and the Chrome CPU tracks against the JSON
+    report's "cpu"; then the same profile next to allocations (threads, without --no-alloc)."""
+    rep, out = traced_cmd(ctx, "cpu", ["run", "--cpu", "--no-alloc", "--",
+                                       ctx.prog("cpu_split")],
+                          ["csv:cpu", "folded:cpu", "pprof", "openmetrics", "chrome"])
+    cpu = rep["cpu"]
+    ctx.require(cpu and cpu["samples"] > 50, f"too few CPU samples: {cpu and cpu['samples']}")
+    rows = read_csv(ctx, out / "cpu.csv")
+    ctx.eq("cpu.csv: (function, self_ns, self_pct, total_ns, total_pct) as the JSON's",
+           [(r["function"], int(r["self_ns"]), float(r["self_pct"]), int(r["total_ns"]),
+             float(r["total_pct"])) for r in rows],
+           [(f["function"], f["self_ns"], f["self_pct"], f["total_ns"], f["total_pct"])
+            for f in cpu["functions"]["entries"]])
+    self_pct = {r["function"]: float(r["self_pct"]) for r in rows}
+    for fn, want in (("hot70", 70), ("cold30", 30)):
+        got = self_pct.get(fn, 0)
+        ctx.check(abs(got - want) <= 8, f"cpu.csv: {fn} self {got}%, by construction {want}%")
+
+    folded = read_folded(ctx, out / "cpu.folded")
+    ctx.eq("cpu.folded: samples", sum(n for _, n in folded), cpu["samples"])
+    for fn in ("hot70", "cold30"):
+        stacks = [s for s, _ in folded if s[-1] == fn]
+        ctx.check(stacks and all(s[-3:-1] == ["main", "split"] for s in stacks),
+                  f"cpu.folded: {fn}'s stacks do not end main;split;{fn} (root first): "
+                  f"{stacks[:2]}")
+    hot = sum(n for s, n in folded if s[-1] == "hot70")
+    ctx.check(abs(100 * hot / cpu["samples"] - 70) <= 8,
+              f"cpu.folded: hot70 has {hot} of {cpu['samples']} samples, by construction 70%")
+
+    check_cpu_pprof(ctx, rep, out, True)
+
+    v = read_metrics(ctx, out / "metrics.txt")
+    ctx.eq("openmetrics: vitals_cpu_samples_total, vitals_cpu_lost_samples_total",
+           (v.get("vitals_cpu_samples_total"), v.get("vitals_cpu_lost_samples_total")),
+           (cpu["samples"], cpu["lost"]))
+    ctx.eq("openmetrics: vitals_cpu_sampled_seconds_total (ns)",
+           round(v.get("vitals_cpu_sampled_seconds_total", 0) * 1e9), cpu["sampled_ns"])
+    ctx.eq("openmetrics: vitals_cpu_seconds_total (ns)",
+           round(v.get("vitals_cpu_seconds_total", 0) * 1e9),
+           sum(t["cpu_ns"] for t in cpu["threads"]))
+
+    events = chrome_events(ctx, out, rep)
+    sl = {e["tid"]: e for e in events if e["ph"] == "X" and e.get("cat") == "cpu"}
+    ctx.eq("chrome: CPU samples slices: (samples, sampled_ns, cpu_ns) per tid",
+           {t: (e["args"]["samples"], e["args"]["sampled_ns"], e["args"]["cpu_ns"])
+            for t, e in sl.items()},
+           {t["tid"]: (t["samples"], t["sampled_ns"], t["cpu_ns"]) for t in cpu["threads"]})
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e["ph"] == "M" and e["name"] == "thread_name"}
+    ctx.check(all(t["tid"] in names for t in cpu["threads"]),
+              f"chrome: sampled threads without a name: {names}")
+    for t in cpu["threads"]:
+        track = [e for e in events if e["ph"] == "C" and e["name"] == f"CPU % tid {t['tid']}"]
+        if t["wall_ns"]:
+            ctx.eq(f"chrome: CPU % of tid {t['tid']} (the JSON's utilization_pct, then 0)",
+                   [e["args"]["pct"] for e in track], [t["utilization_pct"], 0])
+
+    rep, out = traced_cmd(ctx, "cpu_alloc", ["run", "--cpu", "--", ctx.prog("cpu_split"),
+                                             "threads", "600000"], ["pprof"])
+    check_cpu_pprof(ctx, rep, out, False)
+
+
+def case_formats_monitor(ctx):
+    """A monitor trace with one threshold alert: its metrics as Chrome counter tracks and the
+    alert as an instant event, as the JSON report's "monitor" has them."""
+    rep, out = traced_cmd(ctx, "monitor", [
+        "monitor", "-i", "20ms", "--no-anomalies", "--alert", "critical: rss > 8MiB", "--",
+        ctx.prog("monitor_child"), "sleep", "60", "touch", "16", "sleep", "100"], ["chrome"])
+    mon = rep["monitor"]
+    ctx.eq("JSON: alerts", [(a["metric"], a["rule"]) for a in mon["alerts"]],
+           [("rss", "critical: rss > 8MiB")])
+    events = chrome_events(ctx, out, rep)
+    inst = [e for e in events if e["ph"] == "i" and e.get("cat") == "alert"]
+    ctx.eq("chrome: alert instants (name, ts in ns, severity, metric, value, message)",
+           [(e["name"], round(e["ts"] * 1000), e["s"], e["args"]["severity"],
+             e["args"]["metric"], e["args"]["value"], e["args"]["message"]) for e in inst],
+           [(a["rule"], a["ns"], "g", a["severity"], a["metric"], a["value"], a["message"])
+            for a in mon["alerts"]])
+    for m in mon["metrics"]:
+        track = [e for e in events if e["ph"] == "C" and e["name"] == f"monitor {m['name']}"]
+        want = [(t, p) for t, p in zip(mon["times_ns"], m["points"]) if p is not None]
+        ctx.eq(f"chrome: monitor {m['name']}: times (ns) of measured points",
+               [round(e["ts"] * 1000) for e in track], [t for t, _ in want])
+        # The JSON report writes 6 significant digits of a metric's points.
+        ctx.check(all(abs(e["args"]["value"] - p) <= 1e-5 * max(1, abs(p))
+                      for e, (_, p) in zip(track, want)),
+                  f"chrome: monitor {m['name']}: values differ from the JSON's points")
+    rss = [e["args"]["value"] for e in events if e["ph"] == "C" and e["name"] == "monitor rss"]
+    ctx.check(rss and max(rss) >= 16 * 1024 * 1024,
+              f"chrome: monitor rss never reached the 16 MiB touched: {max(rss or [0])}")
+
+
 def main():
     cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -459,10 +761,12 @@ def main():
     ap.add_argument("--agent-dir", required=True)
     ap.add_argument("--programs", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--zone-programs", help="where the zones and tasks programs are")
     ap.add_argument("case", choices=sorted(cases))
     args = ap.parse_args()
     try:
         ctx = Ctx(args)
+        ctx.zone_programs = Path(args.zone_programs or args.programs).resolve()
     except Failed as e:
         print(f"FAIL {args.case}: {e}", file=sys.stderr)
         return 1
