@@ -38,7 +38,7 @@ struct priv {
     size_t obj_cap;
     struct zthread *threads;
     size_t threads_cap;
-    size_t locs_cap, zones_cap, counters_cap, frames_cap, tasks_cap, objects_cap;
+    size_t locs_cap, zones_cap, counters_cap, frames_cap, tasks_cap, objects_cap, spans_cap;
     uint64_t base; /* the first record's time: windows start there */
     int have_base;
     uint32_t main_frame; /* frame index + 1 of the unnamed frame */
@@ -205,6 +205,12 @@ static void zone_end(vt_zones *z, struct zthread *th, uint64_t dur, uint64_t fla
     struct priv *P = z->priv;
     struct open_zone oz = th->zones[--th->n_zones];
     vt_zone_stats *s = &z->zones[oz.zone];
+    if (z->n_spans >= VT_ZONE_SPANS_KEPT ||
+        vt_grow(&z->spans, &P->spans_cap, z->n_spans + 1, sizeof(*z->spans), 1024))
+        z->spans_not_kept++;
+    else
+        z->spans[z->n_spans++] = (vt_zone_span){s->loc, (uint32_t)(th - P->threads),
+                                                oz.start /* ticks until finish */, dur};
     s->calls++;
     if (flags & VT_ZONE_FAILED)
         s->errors++;
@@ -683,6 +689,13 @@ int vt__zones_finish(vt_zones *z, double ns_per_tick, uint64_t start_tsc, uint64
     if (!P)
         return 0;
     double secs = (double)duration_ns / 1e9;
+    for (size_t i = 0; i < z->n_spans; i++) {
+        vt_zone_span *sp = &z->spans[i];
+        sp->start_ns = sp->start_ns > start_tsc
+                           ? (uint64_t)((double)(sp->start_ns - start_tsc) * ns_per_tick)
+                           : 0;
+        sp->dur_ns = (uint64_t)((double)sp->dur_ns * ns_per_tick);
+    }
     for (size_t t = 0; t < P->threads_cap; t++)
         z->open_at_end += P->threads[t].n_zones + P->threads[t].n_tasks;
     for (size_t i = 0; i < z->n_zones; i++) {
@@ -771,6 +784,7 @@ void vt__zones_release(vt_zones *z)
     free(z->counters);
     free(z->frames);
     free(z->tasks);
+    free(z->spans);
     free(z->kinds);
     free(z->objects);
     memset(z, 0, sizeof(*z));

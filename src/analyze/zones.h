@@ -94,6 +94,15 @@ enum vt_task_class {
     VT_TASK_UNKNOWN, /* no usage measured */
 };
 
+/* One call of a zone: the first VT_ZONE_SPANS_KEPT are kept, for the formats that draw each
+ * call (Chrome trace slices). */
+typedef struct vt_zone_span {
+    uint32_t loc;    /* index into vt_zones.locs */
+    uint32_t thread; /* the model's thread index */
+    uint64_t start_ns, dur_ns;
+} vt_zone_span;
+#define VT_ZONE_SPANS_KEPT 200000
+
 /* The model keeps this many tasks (their kinds' figures are over them): memory stays bounded
  * however long the trace. */
 #define VT_TASKS_KEPT 100000
@@ -144,7 +153,10 @@ typedef struct vt_zones {
     uint64_t tasks_not_kept; /* tasks that ended after the first VT_TASKS_KEPT: left out */
     vt_task_kind *kinds;
     size_t n_kinds;
-    vt_lib_object *objects; /* pools then caches, in the order they appeared */
+    vt_zone_span *spans; /* in the order the calls ended; the first VT_ZONE_SPANS_KEPT */
+    size_t n_spans;
+    uint64_t spans_not_kept; /* calls that ended after the first VT_ZONE_SPANS_KEPT */
+    vt_lib_object *objects;  /* pools then caches, in the order they appeared */
     size_t n_objects;
     uint64_t unmatched_ends; /* ZONE_END or TASK_END with nothing open on the thread */
     uint64_t open_at_end;    /* zones and tasks still open when the trace ended */

@@ -212,13 +212,24 @@ static void tasks(struct ctx *c)
     }
 }
 
-/* A zone's windows as a counter track ("zone NAME"): at each window's start, the calls that
- * ended in it and their mean duration. The model keeps each zone's figures and windows, not
- * each call, so a zone is a track rather than a slice per call. */
+/* Each zone call the model kept as a complete slice on its thread (slices nest by time), and
+ * each zone's windows as a counter track ("zone NAME"): at each window's start, the calls
+ * that ended in it and their mean duration. */
 static void zones(struct ctx *c)
 {
     const vt_zones *z = &c->m->zones;
     char name[160];
+    for (size_t i = 0; i < z->n_spans; i++) {
+        const vt_zone_span *sp = &z->spans[i];
+        event(c, "X", vt_zones_name(z, sp->loc), sp->start_ns, tid_of(c->m, sp->thread));
+        dur_field(c->out, sp->dur_ns);
+        fputs(",\"cat\":\"zone\"}", c->out);
+    }
+    if (z->spans_not_kept) {
+        event(c, "i", "zone calls not drawn", c->m->duration_ns, main_tid(c->m));
+        fprintf(c->out, ",\"s\":\"g\",\"args\":{\"calls\":%llu}}",
+                (unsigned long long)z->spans_not_kept);
+    }
     for (size_t i = 0; i < z->n_zones; i++) {
         const vt_zone_stats *s = &z->zones[i];
         snprintf(name, sizeof(name), "zone %s", vt_zones_name(z, s->loc));

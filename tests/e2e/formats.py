@@ -557,6 +557,13 @@ def case_formats_zones(ctx):
                [(w["start_ns"], w["n"]) for w in z["windows"]])
         ctx.eq(f"chrome: zone {n}: calls over the windows",
                sum(e["args"]["calls"] for e in track), ZONES[n][0])
+        spans = [e for e in events if e["ph"] == "X" and e.get("cat") == "zone"
+                 and e["name"] == n]
+        ctx.eq(f"chrome: zone {n}: slices (one per call)", len(spans), ZONES[n][0])
+        got = sum(e["dur"] for e in spans) * 1000
+        ctx.check(abs(got - z["total_ns"]) <= len(spans) + 1,
+                  f"chrome: zone {n}: slices last {got:.0f} ns in all, the JSON says "
+                  f"{z['total_ns']}")
     for kind in ("counter", "gauge"):
         for c in rep["zones"][kind + "s"]:
             track = [e for e in events if e["ph"] == "C" and e["name"] == f"{kind} {c['name']}"]
