@@ -253,8 +253,11 @@ def check_data(ctx, data, rep, label):
 def check_sections(ctx, data, rep, label):
     """The CPU profile, the monitor series and libvitals' records are the JSON report's (whose
     tables are longer: it was asked for --top 100000)."""
-    ctx.eq(f"{label}: zones", data["zones"], rep["zones"])
-    ctx.eq(f"{label}: monitor", data["monitor"], rep["monitor"])
+    if "zones" in rep:
+        ctx.eq(f"{label}: zones", data["zones"], rep["zones"])
+    else:  # a CPU profile only: no libvitals record
+        ctx.eq(f"{label}: zones", (data["zones"]["present"], data["zones"]["zones"]), (False, []))
+    ctx.eq(f"{label}: monitor", data["monitor"], rep.get("monitor"))
     if not ctx.check((data["cpu"] is None) == (rep.get("cpu") is None), f"{label}: cpu present"):
         return
     if data["cpu"] is None:
@@ -508,11 +511,21 @@ def case_sections(ctx):
     for label, prog, args, opts in (("zones", zp / "zones", (), ()),
                                     ("tasks", zp / "tasks", (ctx.work,), ()),
                                     ("pool_cache", zp / "pool_cache", (), ()),
-                                    ("cpu_split", "cpu_split", (), ("--cpu",))):
+                                    ("cpu_split", "cpu_split", (), ("--cpu",)),
+                                    ("cpu_only", "cpu_split_leaf", ("1", "300000"),
+                                     ("--cpu-only",))):
         _, rep, html = ctx.traced(prog, args, opts)
         check_static(ctx, html, label)
         data = page_data(ctx, html)
-        check_data(ctx, data, rep, label)
+        if rep.get("allocations_traced") is False:
+            # A CPU profile only: the JSON report has no heap, sites or advice.
+            check_sections(ctx, data, rep, label)
+            ctx.eq(f"{label}: flame kinds", {k["key"]: k["total"] for k in data["flame"]["kinds"]
+                                             if k["total"]},
+                   {"cpu_samples": sum(t["samples"] for t in rep["cpu"]["threads"])})
+            check_flame(ctx, data, label)
+        else:
+            check_data(ctx, data, rep, label)
         pages[label] = (rep, html, data)
     trace = ctx.work / "monitor.vtr"
     r = ctx.vitals_cmd(["monitor", "-i", "20ms", "-o", trace, "-q", "--no-anomalies",
@@ -645,6 +658,18 @@ def case_sections(ctx):
             b.screenshot(ctx.work / "cpu_split.png")
             check_quiet(ctx, b, url, "cpu_split")
 
+            rep, html, data = pages["cpu_only"]
+            url = open_page(ctx, b, html, "cpu_only")
+            ctx.eq("cpu_only: cpu card", cards(b)["card-cpu"],
+                   sum(t["cpu_ns"] for t in rep["cpu"]["threads"]))
+            ctx.eq("cpu_only: the flame graph opens on", b.js(
+                "return document.querySelector('#fg-kinds button[aria-pressed=\"true\"]')"
+                ".dataset.kind"), "cpu_samples")
+            ctx.eq("cpu_only: sections left out", b.js(
+                "return ['timeline','flame','sites','cpu'].map(id => document.getElementById(id)"
+                ".hidden)"), [True, False, True, False])
+            check_quiet(ctx, b, url, "cpu_only")
+
             rep, html, data = pages["monitor"]
             url = open_page(ctx, b, html, "monitor")
             mon = rep["monitor"]
@@ -659,6 +684,9 @@ def case_sections(ctx):
             ctx.eq("monitor: alerts table", [(r[0], r[1], r[2]) for r in b.js(JS_ROWS,
                                                                              "#alerts-tbl")],
                    [(a["ns"], a["severity"], a["metric"]) for a in mon["alerts"]])
+            ctx.eq("monitor: memory sections left out", b.js(
+                "return ['timeline','flame','sites','leaks','threads','histograms'].map("
+                "id => document.getElementById(id).hidden)"), [True] * 6)
             b.screenshot(ctx.work / "monitor.png")
             check_quiet(ctx, b, url, "monitor")
     except BrowserError as e:

@@ -336,7 +336,10 @@
       tip.hidden = false;
     });
     cv.addEventListener('mouseleave', function () { $('fg-tip').hidden = true; });
-    fgKind(0);
+    /* Without allocations traced, the CPU samples are what there is to see. */
+    var first = 0;
+    if (!allocsTraced()) f.kinds.forEach(function (k, i) { if (k.key === 'cpu_samples') first = i; });
+    fgKind(first);
   }
   function fgKind(i) {
     FG.kind = i; FG.zoom = null;
@@ -897,7 +900,18 @@
     });
   }
 
+  /* Whether the trace holds allocations: not a vitals monitor trace, nor a CPU profile only. */
+  function allocsTraced() {
+    return !D.monitor && !(D.cpu && !D.cpu.allocations_traced);
+  }
   function renderSections() {
+    if (!allocsTraced()) {
+      ['timeline', 'sites', 'leaks', 'threads', 'histograms'].concat(D.cpu ? [] : ['flame', 'advice'])
+        .forEach(function (id) {
+          $(id).hidden = true;
+          document.querySelector('nav a[href="#' + id + '"]').hidden = true;
+        });
+    }
     renderCpu();
     renderZones();
     renderMonitor();
