@@ -511,7 +511,7 @@ def case_sections(ctx):
     for label, prog, args, opts in (("zones", zp / "zones", (), ()),
                                     ("tasks", zp / "tasks", (ctx.work,), ()),
                                     ("pool_cache", zp / "pool_cache", (), ()),
-                                    ("cpu_split", "cpu_split", (), ("--cpu",)),
+                                    ("cpu_split", "cpu_split", ("1", "500000"), ("--cpu",)),
                                     ("cpu_only", "cpu_split_leaf", ("1", "300000"),
                                      ("--cpu-only",))):
         _, rep, html = ctx.traced(prog, args, opts)
