@@ -10,6 +10,7 @@
 
 #include "analyze/model.h"
 #include "analyze/symbols.h"
+#include "report/report.h"
 
 /* The page's template, style sheet and script, NUL-terminated (generated). */
 extern const char vt__html_page_html[];
@@ -44,5 +45,9 @@ const char *vt__html_frame_name(const vt_frame_info *f, uint64_t addr, char *buf
  * of every site, outermost frame first, pruned below the documented share. Function names are
  * interned into strs. Returns 0 or VT_ENOMEM. */
 int vt__html_flame(FILE *out, const vt_model *m, vt_symbols *syms, vt__html_strs *strs);
+
+/* Writes ,"cpu":...,"monitor":...,"zones":... of the page's data: the JSON report's objects of
+ * those names (docs/HTML.md), safe inside a script element. Returns 0 or VT_ENOMEM. */
+int vt__html_sections(FILE *out, const vt_model *m, vt_symbols *syms, const vt_report_opts *o);
 
 #endif

@@ -413,8 +413,10 @@ static int data_json(FILE *out, const vt_model *m, vt_symbols *syms, const vt_re
     rc = vt__html_flame(out, m, syms, &strs);
     if (rc)
         goto out;
-    /* Sections later analyses fill: null until then, and the page leaves them out. */
-    fputs(",\"zones\":null,\"tasks\":null,\"strings\":[", out);
+    rc = vt__html_sections(out, m, syms, o);
+    if (rc)
+        goto out;
+    fputs(",\"strings\":[", out);
     for (size_t i = 0; i < strs.n; i++) {
         fputs(i ? "," : "", out);
         vt__html_json_str(out, strs.strs[i]);

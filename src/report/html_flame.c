@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/cpu.h"
 #include "analyze/sites.h"
 #include "report/html-int.h"
 #include "util/array.h"
@@ -11,17 +12,16 @@
 
 typedef unsigned long long ull;
 
-/* The kinds of the flame graphs. A new kind (CPU samples) is one more row and one more value
- * in flame_node; the page shows every kind the data holds. */
-enum { K_BYTES, K_CALLS, K_LEAKED, K_PEAK, K_COUNT };
+/* The kinds of the flame graphs: one row here and one value in flame_node each; the page shows
+ * every kind the data holds. CPU samples are written only for a trace with a CPU profile. */
+enum { K_BYTES, K_CALLS, K_LEAKED, K_PEAK, K_CPU, K_COUNT };
 
 static const struct {
     const char *key, *label, *unit;
 } kinds[K_COUNT] = {
-    {"alloc_bytes", "Allocated bytes", "bytes"},
-    {"alloc_calls", "Allocation calls", "calls"},
-    {"leaked_bytes", "Leaked bytes", "bytes"},
-    {"peak_bytes", "Memory at the peak", "bytes"},
+    {"alloc_bytes", "Allocated bytes", "bytes"}, {"alloc_calls", "Allocation calls", "calls"},
+    {"leaked_bytes", "Leaked bytes", "bytes"},   {"peak_bytes", "Memory at the peak", "bytes"},
+    {"cpu_samples", "CPU samples", "samples"},
 };
 
 typedef struct flame_node {
@@ -100,6 +100,54 @@ static void add_values(flame_node *n, const vt_site *s)
     n->v[K_PEAK] += s->peak_bytes;
 }
 
+/* Adds v of kind k to the root and to the nodes of stack st, outermost frame first. */
+static int add_stack(flame_tree *t, vt_symbols *syms, const vt_stack *st, vt__html_strs *strs,
+                     int k, uint64_t v)
+{
+    vt_frame_info f[16];
+    char buf[64];
+    uint32_t node = 0;
+    t->nodes[0].v[k] += v;
+    for (uint32_t d = st->depth; d-- > 0;) {
+        int n = vt_stack_frame(syms, st, d, f, 16);
+        for (int i = n; i-- > 0;) {
+            uint32_t id =
+                vt__html_intern(strs, vt__html_frame_name(&f[i], st->frames[d], buf, sizeof(buf)));
+            if (id == UINT32_MAX)
+                return VT_ENOMEM;
+            node = child(t, node, id);
+            if (node == UINT32_MAX)
+                return VT_ENOMEM;
+            t->nodes[node].v[k] += v;
+        }
+    }
+    return 0;
+}
+
+/* The CPU samples of every stack (and thread) under kind K_CPU; samples without a stack go to
+ * one "(no stack)" child of the root. */
+static int add_cpu(flame_tree *t, const vt_model *m, vt_symbols *syms, vt__html_strs *strs)
+{
+    for (size_t i = 0; i < m->cpu->n_aggs; i++) {
+        const vt_cpu_agg *a = &m->cpu->aggs[i];
+        if (!a->on_samples)
+            continue;
+        if (a->stack != UINT32_MAX && a->stack < m->n_stacks) {
+            int rc = add_stack(t, syms, &m->stacks[a->stack], strs, K_CPU, a->on_samples);
+            if (rc)
+                return rc;
+            continue;
+        }
+        uint32_t id = vt__html_intern(strs, "(no stack)");
+        uint32_t node = id == UINT32_MAX ? UINT32_MAX : child(t, 0, id);
+        if (node == UINT32_MAX)
+            return VT_ENOMEM;
+        t->nodes[0].v[K_CPU] += a->on_samples;
+        t->nodes[node].v[K_CPU] += a->on_samples;
+    }
+    return 0;
+}
+
 static int build(flame_tree *t, const vt_model *m, vt_symbols *syms, vt__html_strs *strs)
 {
     uint32_t all = vt__html_intern(strs, "all");
@@ -128,7 +176,7 @@ static int build(flame_tree *t, const vt_model *m, vt_symbols *syms, vt__html_st
             }
         }
     }
-    return 0;
+    return m->cpu ? add_cpu(t, m, syms, strs) : 0;
 }
 
 /* Nodes with a value of kind k in the subtree of node. */
@@ -222,6 +270,8 @@ int vt__html_flame(FILE *out, const vt_model *m, vt_symbols *syms, vt__html_strs
     fprintf(out, "{\"prune_divisor\":%d,\"tree_nodes\":%zu,\"kinds\":[", VT_HTML_PRUNE_DIVISOR,
             t.n);
     for (int k = 0; k < K_COUNT && !rc; k++) {
+        if (k == K_CPU && !m->cpu)
+            continue;
         uint64_t total = t.nodes[0].v[k];
         struct emit e = {.out = out, .t = &t, .k = k, .first = 1};
         /* At least 1, so that nodes of value 0 are never written. */

@@ -44,6 +44,7 @@ class Ctx:
         self.agent = Path(args.agent_dir).resolve() / "libvitals-agent.so"
         self.programs = Path(args.programs).resolve()
         self.prune = Path(args.prune).resolve()
+        self.zone_programs = Path(args.zone_programs or args.programs).resolve()
         self.work = Path(args.work).resolve() / args.case
         self.browser = not args.no_browser
         self.problems = []
@@ -93,12 +94,13 @@ class Ctx:
             self.require(marker not in err, f"'{label}' printed '{marker}':\n{err}")
         return r
 
-    def traced(self, prog, args=()):
-        """Runs a program under vitals; returns its trace, JSON report and page data."""
+    def traced(self, prog, args=(), opts=()):
+        """Runs a program under vitals (with options opts); returns its trace, JSON report and
+        page."""
         path = prog if isinstance(prog, Path) else self.programs / prog
         self.require(path.is_file(), f"test program '{path}' is missing")
         trace = self.work / f"{path.name}.vtr"
-        r = self.vitals_cmd(["run", "-q", "-o", trace, "--", path] + list(args))
+        r = self.vitals_cmd(["run", "-q", "-o", trace] + list(opts) + ["--", path] + list(args))
         self.require(r.returncode == 0, f"vitals run {path.name} exited {r.returncode}:\n"
                      f"{r.stderr.decode(errors='replace')}")
         rep = self.json_report(trace)
@@ -239,10 +241,37 @@ def check_data(ctx, data, rep, label):
         ctx.eq(f"{label}: sites' leaked bytes", sum(s["leaked"] for s in sites),
                rep["heap"]["leaked_bytes"])
     roots = {k["key"]: k["total"] for k in data["flame"]["kinds"]}
-    ctx.eq(f"{label}: flame totals", roots,
-           {"alloc_bytes": rep["heap"]["bytes_allocated"], "alloc_calls": rep["heap"]["alloc_calls"],
-            "leaked_bytes": rep["heap"]["leaked_bytes"], "peak_bytes": rep["heap"]["peak_bytes"]})
+    want = {"alloc_bytes": rep["heap"]["bytes_allocated"], "alloc_calls": rep["heap"]["alloc_calls"],
+            "leaked_bytes": rep["heap"]["leaked_bytes"], "peak_bytes": rep["heap"]["peak_bytes"]}
+    if rep.get("cpu"):
+        want["cpu_samples"] = sum(t["samples"] for t in rep["cpu"]["threads"])
+    ctx.eq(f"{label}: flame totals", roots, want)
     check_flame(ctx, data, label)
+    check_sections(ctx, data, rep, label)
+
+
+def check_sections(ctx, data, rep, label):
+    """The CPU profile, the monitor series and libvitals' records are the JSON report's (whose
+    tables are longer: it was asked for --top 100000)."""
+    if "zones" in rep:
+        ctx.eq(f"{label}: zones", data["zones"], rep["zones"])
+    else:  # a CPU profile only: no libvitals record
+        ctx.eq(f"{label}: zones", (data["zones"]["present"], data["zones"]["zones"]), (False, []))
+    ctx.eq(f"{label}: monitor", data["monitor"], rep.get("monitor"))
+    if not ctx.check((data["cpu"] is None) == (rep.get("cpu") is None), f"{label}: cpu present"):
+        return
+    if data["cpu"] is None:
+        return
+    for key in ("sampler", "hz", "samples", "lost", "sampled_ns", "threads", "hot_spots"):
+        if key == "threads":
+            ctx.eq(f"{label}: cpu.threads",
+                   [{k: v for k, v in t.items() if k != "functions"} for t in data["cpu"][key]],
+                   [{k: v for k, v in t.items() if k != "functions"} for t in rep["cpu"][key]])
+        else:
+            ctx.eq(f"{label}: cpu.{key}", data["cpu"][key], rep["cpu"][key])
+    fns = data["cpu"]["functions"]
+    ctx.eq(f"{label}: cpu functions", fns["entries"],
+           rep["cpu"]["functions"]["entries"][:len(fns["entries"])])
 
 
 def innermost(data, site, fn):
@@ -335,7 +364,8 @@ def check_cards(ctx, b, rep, label):
     want = {"card-peak": rep["heap"]["peak_bytes"], "card-leaked": rep["heap"]["leaked_bytes"],
             "card-allocs": rep["heap"]["alloc_calls"], "card-runtime": rep["process"]["duration_ns"],
             "card-dropped": rep["process"]["dropped_events"],
-            "card-health": rep["health"]["score"]}
+            "card-health": rep["health"]["score"],
+            "card-cpu": sum(t["cpu_ns"] for t in rep["cpu"]["threads"]) if rep.get("cpu") else 0}
     for k, v in rep["leak_check"]["classes"].items():
         if v is not None:
             want[k] = [v["blocks"], v["bytes"]]
@@ -467,6 +497,202 @@ def case_page(ctx):
         raise Failed(str(e))
 
 
+def rows_by(b, table, key_col=0):
+    return {r[key_col]: r for r in b.js(JS_ROWS, table)}
+
+
+def case_sections(ctx):
+    """The CPU profile (cpu_split), zones, counters, gauges and frames (zones), tasks (tasks),
+    pools and caches (pool_cache) and a vitals monitor trace with one alert: the page's data
+    is the JSON report's, the figures hold what the programs do by construction, and the
+    page's tables, cards, charts and CPU flame graph show them, in one Chromium session."""
+    zp = ctx.zone_programs
+    pages = {}
+    for label, prog, args, opts in (("zones", zp / "zones", (), ()),
+                                    ("tasks", zp / "tasks", (ctx.work,), ()),
+                                    ("pool_cache", zp / "pool_cache", (), ()),
+                                    ("cpu_split", "cpu_split", ("1", "500000"), ("--cpu",)),
+                                    ("cpu_only", "cpu_split_leaf", ("1", "300000"),
+                                     ("--cpu-only",))):
+        _, rep, html = ctx.traced(prog, args, opts)
+        check_static(ctx, html, label)
+        data = page_data(ctx, html)
+        if rep.get("allocations_traced") is False:
+            # A CPU profile only: the JSON report has no heap, sites or advice.
+            check_sections(ctx, data, rep, label)
+            ctx.eq(f"{label}: flame kinds", {k["key"]: k["total"] for k in data["flame"]["kinds"]
+                                             if k["total"]},
+                   {"cpu_samples": sum(t["samples"] for t in rep["cpu"]["threads"])})
+            check_flame(ctx, data, label)
+        else:
+            check_data(ctx, data, rep, label)
+        pages[label] = (rep, html, data)
+    trace = ctx.work / "monitor.vtr"
+    r = ctx.vitals_cmd(["monitor", "-i", "20ms", "-o", trace, "-q", "--no-anomalies",
+                        "--alert", "critical: rss > 40MiB", "--", ctx.programs / "monitor_child",
+                        "sleep", "60", "touch", "64", "sleep", "100"])
+    ctx.require(r.returncode == 0, f"vitals monitor exited {r.returncode}: {r.stderr!r}")
+    rep = ctx.json_report(trace)
+    html = ctx.html_report(trace)
+    data = page_data(ctx, html)
+    check_static(ctx, html, "monitor")
+    ctx.eq("monitor: data.monitor", data["monitor"], rep["monitor"])
+    pages["monitor"] = (rep, html, data)
+
+    # By construction (tests/programs/zones.c, pool_cache.c, tasks.c, cpu_split.c).
+    z = {x["name"]: x for x in pages["zones"][2]["zones"]["zones"]}
+    ctx.eq("zones: (calls, errors)", {n: (x["calls"], x["errors"]) for n, x in z.items()},
+           {"sleep": (20, 5), "outer": (10, 0), "inner": (30, 0), "spin": (100, 0)})
+    ctx.eq("zones: inner, outer (alloc calls, bytes)",
+           [(z[n]["alloc_calls"], z[n]["alloc_bytes"]) for n in ("inner", "outer")],
+           [(30, 3000), (20, 20000)])
+    zz = pages["zones"][2]["zones"]
+    ctx.eq("zones: counters", {c["name"]: c["total"] for c in zz["counters"]},
+           {"items": 700, "refunds": -3})
+    ctx.eq("zones: gauge depth (min, max)", [(g["min"], g["max"]) for g in zz["gauges"]],
+           [(0, 49)])
+    pz = pages["pool_cache"][2]["zones"]
+    ctx.eq("pool_cache: pools (acquires, releases, in use, high water)",
+           {p["name"]: (p["acquires"], p["releases"], p["in_use"], p["high_water"])
+            for p in pz["pools"]},
+           {"messages": (153, 150, 3, 100), "bounded": (15, 15, 0, 15)})
+    ctx.eq("pool_cache: cache (gets, hits, misses, puts, evictions)",
+           [(c["name"], c["gets"], c["hits"], c["misses"], c["puts"], c["evictions"])
+            for c in pz["caches"]], [("pages", 15, 10, 5, 20, 10)])
+    ctx.eq("tasks: kinds (tasks)", {k["kind"]: k["tasks"]
+                                    for k in pages["tasks"][2]["zones"]["task_kinds"]},
+           {"cpu": 3, "sleep": 3, "io": 3, "memory": 3})
+    cpu_data = pages["cpu_split"][2]
+    ctx.require(cpu_data["cpu"] is not None, "cpu_split: the trace has no CPU profile")
+    k = flame_kind(cpu_data, "cpu_samples")
+    names = cpu_data["strings"]
+    a = k["nodes"]
+    per_fn = {}
+    for i in range(0, len(a), 4):
+        if a[i] >= 0 and names[a[i]] in ("hot70", "cold30"):
+            per_fn[names[a[i]]] = per_fn.get(names[a[i]], 0) + a[i + 1]
+    both = per_fn.get("hot70", 0) + per_fn.get("cold30", 0)
+    ctx.check(both and 0.6 <= per_fn.get("hot70", 0) / both <= 0.8,
+              f"cpu_split: hot70's share of the CPU flame graph's samples: {per_fn}")
+    mon = pages["monitor"][2]["monitor"]
+    ctx.eq("monitor: alerts", [(x["metric"], x["severity"]) for x in mon["alerts"]],
+           [("rss", "critical")])
+    if not ctx.browser:
+        return
+    try:
+        with Browser(ctx.work / "browser") as b:
+            rep, html, data = pages["zones"]
+            url = open_page(ctx, b, html, "zones")
+            check_cards(ctx, b, rep, "zones")
+            keys = ("calls", "errors", "total_ns", "mean_ns", "p50_ns", "p90_ns", "p95_ns",
+                    "p99_ns", "p999_ns", "max_ns", "alloc_calls", "alloc_bytes")
+            rows = rows_by(b, "#zones-tbl")
+            ctx.eq("zones: table", {n: r[2:] for n, r in rows.items()},
+                   {x["name"]: [x[k] for k in keys] for x in rep["zones"]["zones"]})
+            b.js(JS_TYPE, "#zones-table input[type=search]", "inner")
+            ctx.eq("zones: filtered by 'inner'", [r[0] for r in b.js(JS_ROWS, "#zones-tbl")],
+                   ["inner"])
+            b.js(JS_TYPE, "#zones-table input[type=search]", "")
+            b.js(JS_CLICK, '#zones-tbl th[data-key="calls"]', None, None)
+            ctx.eq("zones: sorted by calls", [r[0] for r in b.js(JS_ROWS, "#zones-tbl")],
+                   ["spin", "inner", "sleep", "outer"])
+            rows = b.js(JS_ROWS, "#counters-tbl")
+            ctx.eq("zones: counters table", {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows},
+                   {**{c["name"]: ("counter", c["updates"], c["total"], None, None)
+                       for c in rep["zones"]["counters"]},
+                    **{g["name"]: ("gauge", g["updates"], g["last"], g["min"], g["max"])
+                       for g in rep["zones"]["gauges"]}})
+            ctx.eq("zones: series charts (points)", b.js(
+                "return Array.from(document.querySelectorAll('#counters-tbl tbody tr')).map("
+                "tr => [tr.dataset.name, Number(tr.querySelector('svg').dataset.points)])"),
+                [[r[0], sum(w["value"] is not None for w in next(
+                    c for c in rep["zones"]["counters"] + rep["zones"]["gauges"]
+                    if c["name"] == r[0])["series"])] for r in rows])
+            ctx.eq("zones: frames table", {r[0]: r[1] for r in b.js(JS_ROWS, "#frames-tbl")},
+                   {(f["name"] or "(main loop)"): f["marks"] for f in rep["zones"]["frames"]})
+            ctx.eq("zones: hidden sections", b.js(
+                "return ['cpu','tasks','pools','monitor'].map(id => document.getElementById(id)"
+                ".hidden)"), [rep.get("cpu") is None, True, True, True])
+            check_quiet(ctx, b, url, "zones")
+
+            rep, html, data = pages["tasks"]
+            url = open_page(ctx, b, html, "tasks")
+            ctx.eq("tasks: kinds table", {r[0]: (r[1], r[2], r[3], r[4])
+                                          for r in b.js(JS_ROWS, "#task-kinds-tbl")},
+                   {k["kind"]: (k["class"], k["tasks"], k["median_wall_ns"], k["median_cpu_ns"])
+                    for k in rep["zones"]["task_kinds"]})
+            ctx.eq("tasks: tasks table (wall)", sorted(r[4] for r in b.js(JS_ROWS, "#tasks-tbl")),
+                   sorted(t["wall_ns"] for t in rep["zones"]["tasks"]))
+            check_quiet(ctx, b, url, "tasks")
+
+            rep, html, data = pages["pool_cache"]
+            url = open_page(ctx, b, html, "pool_cache")
+            ctx.eq("pool_cache: pools table", {r[0]: r[1:7] for r in b.js(JS_ROWS, "#pools-tbl")},
+                   {p["name"]: [p[k] for k in ("object_size", "acquires", "releases", "in_use",
+                                               "high_water", "created")]
+                    for p in rep["zones"]["pools"]})
+            ctx.eq("pool_cache: caches table", {r[0]: r[1:4] for r in b.js(JS_ROWS, "#caches-tbl")},
+                   {c["name"]: [c["gets"], c["hits"], c["misses"]] for c in rep["zones"]["caches"]})
+            check_quiet(ctx, b, url, "pool_cache")
+
+            rep, html, data = pages["cpu_split"]
+            url = open_page(ctx, b, html, "cpu_split")
+            check_cards(ctx, b, rep, "cpu_split")
+            ctx.eq("cpu_split: cpu card (sampler, samples, lost)",
+                   [b.js(JS_ATTR, "#" + i, "data-value") for i in ("cpu-sampler", "cpu-samples",
+                                                                   "cpu-lost")],
+                   [rep["cpu"]["sampler"], str(rep["cpu"]["samples"]), str(rep["cpu"]["lost"])])
+            rows = b.js(JS_ROWS, "#cpu-fns-tbl")
+            ctx.eq("cpu_split: hot functions table",
+                   sorted((r[0], r[2], r[4]) for r in rows),
+                   sorted((f["function"], f["self_ns"], f["total_ns"])
+                          for f in data["cpu"]["functions"]["entries"]))
+            ctx.eq("cpu_split: cpu threads table", sorted(r[0] for r in b.js(JS_ROWS,
+                                                                             "#cpu-threads-tbl")),
+                   sorted(t["tid"] for t in rep["cpu"]["threads"]))
+            b.js(JS_CLICK, '#fg-kinds button[data-kind="cpu_samples"]', None, None)
+            b.js(JS_TYPE, "#fg-search", "hot70")
+            ctx.eq("cpu_split: CPU flame search 'hot70' matches",
+                   b.js(JS_ATTR, "#fg-status", "data-matched"), str(per_fn.get("hot70")))
+            b.js(JS_TYPE, "#fg-search", "")
+            b.screenshot(ctx.work / "cpu_split.png")
+            check_quiet(ctx, b, url, "cpu_split")
+
+            rep, html, data = pages["cpu_only"]
+            url = open_page(ctx, b, html, "cpu_only")
+            ctx.eq("cpu_only: cpu card", cards(b)["card-cpu"],
+                   sum(t["cpu_ns"] for t in rep["cpu"]["threads"]))
+            ctx.eq("cpu_only: the flame graph opens on", b.js(
+                "return document.querySelector('#fg-kinds button[aria-pressed=\"true\"]')"
+                ".dataset.kind"), "cpu_samples")
+            ctx.eq("cpu_only: sections left out", b.js(
+                "return ['timeline','flame','sites','cpu'].map(id => document.getElementById(id)"
+                ".hidden)"), [True, False, True, False])
+            check_quiet(ctx, b, url, "cpu_only")
+
+            rep, html, data = pages["monitor"]
+            url = open_page(ctx, b, html, "monitor")
+            mon = rep["monitor"]
+            ctx.eq("monitor: charts (metric, points)", b.js(
+                "return Array.from(document.querySelectorAll('#monitor-charts figure')).map("
+                "f => [f.dataset.metric, Number(f.querySelector('svg').dataset.points)])"),
+                [[m["name"], sum(v is not None for v in m["points"])] for m in mon["metrics"]])
+            ctx.eq("monitor: alert marks", b.js(
+                "return Array.from(document.querySelectorAll('#monitor-charts line.mark')).map("
+                "l => [l.closest('figure').dataset.metric, Number(l.dataset.ns)])"),
+                [[a["metric"], a["ns"]] for a in mon["alerts"]])
+            ctx.eq("monitor: alerts table", [(r[0], r[1], r[2]) for r in b.js(JS_ROWS,
+                                                                             "#alerts-tbl")],
+                   [(a["ns"], a["severity"], a["metric"]) for a in mon["alerts"]])
+            ctx.eq("monitor: memory sections left out", b.js(
+                "return ['timeline','flame','sites','leaks','threads','histograms'].map("
+                "id => document.getElementById(id).hidden)"), [True] * 6)
+            b.screenshot(ctx.work / "monitor.png")
+            check_quiet(ctx, b, url, "monitor")
+    except BrowserError as e:
+        raise Failed(str(e))
+
+
 def case_firefox(ctx):
     """The leaks_c page in headless Firefox: drawn without error, nothing fetched, the same
     numbers, and the controls working."""
@@ -581,6 +807,7 @@ def main():
     ap.add_argument("--agent-dir", required=True)
     ap.add_argument("--programs", required=True)
     ap.add_argument("--prune", required=True)
+    ap.add_argument("--zone-programs", help="where the zones, tasks and pool_cache programs are")
     ap.add_argument("--work", required=True)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("case", choices=sorted(cases))

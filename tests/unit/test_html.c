@@ -113,7 +113,9 @@ static void test_page_of_fixture(void **state)
                                  "\"unit\":\"calls\",\"total\":75,\"threshold\":1,"));
     assert_non_null(strstr(data, "{\"key\":\"alloc_bytes\",\"label\":\"Allocated bytes\","
                                  "\"unit\":\"bytes\",\"total\":8987,\"threshold\":9,"));
-    assert_non_null(strstr(data, "\"zones\":null,\"tasks\":null,\"strings\":["));
+    /* The fixture has no CPU profile, monitor series or libvitals records. */
+    assert_non_null(strstr(data, "\"cpu\":null,\"monitor\":null,\"zones\":{\"present\":false,"));
+    assert_null(strstr(data, "cpu_samples"));
     assert_non_null(strstr(data, "\"exe\":\"/x/a\\u003cb\\u003e\\u0026\\\"c\""));
     assert_non_null(strstr(data, "\"path\":\"t\\u003c/script\\u003e\\u003cscript\\u003e"));
     free(page);

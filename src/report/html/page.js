@@ -101,7 +101,8 @@
     card('card-runtime', 'Run time', p.duration_ns, fmtNs(p.duration_ns), [
       'ended by ' + p.end + (p.end_status === null ? '' : ' (' + p.end_status + ')'),
       fmtCount(p.threads) + ' thread' + (p.threads === 1 ? '' : 's'),
-      'CPU time: not in this trace']);
+      D.cpu ? 'CPU time: ' + fmtNs(cpuTime()) : 'CPU time: not in this trace']);
+    cpuCard();
     card('card-dropped', 'Dropped events', p.dropped_events, fmtCount(p.dropped_events), [
       fmtCount(D.trace.events) + ' events recorded',
       fmtBytes(D.trace.bytes) + ' of trace'].concat(p.stopped ? ['agent stopped: ' + p.stopped] : []),
@@ -335,7 +336,10 @@
       tip.hidden = false;
     });
     cv.addEventListener('mouseleave', function () { $('fg-tip').hidden = true; });
-    fgKind(0);
+    /* Without allocations traced, the CPU samples are what there is to see. */
+    var first = 0;
+    if (!allocsTraced()) f.kinds.forEach(function (k, i) { if (k.key === 'cpu_samples') first = i; });
+    fgKind(first);
   }
   function fgKind(i) {
     FG.kind = i; FG.zoom = null;
@@ -546,23 +550,6 @@
               (t.stack_size ? fmtBytes(t.stack_size) : 'no limit') + (t.stack_near_limit ? ' (near the limit)' : '');
           }}]
     });
-    ['zones', 'tasks'].forEach(genericSection);
-  }
-
-  /* Zones and tasks: { "columns": [ { "key", "label", "unit": "bytes" | "ns" | "count" |
-   * "text" } ], "rows": [ { key: value } ] }, drawn as they come. */
-  function genericSection(name) {
-    var data = D[name];
-    if (!data || !data.columns || !data.rows) return;
-    $(name).hidden = false;
-    document.querySelector('nav a[href="#' + name + '"]').hidden = false;
-    var fmts = {bytes: fmtBytes, ns: fmtNs, count: fmtCount};
-    makeTable($(name + '-table'), {
-      id: name + '-tbl', sort: data.columns.length > 1 ? data.columns[1].key : data.columns[0].key, rows: data.rows,
-      columns: data.columns.map(function (c) {
-        return {key: c.key, label: c.label, num: !!fmts[c.unit], fmt: fmts[c.unit] || String};
-      })
-    });
   }
 
   function renderAdvice() {
@@ -634,6 +621,302 @@
     bars($('hist-size'), 'hist-size-svg', slab, S.calls, fmtCount, true);
   }
 
+  /* The CPU profile, libvitals' records and the monitor series: D.cpu, D.zones and D.monitor
+   * are the JSON report's objects of those names (docs/JSON.md). A section without data stays
+   * hidden, and the summary says "not in this trace". */
+  function fmtNum(v) {
+    if (v === null || v === undefined) return '-';
+    if (Number.isInteger(v)) return fmtCount(v);
+    return Number(v.toPrecision(4)).toLocaleString('en-US', {maximumFractionDigits: 6});
+  }
+  function fmtPct(v) { return v === null || v === undefined ? '-' : v.toFixed(2) + '%'; }
+  function showSection(id) {
+    $(id).hidden = false;
+    document.querySelector('nav a[href="#' + id + '"]').hidden = false;
+  }
+  function cpuTime() {
+    return D.cpu.threads.reduce(function (a, t) { return a + t.cpu_ns; }, 0);
+  }
+  function cpuCard() {
+    var c = D.cpu;
+    if (!c) {
+      card('card-cpu', 'CPU', null, 'not in this trace', ['the run sampled no CPU profile']);
+      return;
+    }
+    card('card-cpu', 'CPU time', cpuTime(), fmtNs(cpuTime()), [
+      el('div', {id: 'cpu-sampler', 'data-value': c.sampler, text: 'sampler: ' + c.sampler + (c.hz ? ' at ' + fmtCount(c.hz) + ' Hz' : '')}),
+      el('div', {id: 'cpu-samples', 'data-value': c.samples, text: fmtCount(c.samples) + ' samples (' + fmtNs(c.sampled_ns) + ')'}),
+      el('div', {id: 'cpu-lost', 'data-value': c.lost, text: fmtCount(c.lost) + ' samples lost'})]
+      .concat(c.note ? [c.note] : []), c.lost > 0);
+  }
+  /* A small SVG line chart: xs and ys (null: not measured), marks {x, cls, title} as vertical
+   * lines. */
+  function lineChart(box, id, xs, ys, o) {
+    var NS = 'http://www.w3.org/2000/svg', W = o.w || 560, H = o.h || 180, pl = o.small ? 4 : 62,
+      pr = 8, pt = 8, pb = o.small ? 4 : 22;
+    var svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H); svg.setAttribute('class', 'line' + (o.small ? ' spark' : ''));
+    svg.setAttribute('id', id); svg.setAttribute('width', o.small ? W : '100%');
+    svg.setAttribute('data-points', String(ys.filter(function (v) { return v !== null; }).length));
+    function add(tag, at, text) {
+      var e = document.createElementNS(NS, tag);
+      for (var k in at) e.setAttribute(k, at[k]);
+      if (text !== undefined) e.textContent = text;
+      svg.appendChild(e); return e;
+    }
+    var x0 = xs.length ? xs[0] : 0, x1 = xs.length ? xs[xs.length - 1] : 1, lo = Infinity, hi = -Infinity;
+    (o.marks || []).forEach(function (m) { x0 = Math.min(x0, m.x); x1 = Math.max(x1, m.x); });
+    ys.forEach(function (v) { if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } });
+    if (lo === Infinity) { lo = 0; hi = 1; }
+    if (lo > 0) lo = 0;
+    if (hi === lo) hi = lo + 1;
+    if (x1 === x0) x1 = x0 + 1;
+    var X = function (x) { return pl + (x - x0) / (x1 - x0) * (W - pl - pr); };
+    var Y = function (v) { return pt + (hi - v) / (hi - lo) * (H - pt - pb); };
+    if (!o.small) {
+      add('line', {x1: pl, y1: H - pb, x2: W - pr, y2: H - pb, 'class': 'axis'});
+      add('text', {x: pl - 4, y: pt + 8, 'text-anchor': 'end'}, o.fmt(hi));
+      add('text', {x: pl - 4, y: H - pb, 'text-anchor': 'end'}, o.fmt(lo));
+      add('text', {x: pl, y: H - 6}, fmtNs(x0));
+      add('text', {x: W - pr, y: H - 6, 'text-anchor': 'end'}, fmtNs(x1));
+    }
+    var d = '', pen = false;
+    for (var i = 0; i < ys.length; i++) {
+      if (ys[i] === null) { pen = false; continue; }
+      d += (pen ? 'L' : 'M') + X(xs[i]).toFixed(1) + ' ' + Y(ys[i]).toFixed(1);
+      pen = true;
+    }
+    if (d) add('path', {d: d, 'class': 'series'});
+    /* Few points (or points between windows without a value) are drawn as dots too. */
+    var shown = ys.filter(function (v) { return v !== null; }).length;
+    if (shown <= 40) ys.forEach(function (v, i) {
+      if (v !== null) add('circle', {cx: X(xs[i]).toFixed(1), cy: Y(v).toFixed(1), r: o.small ? 1.5 : 2.5, 'class': 'dot'});
+    });
+    (o.marks || []).forEach(function (m) {
+      var l = add('line', {x1: X(m.x), x2: X(m.x), y1: pt, y2: H - pb, 'class': 'mark ' + (m.cls || ''), 'data-ns': m.x});
+      var t = document.createElementNS(NS, 'title'); t.textContent = m.title; l.appendChild(t);
+    });
+    box.appendChild(svg);
+    return svg;
+  }
+
+  function renderCpu() {
+    var c = D.cpu;
+    if (!c) return;
+    showSection('cpu');
+    $('cpu-about').textContent = 'Sampler: ' + c.sampler + (c.hz ? ' at ' + fmtCount(c.hz) + ' Hz' : '') + '; ' +
+      fmtCount(c.samples) + ' samples standing for ' + fmtNs(c.sampled_ns) + ' of CPU time; ' + fmtCount(c.lost) +
+      ' lost' + (c.wall ? '; off-CPU time ' + fmtNs(c.off_cpu_ns) : '') + (c.note ? '. ' + c.note : '') +
+      '. The flame graph "CPU samples" shows the samples per call stack.';
+    c.hot_spots.forEach(function (h) {
+      $('cpu-hot').appendChild(el('li', {cls: 'warn', 'data-kind': h.kind},
+        el('b', {text: (h.function || '(off-CPU)') + ' ' + h.pct.toFixed(2) + '%'}), ' ', h.advice || ''));
+    });
+    makeTable($('cpu-fns-table'), {
+      id: 'cpu-fns-tbl', sort: 'self_ns', rows: c.functions.entries,
+      note: c.functions.total > c.functions.entries.length ? 'the first ' + c.functions.entries.length + ' of ' + c.functions.total + ' functions by self time' : null,
+      columns: [
+        {key: 'function', label: 'Function', cls: 'site'},
+        {key: 'where', label: 'Where', get: function (f) { return f.file ? f.file.replace(/.*\//, '') + ':' + f.line : (f.module || '').replace(/.*\//, ''); }},
+        {key: 'self_ns', label: 'Self', num: true, fmt: fmtNs},
+        {key: 'self_pct', label: 'Self %', num: true, fmt: fmtPct},
+        {key: 'total_ns', label: 'Total', num: true, fmt: fmtNs},
+        {key: 'total_pct', label: 'Total %', num: true, fmt: fmtPct}]
+    });
+    makeTable($('cpu-threads-table'), {
+      id: 'cpu-threads-tbl', sort: 'cpu_ns', rows: c.threads,
+      columns: [
+        {key: 'tid', label: 'Thread', num: true, fmt: String},
+        {key: 'name', label: 'Name', get: function (t) { return t.name || ''; }},
+        {key: 'cpu_ns', label: 'CPU time', num: true, fmt: fmtNs},
+        {key: 'wall_ns', label: 'Wall time', num: true, fmt: fmtNs},
+        {key: 'utilization_pct', label: 'Utilization', num: true, fmt: fmtPct},
+        {key: 'samples', label: 'Samples', num: true, fmt: fmtCount},
+        {key: 'lost', label: 'Lost', num: true, fmt: fmtCount}]
+    });
+  }
+
+  function renderZones() {
+    var z = D.zones;
+    if (!z || !z.present) return;
+    var alloc = !z.zones_only;
+    if (z.zones.length || z.frames.length) {
+      showSection('zones');
+      $('zones-about').textContent = fmtCount(z.zones.length) + ' zones' +
+        (z.unmatched_ends || z.open_at_end ? '; ' + fmtCount(z.unmatched_ends) + ' ends without a start, ' +
+          fmtCount(z.open_at_end) + ' zones open at the end' : '') +
+        (alloc ? '' : '; allocations were not traced (zones only)') + '. Percentiles of each zone\'s durations.';
+      var ns = function (k, label) { return {key: k, label: label, num: true, fmt: fmtNs, get: function (r) { return r[k] === null ? -1 : r[k]; }}; };
+      makeTable($('zones-table'), {
+        id: 'zones-tbl', sort: 'total_ns', rows: z.zones, placeholder: 'Filter by zone, function or file',
+        rowAttrs: function (r) { return {'data-zone': r.name}; },
+        columns: [
+          {key: 'name', label: 'Zone', cls: 'site'},
+          {key: 'where', label: 'Where', get: function (r) { return (r.function || '') + (r.file ? ' ' + r.file.replace(/.*\//, '') + ':' + r.line : ''); }},
+          {key: 'calls', label: 'Calls', num: true, fmt: fmtCount},
+          {key: 'errors', label: 'Errors', num: true, fmt: fmtCount},
+          ns('total_ns', 'Total'), ns('mean_ns', 'Mean'), ns('p50_ns', 'p50'), ns('p90_ns', 'p90'),
+          ns('p95_ns', 'p95'), ns('p99_ns', 'p99'), ns('p999_ns', 'p99.9'), ns('max_ns', 'Max'),
+          {key: 'alloc_calls', label: 'Allocations', num: true, get: function (r) { return r.alloc_calls === null ? -1 : r.alloc_calls; },
+            render: function (r) { return r.alloc_calls === null ? 'not traced' : fmtCount(r.alloc_calls); }},
+          {key: 'alloc_bytes', label: 'Alloc bytes', num: true, get: function (r) { return r.alloc_bytes === null ? -1 : r.alloc_bytes; },
+            render: function (r) { return r.alloc_bytes === null ? 'not traced' : fmtBytes(r.alloc_bytes); }}]
+      });
+      if (z.frames.length) {
+        $('frames-box').hidden = false;
+        makeTable($('frames-table'), {
+          id: 'frames-tbl', sort: 'marks', rows: z.frames,
+          columns: [
+            {key: 'name', label: 'Frame', get: function (f) { return f.name || '(main loop)'; }},
+            {key: 'marks', label: 'Marks', num: true, fmt: fmtCount},
+            {key: 'per_s', label: 'Per second', num: true, fmt: fmtNum},
+            {key: 'interval_p50_ns', label: 'Interval p50', num: true, fmt: fmtNs},
+            {key: 'interval_p99_ns', label: 'Interval p99', num: true, fmt: fmtNs},
+            {key: 'interval_max_ns', label: 'Interval max', num: true, fmt: fmtNs}]
+        });
+      }
+    }
+    if (z.task_kinds.length) {
+      showSection('tasks');
+      makeTable($('task-kinds-table'), {
+        id: 'task-kinds-tbl', sort: 'tasks', rows: z.task_kinds,
+        rowAttrs: function (k) { return {'data-kind': k.kind}; },
+        columns: [
+          {key: 'kind', label: 'Kind', cls: 'site'},
+          {key: 'class', label: 'Class', title: 'what bounds the kind: docs/REPORT.md'},
+          {key: 'tasks', label: 'Tasks', num: true, fmt: fmtCount},
+          {key: 'median_wall_ns', label: 'Median wall', num: true, fmt: fmtNs},
+          {key: 'median_cpu_ns', label: 'Median CPU', num: true, fmt: fmtNs},
+          {key: 'efficiency', label: 'Efficiency', num: true, get: function (k) { return k.efficiency === null ? -1 : k.efficiency; },
+            render: function (k) { return k.efficiency === null ? '-' : (100 * k.efficiency).toFixed(1) + '%'; }},
+          {key: 'median_alloc_bytes', label: 'Median alloc', num: true, fmt: fmtBytes},
+          {key: 'evidence', label: 'Evidence', get: function (k) { return k.evidence || ''; }}]
+      });
+      makeTable($('tasks-table'), {
+        id: 'tasks-tbl', sort: 'wall_ns', rows: z.tasks,
+        note: z.tasks_not_kept ? fmtCount(z.tasks_not_kept) + ' more tasks counted in their kinds only' : null,
+        columns: [
+          {key: 'name', label: 'Task', cls: 'site'},
+          {key: 'kind', label: 'Kind'},
+          {key: 'thread', label: 'Thread', num: true, fmt: String},
+          {key: 'start_ns', label: 'Start', num: true, fmt: fmtNs},
+          {key: 'wall_ns', label: 'Wall', num: true, fmt: fmtNs},
+          {key: 'user_ns', label: 'User CPU', num: true, fmt: fmtNs},
+          {key: 'sys_ns', label: 'System CPU', num: true, fmt: fmtNs},
+          {key: 'alloc_bytes', label: 'Alloc bytes', num: true, fmt: fmtBytes}]
+      });
+    }
+    var counters = z.counters.map(function (c) { return {kind: 'counter', c: c, name: c.name, updates: c.updates, value: c.total}; })
+      .concat(z.gauges.map(function (g) { return {kind: 'gauge', c: g, name: g.name, updates: g.updates, value: g.last}; }));
+    if (counters.length) {
+      showSection('counters');
+      makeTable($('counters-table'), {
+        id: 'counters-tbl', sort: 'updates', rows: counters,
+        rowAttrs: function (r) { return {'data-name': r.name, 'data-kind': r.kind}; },
+        columns: [
+          {key: 'name', label: 'Name', cls: 'site'},
+          {key: 'kind', label: 'Kind'},
+          {key: 'updates', label: 'Updates', num: true, fmt: fmtCount},
+          {key: 'value', label: 'Total or last', num: true, fmt: fmtNum},
+          {key: 'min', label: 'Min', num: true, get: function (r) { return r.kind === 'gauge' ? r.c.min : null; }, fmt: fmtNum},
+          {key: 'max', label: 'Max', num: true, get: function (r) { return r.kind === 'gauge' ? r.c.max : null; }, fmt: fmtNum},
+          {key: 'series', label: 'Over time', get: function (r) { return r.c.series.length; }, render: function (r) {
+            var box = el('span');
+            lineChart(box, null, r.c.series.map(function (w) { return w.start_ns; }),
+              r.c.series.map(function (w) { return w.value; }), {small: true, w: 160, h: 28});
+            box.firstChild.removeAttribute('id');
+            box.firstChild.appendChild(document.createElementNS('http://www.w3.org/2000/svg', 'title')).textContent =
+              r.name + ': ' + r.c.series.length + ' windows, the value at the end of each';
+            return box;
+          }}]
+      });
+    }
+    [['pools', z.pools], ['caches', z.caches]].forEach(function (p) {
+      if (!p[1].length) return;
+      showSection('pools');
+      $(p[0] + '-box').hidden = false;
+    });
+    if (z.pools.length) makeTable($('pools-table'), {
+      id: 'pools-tbl', sort: 'acquires', rows: z.pools,
+      rowAttrs: function (r) { return {'data-name': r.name}; },
+      columns: [
+        {key: 'name', label: 'Pool', cls: 'site'},
+        {key: 'object_size', label: 'Object', num: true, fmt: fmtBytes},
+        {key: 'acquires', label: 'Acquires', num: true, fmt: fmtCount},
+        {key: 'releases', label: 'Releases', num: true, fmt: fmtCount},
+        {key: 'in_use', label: 'In use', num: true, fmt: fmtCount},
+        {key: 'high_water', label: 'High water', num: true, fmt: fmtCount},
+        {key: 'created', label: 'Created', num: true, fmt: fmtCount},
+        {key: 'served_malloc', label: 'Served by malloc', num: true, fmt: fmtCount},
+        {key: 'reuse_ratio', label: 'Reused', num: true, fmt: function (v) { return (100 * v).toFixed(1) + '%'; }},
+        {key: 'final', label: 'Figures', get: function (r) { return r.final ? 'at its end' : 'last sample, ' + fmtNs(r.at_ns); }}]
+    });
+    if (z.caches.length) makeTable($('caches-table'), {
+      id: 'caches-tbl', sort: 'gets', rows: z.caches,
+      rowAttrs: function (r) { return {'data-name': r.name}; },
+      columns: [
+        {key: 'name', label: 'Cache', cls: 'site'},
+        {key: 'gets', label: 'Gets', num: true, fmt: fmtCount},
+        {key: 'hits', label: 'Hits', num: true, fmt: fmtCount},
+        {key: 'misses', label: 'Misses', num: true, fmt: fmtCount},
+        {key: 'hit_rate', label: 'Hit rate', num: true, fmt: function (v) { return (100 * v).toFixed(1) + '%'; }},
+        {key: 'puts', label: 'Puts', num: true, fmt: fmtCount},
+        {key: 'evictions', label: 'Evictions', num: true, fmt: fmtCount},
+        {key: 'entries', label: 'Entries', num: true, fmt: fmtCount},
+        {key: 'bytes', label: 'Bytes', num: true, fmt: fmtBytes},
+        {key: 'final', label: 'Figures', get: function (r) { return r.final ? 'at its end' : 'last sample, ' + fmtNs(r.at_ns); }}]
+    });
+  }
+
+  function renderMonitor() {
+    var mo = D.monitor;
+    if (!mo) return;
+    showSection('monitor');
+    var b = mo.bottleneck;
+    $('monitor-about').textContent = fmtCount(mo.snapshots) + ' snapshots every ' + fmtNs(mo.interval_ns) + ' on ' +
+      fmtCount(mo.cpus) + ' CPUs' + (mo.points_stride > 1 ? ' (one point per ' + mo.points_stride + ' snapshots)' : '') +
+      '; bottleneck: ' + b['class'] + (b.reason ? ' (' + b.reason + ')' : '') + '; ' + fmtCount(mo.alerts.length) +
+      ' alerts, marked on their metric\'s chart.';
+    mo.metrics.forEach(function (m, i) {
+      var unit = m.unit || '', f = unit === 'bytes' ? fmtBytes : function (v) { return fmtNum(v) + (unit ? ' ' + unit : ''); };
+      var fig = el('figure', {'data-metric': m.name},
+        el('figcaption', {text: m.name + ' (' + m.kind + (unit ? ', ' + unit : '') + '): min ' + f(m.min) + ', mean ' +
+          f(m.mean) + ', max ' + f(m.max) + ', last ' + f(m.last)}));
+      var marks = mo.alerts.filter(function (a) { return a.metric === m.name; }).map(function (a) {
+        return {x: a.ns, cls: a.severity, title: a.severity + ': ' + a.message};
+      });
+      lineChart(fig, 'metric-' + i, mo.times_ns, m.points, {fmt: f, marks: marks});
+      $('monitor-charts').appendChild(fig);
+    });
+    makeTable($('alerts-table'), {
+      id: 'alerts-tbl', sort: 'ns', rows: mo.alerts,
+      columns: [
+        {key: 'ns', label: 'At', num: true, fmt: fmtNs},
+        {key: 'severity', label: 'Severity'},
+        {key: 'metric', label: 'Metric'},
+        {key: 'value', label: 'Value', num: true, fmt: fmtNum},
+        {key: 'threshold', label: 'Threshold', num: true, fmt: fmtNum},
+        {key: 'message', label: 'Message', get: function (a) { return a.message || a.rule || ''; }}]
+    });
+  }
+
+  /* Whether the trace holds allocations: not a vitals monitor trace, nor a CPU profile only. */
+  function allocsTraced() {
+    return !D.monitor && !(D.cpu && !D.cpu.allocations_traced);
+  }
+  function renderSections() {
+    if (!allocsTraced()) {
+      ['timeline', 'sites', 'leaks', 'threads', 'histograms'].concat(D.cpu ? [] : ['flame', 'advice'])
+        .forEach(function (id) {
+          $(id).hidden = true;
+          document.querySelector('nav a[href="#' + id + '"]').hidden = true;
+        });
+    }
+    renderCpu();
+    renderZones();
+    renderMonitor();
+  }
+
   function themeInit() {
     var root = document.documentElement;
     $('theme').addEventListener('click', function () {
@@ -659,6 +942,7 @@
     renderAdvice();
     renderTables();
     renderHistograms();
+    renderSections();
     themeInit();
     var pending = null;
     window.addEventListener('resize', function () {
