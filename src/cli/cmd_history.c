@@ -151,12 +151,34 @@ static void sparkline(const vt_history_point *p, size_t n, int ascii, FILE *out)
     }
 }
 
-static void trend_text(const vt_figure *fig, const char *program, const vt_history_point *p,
-                       size_t n, int ascii, FILE *out)
+/* The figure of a trend: a plain name ("peak") or a qualified one as the history records it
+ * ("zone:parse p99", "counter:items", "cpu:FUNCTION"); NULL when unknown. */
+static const vt_figure *trend_figure(const char *text)
+{
+    char name[VT_BUDGET_NAME_MAX], qual[VT_BUDGET_QUAL_MAX] = "";
+    const char *colon = strchr(text, ':'), *space = strchr(text, ' ');
+    size_t n = colon ? (size_t)(colon - text) : space ? (size_t)(space - text) : strlen(text);
+    if (n >= sizeof(name))
+        return NULL;
+    memcpy(name, text, n);
+    name[n] = 0;
+    if (colon) {
+        size_t q = space && space > colon ? (size_t)(space - colon - 1) : strlen(colon + 1);
+        if (!q || q >= sizeof(qual))
+            return NULL;
+        memcpy(qual, colon + 1, q);
+        qual[q] = 0;
+    }
+    const vt_figure *f = vt_figure_resolve(name, qual, space ? space + 1 : "");
+    return f && f->qualified == (colon != NULL) ? f : NULL;
+}
+
+static void trend_text(const vt_figure *fig, const char *name, const char *program,
+                       const vt_history_point *p, size_t n, int ascii, FILE *out)
 {
     char d[32], a[64], b[64];
     size_t flagged = 0;
-    fprintf(out, "%s (%s)%s%s: %zu run%s\n", fig->name, fig->label, program ? " of " : "",
+    fprintf(out, "%s (%s)%s%s: %zu run%s\n", name, fig->label, program ? " of " : "",
             program ? program : "", n, n == 1 ? "" : "s");
     if (!n) {
         fprintf(out, "(no run recorded this figure)\n");
@@ -172,8 +194,7 @@ static void trend_text(const vt_figure *fig, const char *program, const vt_histo
     fprintf(out, "  min %s", vt_figure_fmt(fig, lo, 0, a, sizeof(a)));
     fprintf(out, ", max %s", vt_figure_fmt(fig, hi, 0, a, sizeof(a)));
     fprintf(out, ", last %s\n\n", vt_figure_fmt(fig, p[n - 1].value, 0, a, sizeof(a)));
-    fprintf(out, "%6s  %-19s  %-16s %-8s %12s\n", "id", "date (UTC)", "program", "commit",
-            fig->name);
+    fprintf(out, "%6s  %-19s  %-16s %-8s %12s\n", "id", "date (UTC)", "program", "commit", name);
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%6lld  %s  %-16s %-8.8s %12s", (long long)p[i].id,
                 date_str(p[i].time, d, sizeof(d)), p[i].program,
@@ -190,13 +211,13 @@ static void trend_text(const vt_figure *fig, const char *program, const vt_histo
     fprintf(out, "\n%zu sudden change%s\n", flagged, flagged == 1 ? "" : "s");
 }
 
-static void trend_json(const vt_figure *fig, const char *program, const vt_history_point *p,
-                       size_t n, FILE *out)
+static void trend_json(const vt_figure *fig, const char *name, const char *program,
+                       const vt_history_point *p, size_t n, FILE *out)
 {
     char d[32];
     size_t flagged = 0;
     fputs("{\"schema\":\"vitals-history-trend\",\"version\":1,\"figure\":", out);
-    jstr(out, fig->name);
+    jstr(out, name);
     fputs(",\"unit\":", out);
     jstr(out, vt_figure_unit_name(fig->unit));
     fputs(",\"program\":", out);
@@ -290,8 +311,8 @@ int cmd_history(int argc, char **argv)
                          "('vitals diff --figures' lists them)");
             return 2;
         }
-        fig = vt_figure_find(argv[optind + 1]);
-        if (!fig || fig->qualified) {
+        fig = trend_figure(argv[optind + 1]);
+        if (!fig) {
             vt_cli_error("history trend: unknown figure '%s' ('vitals diff --figures' lists "
                          "them)",
                          argv[optind + 1]);
@@ -333,13 +354,13 @@ int cmd_history(int argc, char **argv)
     if (fig) {
         vt_history_point *p;
         size_t n;
-        err = vt_history_trend(h, fig->name, program, last > 0 ? (size_t)last : 50, &p, &n, msg,
-                               sizeof(msg));
+        err = vt_history_trend(h, argv[optind + 1], program, last > 0 ? (size_t)last : 50, &p, &n,
+                               msg, sizeof(msg));
         if (!err) {
             if (!strcmp(format, "json"))
-                trend_json(fig, program, p, n, stdout);
+                trend_json(fig, argv[optind + 1], program, p, n, stdout);
             else
-                trend_text(fig, program, p, n, ascii, stdout);
+                trend_text(fig, argv[optind + 1], program, p, n, ascii, stdout);
             vt_history_points_free(p, n);
         }
     } else {

@@ -189,9 +189,10 @@ def case_diff_exit(ctx):
     # Bad rules point at the offending character.
     err = expect([base, new, "--fail-on", "peak > +10x"], 2, err_has="unknown unit 'x'")
     ctx.check("    peak > +10x\n              ^" in err, f"caret under 'x':\n{err}")
-    err = expect([base, new, "--fail-on", "zone:parse p99 > +15%"], 2,
-                 err_has="unknown figure 'zone'")
-    ctx.check("    zone:parse p99 > +15%\n    ^" in err, f"caret under 'zone':\n{err}")
+    err = expect([base, new, "--fail-on", "zonk:parse p99 > +15%"], 2,
+                 err_has="unknown figure 'zonk'")
+    ctx.check("    zonk:parse p99 > +15%\n    ^" in err, f"caret under 'zonk':\n{err}")
+    expect([base, new, "--fail-on", "zone:parse p99 > +15%"], 2, err_has="holds no zones")
     err = expect([base, new, "--fail-on", "allocs > 1MiB"], 2, err_has="a count")
     ctx.check("    allocs > 1MiB\n             ^" in err, f"caret under the limit:\n{err}")
     expect([base, new, "--fail-on", "peak > 10%"], 2, err_has="a percentage is a change")
@@ -293,7 +294,7 @@ def case_run_budget(ctx):
     ctx.check("the exit status is the program's (2)" in r.stderr.decode(), r.stderr.decode())
     # Bad budget files: usage errors before the program runs.
     for text, err_has in (("peak > +10%\n", "absolute limits"), ("peak > 3XB\n", "unknown unit"),
-                          ("zone:parse p99 > 1ms\n", "unknown figure"),
+                          ("zonk:parse p99 > 1ms\n", "unknown figure"),
                           ("# nothing\n", "holds no rule")):
         bad = ctx.work / "bad.budget"
         bad.write_text(text)
@@ -310,6 +311,75 @@ def case_run_budget(ctx):
     ctx.eq("missing budget file", r.returncode, 2)
     r = ctx.vitals_cmd(["run", "--budget-status", "0", "--", prog])
     ctx.eq("--budget-status 0", r.returncode, 2)
+
+
+def named(d, name):
+    for f in d["named"]:
+        if f["name"] == name:
+            return f
+    raise Failed(f"no figure '{name}' in the diff's zones and counters: "
+                 f"{[f['name'] for f in d['named']]}")
+
+
+def case_diff_zones(ctx):
+    """Zone and counter figures: zone_sleep 1 against zone_sleep 30 (the zone "parse" sleeps 1 ms
+    and 30 ms by construction, 20 calls each; the counter "records" is 60 in both)."""
+    traces = []
+    for ms in (1, 30):
+        t = ctx.work / f"zones-{ms}.vtr"
+        r = ctx.vitals_cmd(["run", "-q", "--no-history", "-o", t, "--", ctx.prog("zone_sleep"),
+                            str(ms)])
+        ctx.require(r.returncode == 0, f"vitals run zone_sleep {ms}: {r.stderr.decode()}")
+        ctx.eq(f"zone_sleep {ms}: its output", r.stdout, b"zone_sleep done\n")
+        traces.append(t)
+    d = diff_json(ctx, traces)
+    ctx.eq("zone:parse calls (base, new)", (named(d, "zone:parse calls")["base"],
+                                            named(d, "zone:parse calls")["new"]), (20, 20))
+    ctx.eq("zone:emit calls (base, new)", (named(d, "zone:emit calls")["base"],
+                                           named(d, "zone:emit calls")["new"]), (10, 10))
+    ctx.eq("counter:records (base, new)", (named(d, "counter:records")["base"],
+                                           named(d, "counter:records")["new"]), (60, 60))
+    p99 = named(d, "zone:parse p99")
+    ctx.eq("zone:parse p99 unit", p99["unit"], "ns")
+    ctx.check(1e6 <= p99["base"] < 30e6, f"base p99 {p99['base']} ns: expected >= 1 ms")
+    ctx.check(p99["new"] >= 30e6, f"new p99 {p99['new']} ns: expected >= 30 ms")
+    ctx.eq("zone:parse calls unit", named(d, "zone:parse calls")["unit"], "count")
+    # The rule of the issue fails (exit 1); looser limits pass (exit 0).
+    r = diff(ctx, traces + ["--fail-on", "zone:parse p99 > +15%"], 1)
+    ctx.check(b"FAIL   zone:parse p99 > +15%" in r.stdout, f"no FAIL line:\n{r.stdout.decode()}")
+    ctx.check(b"zone:parse p99" in r.stdout and b"zones and counters" in r.stdout,
+              f"the text lacks the zones:\n{r.stdout.decode()}")
+    r = diff(ctx, traces + ["--fail-on", "zone:parse p99 > +1s", "--fail-on",
+                            "zone:parse calls != +0", "--fail-on", "counter:records != 60",
+                            "--fail-on", "zone:emit calls > +0%"], 0)
+    r = diff(ctx, traces + ["-f", "markdown", "--fail-on", "zone:parse p99 > +15%"], 1)
+    ctx.check(b"`zone:parse p99`" in r.stdout, f"Markdown lacks the zone:\n{r.stdout.decode()}")
+    # Bad rules: usage errors (2) that say why.
+    for rule, err_has in (("zone:parse p42 > 1ms", "no statistic 'p42'"),
+                          ("zone:parse calls > 1ms", "a count"),
+                          ("zone p99 > 1ms", "needs a name"),
+                          ("counter:records p99 > 1", "no statistic"),
+                          ("zone:nope p99 > +1%", "no zone of that name"),
+                          ("cpu > +10%", "no CPU profile"),
+                          ("cpu:main share > 1MiB", "percentage")):
+        r = diff(ctx, traces + ["--fail-on", rule], 2)
+        ctx.check(err_has in r.stderr.decode(), f"{rule!r}: stderr lacks {err_has!r}:\n"
+                  f"{r.stderr.decode()}")
+    # vitals run --budget with a zone limit, and the history's trend of a zone figure.
+    budget = ctx.work / "zones.budget"
+    budget.write_text("zone:parse p99 > 1s\nzone:parse calls > 20\n")
+    db = ctx.work / "zones-history.db"
+    for ms in (1, 30):
+        r = ctx.vitals_cmd(["run", "-q", "--budget", budget, "--history", db, "-o",
+                            ctx.work / "zb.vtr", "--", ctx.prog("zone_sleep"), str(ms)])
+        ctx.eq(f"run --budget zone_sleep {ms}: status", r.returncode, 0)
+        ctx.check("budget pass zone:parse calls > 20: 20" in r.stderr.decode(), r.stderr.decode())
+    t = history_json(ctx, db, "trend", "zone:parse p99")
+    vals = [p["value"] for p in t["points"]]
+    ctx.eq("history trend zone:parse p99: points", len(vals), 2)
+    ctx.check(vals[0] < 30e6 <= vals[1], f"trend values {vals}")
+    t = history_json(ctx, db, "trend", "counter:records")
+    ctx.eq("history trend counter:records", [p["value"] for p in t["points"]], [60, 60])
 
 
 def history(ctx, db, *args, status=0):
