@@ -382,6 +382,35 @@ def case_diff_zones(ctx):
     ctx.eq("history trend counter:records", [p["value"] for p in t["points"]], [60, 60])
 
 
+def case_diff_cpu(ctx):
+    """CPU figures: cpu_split with 600000 and 1200000 work units per round (tests/programs/
+    cpu_split.c: hot70 runs 70% of the work, cold30 30%), so the CPU time doubles by construction
+    and the shares stay. Sampled, so bounds rather than exact values."""
+    traces = []
+    for units in (600000, 1200000):
+        t = ctx.work / f"cpu-{units}.vtr"
+        r = ctx.vitals_cmd(["run", "-q", "--no-history", "--cpu", "-o", t, "--",
+                            ctx.prog("cpu_split"), "", str(units)])
+        ctx.require(r.returncode == 0, f"vitals run cpu_split: {r.stderr.decode()}")
+        traces.append(t)
+    d = diff_json(ctx, traces)
+    cpu = figure(d, "cpu")
+    ctx.check(1.5 < cpu["new"] / cpu["base"] < 2.6, f"CPU time {cpu['base']} -> {cpu['new']}")
+    ctx.eq("cpu: samples lost", figure(d, "samples_lost")["new"], 0)
+    fns = {f["function"]: f for f in d["cpu"]["functions"]}
+    ctx.eq("the most grown function", d["cpu"]["functions"][0]["function"], "hot70")
+    for fn, share in (("hot70", 70), ("cold30", 30)):
+        ctx.check(fn in fns and abs(fns[fn]["new_share"] - share) < 12,
+                  f"{fn}: share {fns.get(fn)}")
+    diff(ctx, traces + ["--fail-on", "cpu > +20%"], 1)
+    diff(ctx, traces + ["--fail-on", "cpu > +300%", "--fail-on", "cpu:hot70 share > 85",
+                        "--fail-on", "cpu:hot70 > +1s"], 0)
+    r = diff(ctx, traces + ["--fail-on", "cpu:nothing_here > 1ms"], 2)
+    ctx.check("no CPU sample in a function of that name" in r.stderr.decode(), r.stderr.decode())
+    r = diff(ctx, traces)
+    ctx.check(b"CPU functions by self time" in r.stdout, r.stdout.decode())
+
+
 def history(ctx, db, *args, status=0):
     r = ctx.vitals_cmd(["history", "--history", db, *map(str, args)])
     ctx.eq(f"vitals history {' '.join(map(str, args))}: status", r.returncode, status)
