@@ -23,7 +23,7 @@ static void usage(FILE *out)
             "still matches. A directory stands for the *.vtr files in it. With several runs per\n"
             "side (vitals run --repeat N), changes are weighed against the run-to-run noise.\n\n"
             "options:\n"
-            "  -f, --format FORMAT  text, json or markdown (default text)\n"
+            "  -f, --format FORMAT  text, json, markdown or html (default text)\n"
             "  -o, --output FILE    write to FILE instead of stdout\n"
             "  -n, --top N          call sites shown (default 10)\n"
             "      --frames N       frames shown per stack, 0 for all (default 6)\n"
@@ -305,8 +305,11 @@ int cmd_diff(int argc, char **argv)
         render = vt_render_diff_json;
     else if (!strcmp(format, "markdown") || !strcmp(format, "md"))
         render = vt_render_diff_markdown;
+    else if (!strcmp(format, "html"))
+        render = vt_render_diff_html;
     else {
-        vt_cli_error("unknown format '%s' for --format; choose text, json or markdown", format);
+        vt_cli_error("unknown format '%s' for --format; choose text, json, markdown or html",
+                     format);
         goto out;
     }
     int use_color = vt_cli_color(color, output ? -1 : 1);
