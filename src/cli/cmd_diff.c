@@ -25,12 +25,13 @@ static void usage(FILE *out)
             "options:\n"
             "  -f, --format FORMAT  text, json, markdown or html (default text)\n"
             "  -o, --output FILE    write to FILE instead of stdout\n"
-            "  -n, --top N          call sites shown (default 10)\n"
+            "  -n, --top N          call sites and CPU functions shown (default 10)\n"
             "      --frames N       frames shown per stack, 0 for all (default 6)\n"
             "      --by METRIC      rank sites by calls, bytes, peak, leaked or temporary\n"
             "                       (default bytes)\n"
             "      --fail-on RULE   a budget, e.g. 'peak > +10%%', 'leaked > 0',\n"
-            "                       'allocs > +20%%' (repeatable; docs/DIFF.md)\n"
+            "                       'allocs > +20%%', 'zone:parse p99 > +15%%', 'cpu > +10%%'\n"
+            "                       (repeatable; docs/DIFF.md)\n"
             "      --test TEST      welch or mann-whitney (default welch)\n"
             "      --alpha A        significance level for repeated runs (default 0.05)\n"
             "      --figures        list the figures rules can name, and exit\n"
@@ -102,8 +103,9 @@ static void list_figures(void)
 {
     printf("%-18s %-6s %s\n", "figure", "unit", "meaning");
     for (const vt_figure *f = vt_figures; f->name; f++)
-        printf("%-18s %-6s %s%s\n", f->name, vt_figure_unit_name(f->unit), f->label,
-               f->qualified ? " (needs :NAME)" : "");
+        printf("%-18s %-6s %s%s%s%s\n", f->name, vt_figure_unit_name(f->unit), f->label,
+               f->qualified ? " (needs :NAME)" : "", f->stats ? "; statistics: " : "",
+               f->stats ? f->stats : "");
 }
 
 struct side {
