@@ -37,8 +37,18 @@ def main():
         return r
 
     grow = Path(args.programs) / "grow"
+    db = work / "history.db"
+    db.unlink(missing_ok=True)
+    for n in (5, 5, 5, 6):
+        vitals("run", "-q", "--history", db, "-o", work / "h.vtr", "--", grow, n, 4096)
     vitals("run", "-q", "-o", work / "base.vtr", "--", grow, 5, 256)
     vitals("run", "-q", "-o", work / "new.vtr", "--", grow, 12, 256, "leak")
+    trend = work / "trend.html"
+    trend.write_bytes(vitals("history", "--history", db, "trend", "peak", "-f", "html").stdout)
+    r = subprocess.run([args.vitals, "history", "--history", db, "-f", "html"], env=env,
+                       capture_output=True)
+    if r.returncode != 2 or b"is for 'vitals history trend" not in r.stderr:
+        problems.append(f"history -f html (the list): exit {r.returncode}, {r.stderr!r}")
     page = work / "diff.html"
     r = vitals("diff", "-f", "html", "-o", page, "--fail-on", "peak > +10%", work / "base.vtr",
                work / "new.vtr")
@@ -87,6 +97,17 @@ def main():
             errors = [m for level, m in b.console() if level in ("SEVERE", "ERROR")]
             if errors:
                 problems.append(f"console errors after redrawing: {errors}")
+            # the history's chart: 4 runs of grow, the 4th (6 blocks of 4 KiB more) flagged
+            b.open(trend)
+            errors = [m for level, m in b.console() if level in ("SEVERE", "ERROR")]
+            if errors:
+                problems.append(f"trend page: console errors: {errors}")
+            pts = b.js("return [...document.querySelectorAll('#trend circle')].map("
+                       "e => [e.getAttribute('class'), +e.getAttribute('cy')])")
+            if [p[0] for p in pts] != ["point", "point", "point", "point flagged"]:
+                problems.append(f"trend points: {pts}")
+            elif not pts[3][1] < pts[0][1]:
+                problems.append(f"the larger peak is not drawn higher: {pts}")
     except BrowserError as e:
         problems.append(str(e))
     if problems:
