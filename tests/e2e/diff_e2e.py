@@ -380,6 +380,15 @@ def case_diff_zones(ctx):
     ctx.check(vals[0] < 30e6 <= vals[1], f"trend values {vals}")
     t = history_json(ctx, db, "trend", "counter:records")
     ctx.eq("history trend counter:records", [p["value"] for p in t["points"]], [60, 60])
+    # Task kinds (tests/programs/tasks.c: three tasks of each kind; a "sleep" task sleeps at
+    # least 40 ms, a "cpu" one uses at least 40 ms of CPU).
+    tt = ctx.work / "tasks.vtr"
+    r = ctx.vitals_cmd(["run", "-q", "--no-history", "-o", tt, "--", ctx.prog("tasks"),
+                        ctx.work])
+    ctx.require(r.returncode == 0, f"vitals run tasks: {r.stderr.decode()}")
+    diff(ctx, [tt, tt, "--fail-on", "task:cpu tasks != 3", "--fail-on", "task:sleep wall < 40ms",
+               "--fail-on", "task:cpu cpu < 40ms", "--fail-on", "task:io tasks > +0%"], 0)
+    diff(ctx, [tt, tt, "--fail-on", "task:sleep tasks == 3"], 1)
 
 
 def case_diff_cpu(ctx):
