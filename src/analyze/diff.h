@@ -61,6 +61,21 @@ typedef struct vt_diff_figure {
     vt_test_result test; /* base runs against new runs (valid with 2 or more on each side) */
 } vt_diff_figure;
 
+/* A qualified figure (zone:parse p99) compared: fig is the row for its statistic. */
+typedef struct vt_diff_named {
+    vt_diff_figure f;
+    char *qualifier;  /* "parse" */
+    const char *stat; /* "p99", or "" */
+    char *name;       /* as written in a rule: "zone:parse p99" */
+} vt_diff_named;
+
+/* A function's self CPU time compared. */
+typedef struct vt_diff_fn {
+    char *name;
+    double base_ns, new_ns;       /* means over the runs of each side */
+    double base_share, new_share; /* percent of each side's sampled CPU time (means) */
+} vt_diff_fn;
+
 typedef struct vt_diff {
     size_t n_base, n_new;
     enum vt_stat_test test;
@@ -70,6 +85,15 @@ typedef struct vt_diff {
     size_t n_sites;
     /* borrowed from the caller, who keeps them until vt_diff_free() */
     vt_model *const *base_models, *const *new_models;
+    /* figures of libvitals' zones and counters found in any run (zone:NAME calls, p50, p99,
+     * mean; counter:NAME), zones by name, then counters by name */
+    vt_diff_named *named;
+    size_t n_named;
+    /* functions of the CPU profiles (any run with samples), by name; means of their self time
+     * over the runs of each side (0 in a run without the function or without a profile) */
+    vt_diff_fn *fns;
+    size_t n_fns;
+    int has_cpu; /* some run of either side has CPU samples */
 } vt_diff;
 
 /* Compares nb base models with nn new ones (each side at least 1), symbolized with the
@@ -89,6 +113,11 @@ enum vt_site_change vt_diff_site_change(const vt_diff_site *s, int metric);
  * (largest first, ties by key). Returns how many were written; *total (may be NULL) gets how
  * many sites changed. */
 size_t vt_diff_rank(const vt_diff *d, int metric, size_t *out, size_t max, size_t *total);
+
+/* Fills out with up to max indexes into d->fns of functions whose self time changed, ranked by
+ * the absolute change (largest first, ties by name). Returns how many were written; *total
+ * (may be NULL) gets how many changed. */
+size_t vt_diff_rank_fns(const vt_diff *d, size_t *out, size_t max, size_t *total);
 
 /* The verdict of one budget rule over a diff. */
 typedef struct vt_diff_verdict {

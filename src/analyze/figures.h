@@ -9,11 +9,13 @@
 
 #include "analyze/budget.h"
 #include "analyze/model.h"
+#include "analyze/symbols.h"
 
 enum vt_figure_unit {
     VT_FIG_BYTES,
     VT_FIG_COUNT,
     VT_FIG_NS,
+    VT_FIG_PCT, /* a share in percent (cpu:FUNCTION share) */
 };
 
 typedef struct vt_figure {
@@ -34,6 +36,24 @@ extern const vt_figure vt_figures[];
 
 /* The figure called name, or NULL. */
 const vt_figure *vt_figure_find(const char *name);
+
+/* The row for figure name with qualifier qual ("" or NULL: none) and statistic stat: the
+ * figure's unit can depend on the statistic (zone:NAME calls is a count, zone:NAME p99 a
+ * time), and "cpu" is both a plain figure and a qualified one (cpu:FUNCTION). NULL when
+ * unknown. */
+const vt_figure *vt_figure_resolve(const char *name, const char *qual, const char *stat);
+
+/* The self time (stat "self" or ""), total time ("total") or self share of the sampled CPU time
+ * in percent ("share") of function fn in m's CPU profile, symbolized with syms. Returns 0 and
+ * *out, VT_ENOTFOUND with *why, or VT_ENOMEM. */
+int vt_figure_cpu_fn(const vt_model *m, vt_symbols *syms, const char *fn, const char *stat,
+                     double *out, const char **why);
+
+/* The qualified figures of m that a run's history keeps, at most max of them: for each zone
+ * "zone:NAME calls", "zone:NAME p50", "zone:NAME p99", "zone:NAME mean"; for each counter or
+ * gauge "counter:NAME". Sets *names (each and the array freed by the caller), *values (freed
+ * by the caller) and *n. Returns 0 or VT_ENOMEM. */
+int vt_figures_named(const vt_model *m, size_t max, char ***names, double **values, size_t *n);
 
 /* Checks that rule e names a known figure with a qualifier and statistic it accepts, and a
  * limit in a unit that fits it. Returns the figure, or NULL with *err_at (an offset in e->text)

@@ -310,6 +310,18 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
         if (!f->qualified && f->get(m, "", "", &figs[n].value, &why) == 0)
             figs[n++].name = f->name;
     }
+    /* zones and counters (docs/DIFF.md): up to 256 more */
+    char **named = NULL;
+    double *named_v = NULL;
+    size_t n_named = 0;
+    if (m && figs && vt_figures_named(m, 256, &named, &named_v, &n_named) == 0 && n_named) {
+        vt_history_figure *more = realloc(figs, (rows + n_named) * sizeof(*figs));
+        if (more) {
+            figs = more;
+            for (size_t i = 0; i < n_named; i++)
+                figs[n++] = (vt_history_figure){named[i], named_v[i]};
+        }
+    }
     gethostname(host, sizeof(host) - 1);
     if (!getcwd(cwd, sizeof(cwd)))
         cwd[0] = 0;
@@ -341,6 +353,10 @@ static void record(const vt_run_checks *c, const vt_model *m, const char *trace,
     free(run.command);
     free(run.git_commit);
     free(figs);
+    for (size_t i = 0; i < n_named; i++)
+        free(named[i]);
+    free(named);
+    free(named_v);
 }
 
 int vt_run_checks_finish(const vt_run_checks *c, const vt_model *model, const char *trace,

@@ -23,14 +23,15 @@ static void usage(FILE *out)
             "still matches. A directory stands for the *.vtr files in it. With several runs per\n"
             "side (vitals run --repeat N), changes are weighed against the run-to-run noise.\n\n"
             "options:\n"
-            "  -f, --format FORMAT  text, json or markdown (default text)\n"
+            "  -f, --format FORMAT  text, json, markdown or html (default text)\n"
             "  -o, --output FILE    write to FILE instead of stdout\n"
-            "  -n, --top N          call sites shown (default 10)\n"
+            "  -n, --top N          call sites and CPU functions shown (default 10)\n"
             "      --frames N       frames shown per stack, 0 for all (default 6)\n"
             "      --by METRIC      rank sites by calls, bytes, peak, leaked or temporary\n"
             "                       (default bytes)\n"
             "      --fail-on RULE   a budget, e.g. 'peak > +10%%', 'leaked > 0',\n"
-            "                       'allocs > +20%%' (repeatable; docs/DIFF.md)\n"
+            "                       'allocs > +20%%', 'zone:parse p99 > +15%%', 'cpu > +10%%'\n"
+            "                       (repeatable; docs/DIFF.md)\n"
             "      --test TEST      welch or mann-whitney (default welch)\n"
             "      --alpha A        significance level for repeated runs (default 0.05)\n"
             "      --figures        list the figures rules can name, and exit\n"
@@ -102,8 +103,9 @@ static void list_figures(void)
 {
     printf("%-18s %-6s %s\n", "figure", "unit", "meaning");
     for (const vt_figure *f = vt_figures; f->name; f++)
-        printf("%-18s %-6s %s%s\n", f->name, vt_figure_unit_name(f->unit), f->label,
-               f->qualified ? " (needs :NAME)" : "");
+        printf("%-18s %-6s %s%s%s%s\n", f->name, vt_figure_unit_name(f->unit), f->label,
+               f->qualified ? " (needs :NAME)" : "", f->stats ? "; statistics: " : "",
+               f->stats ? f->stats : "");
 }
 
 struct side {
@@ -305,8 +307,11 @@ int cmd_diff(int argc, char **argv)
         render = vt_render_diff_json;
     else if (!strcmp(format, "markdown") || !strcmp(format, "md"))
         render = vt_render_diff_markdown;
+    else if (!strcmp(format, "html"))
+        render = vt_render_diff_html;
     else {
-        vt_cli_error("unknown format '%s' for --format; choose text, json or markdown", format);
+        vt_cli_error("unknown format '%s' for --format; choose text, json, markdown or html",
+                     format);
         goto out;
     }
     int use_color = vt_cli_color(color, output ? -1 : 1);

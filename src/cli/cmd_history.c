@@ -22,7 +22,7 @@ static void usage(FILE *out)
             "options:\n"
             "  -p, --program NAME  only the runs of program NAME (its file name)\n"
             "  -n, --last N        the last N runs (default 20 for the list, 50 for trend)\n"
-            "  -f, --format FMT    text or json (default text)\n"
+            "  -f, --format FMT    text or json (default text); trend also html (a chart)\n"
             "      --history PATH  the database (default $VITALS_HISTORY, else\n"
             "                      ~/.local/share/vitals/history.db)\n"
             "      --ascii         draw the sparkline with ASCII characters\n"
@@ -151,12 +151,37 @@ static void sparkline(const vt_history_point *p, size_t n, int ascii, FILE *out)
     }
 }
 
-static void trend_text(const vt_figure *fig, const char *program, const vt_history_point *p,
-                       size_t n, int ascii, FILE *out)
+/* The figure of a trend: a plain name ("peak") or a qualified one as the history records it
+ * ("zone:parse p99", "counter:items", "cpu:FUNCTION"); NULL when unknown. */
+static const vt_figure *trend_figure(const char *text)
+{
+    char name[VT_BUDGET_NAME_MAX], qual[VT_BUDGET_QUAL_MAX] = "";
+    const char *colon = strchr(text, ':'), *space = strchr(text, ' ');
+    size_t n = colon ? (size_t)(colon - text) : space ? (size_t)(space - text) : strlen(text);
+    if (n >= sizeof(name))
+        return NULL;
+    memcpy(name, text, n);
+    name[n] = 0;
+    if (colon) {
+        size_t q = space && space > colon ? (size_t)(space - colon - 1) : strlen(colon + 1);
+        if (!q || q >= sizeof(qual))
+            return NULL;
+        memcpy(qual, colon + 1, q);
+        qual[q] = 0;
+    }
+    const vt_figure *f = vt_figure_resolve(name, qual, space ? space + 1 : "");
+    return f && f->qualified == (colon != NULL) ? f : NULL;
+}
+
+static void trend_html(const vt_figure *fig, const char *name, const char *program,
+                       const vt_history_point *p, size_t n, FILE *out);
+
+static void trend_text(const vt_figure *fig, const char *name, const char *program,
+                       const vt_history_point *p, size_t n, int ascii, FILE *out)
 {
     char d[32], a[64], b[64];
     size_t flagged = 0;
-    fprintf(out, "%s (%s)%s%s: %zu run%s\n", fig->name, fig->label, program ? " of " : "",
+    fprintf(out, "%s (%s)%s%s: %zu run%s\n", name, fig->label, program ? " of " : "",
             program ? program : "", n, n == 1 ? "" : "s");
     if (!n) {
         fprintf(out, "(no run recorded this figure)\n");
@@ -172,8 +197,7 @@ static void trend_text(const vt_figure *fig, const char *program, const vt_histo
     fprintf(out, "  min %s", vt_figure_fmt(fig, lo, 0, a, sizeof(a)));
     fprintf(out, ", max %s", vt_figure_fmt(fig, hi, 0, a, sizeof(a)));
     fprintf(out, ", last %s\n\n", vt_figure_fmt(fig, p[n - 1].value, 0, a, sizeof(a)));
-    fprintf(out, "%6s  %-19s  %-16s %-8s %12s\n", "id", "date (UTC)", "program", "commit",
-            fig->name);
+    fprintf(out, "%6s  %-19s  %-16s %-8s %12s\n", "id", "date (UTC)", "program", "commit", name);
     for (size_t i = 0; i < n; i++) {
         fprintf(out, "%6lld  %s  %-16s %-8.8s %12s", (long long)p[i].id,
                 date_str(p[i].time, d, sizeof(d)), p[i].program,
@@ -190,13 +214,13 @@ static void trend_text(const vt_figure *fig, const char *program, const vt_histo
     fprintf(out, "\n%zu sudden change%s\n", flagged, flagged == 1 ? "" : "s");
 }
 
-static void trend_json(const vt_figure *fig, const char *program, const vt_history_point *p,
-                       size_t n, FILE *out)
+static void trend_json(const vt_figure *fig, const char *name, const char *program,
+                       const vt_history_point *p, size_t n, FILE *out)
 {
     char d[32];
     size_t flagged = 0;
     fputs("{\"schema\":\"vitals-history-trend\",\"version\":1,\"figure\":", out);
-    jstr(out, fig->name);
+    jstr(out, name);
     fputs(",\"unit\":", out);
     jstr(out, vt_figure_unit_name(fig->unit));
     fputs(",\"program\":", out);
@@ -278,8 +302,9 @@ int cmd_history(int argc, char **argv)
             return 2;
         }
     }
-    if (strcmp(format, "text") && strcmp(format, "json")) {
-        vt_cli_error("unknown format '%s' for --format; choose text or json", format);
+    if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "html")) {
+        vt_cli_error("unknown format '%s' for --format; choose text, json or html (trend only)",
+                     format);
         return 2;
     }
     const char *action = optind < argc ? argv[optind] : "list";
@@ -290,8 +315,8 @@ int cmd_history(int argc, char **argv)
                          "('vitals diff --figures' lists them)");
             return 2;
         }
-        fig = vt_figure_find(argv[optind + 1]);
-        if (!fig || fig->qualified) {
+        fig = trend_figure(argv[optind + 1]);
+        if (!fig) {
             vt_cli_error("history trend: unknown figure '%s' ('vitals diff --figures' lists "
                          "them)",
                          argv[optind + 1]);
@@ -306,6 +331,11 @@ int cmd_history(int argc, char **argv)
         vt_cli_error("history: '%s' is not an action; expected trend or reset (or nothing, to "
                      "list the runs)",
                      action);
+        return 2;
+    }
+    if (!strcmp(format, "html") && !fig) {
+        vt_cli_error("--format html is for 'vitals history trend FIGURE' (a chart); the list is "
+                     "text or json");
         return 2;
     }
     char pathbuf[PATH_MAX], msg[512];
@@ -333,13 +363,15 @@ int cmd_history(int argc, char **argv)
     if (fig) {
         vt_history_point *p;
         size_t n;
-        err = vt_history_trend(h, fig->name, program, last > 0 ? (size_t)last : 50, &p, &n, msg,
-                               sizeof(msg));
+        err = vt_history_trend(h, argv[optind + 1], program, last > 0 ? (size_t)last : 50, &p, &n,
+                               msg, sizeof(msg));
         if (!err) {
-            if (!strcmp(format, "json"))
-                trend_json(fig, program, p, n, stdout);
+            if (!strcmp(format, "html"))
+                trend_html(fig, argv[optind + 1], program, p, n, stdout);
+            else if (!strcmp(format, "json"))
+                trend_json(fig, argv[optind + 1], program, p, n, stdout);
             else
-                trend_text(fig, program, p, n, ascii, stdout);
+                trend_text(fig, argv[optind + 1], program, p, n, ascii, stdout);
             vt_history_points_free(p, n);
         }
     } else {
@@ -363,4 +395,117 @@ int cmd_history(int argc, char **argv)
         rc = 1;
     }
     return rc;
+}
+
+/* HTML text of s (escaped). */
+static void html_text(FILE *out, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<')
+            fputs("&lt;", out);
+        else if (*s == '>')
+            fputs("&gt;", out);
+        else if (*s == '&')
+            fputs("&amp;", out);
+        else if (*s == '"')
+            fputs("&quot;", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+/* One self-contained page: the trend as an SVG line chart (sudden changes in red, each point's
+ * value, date and commit in its tooltip) and the table of the points. */
+static void trend_html(const vt_figure *fig, const char *name, const char *program,
+                       const vt_history_point *p, size_t n, FILE *out)
+{
+    enum { W = 900, H = 320, L = 90, R = 20, T = 20, B = 40 };
+    char a[64], d[32];
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        lo = fmin(lo, p[i].value);
+        hi = fmax(hi, p[i].value);
+    }
+    if (n && lo > 0 && lo < hi * 0.5)
+        lo = 0; /* start at 0 unless the values are close together */
+    double span = hi > lo ? hi - lo : (hi ? fabs(hi) : 1);
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>vitals "
+          "history: ",
+          out);
+    html_text(out, name);
+    fputs("</title>\n<style>\nbody{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}\n"
+          "table{border-collapse:collapse}th,td{padding:.15em .7em;border-bottom:1px solid #ddd;"
+          "text-align:right}th:nth-child(2),td:nth-child(2),td:nth-child(3){text-align:left}\n"
+          ".flag{color:#b22;font-weight:bold}svg text{font:12px sans-serif;fill:#555}\n"
+          "</style>\n</head>\n<body>\n<h1 style=\"font-size:1.4em\">",
+          out);
+    html_text(out, name);
+    fputs(" <small>(", out);
+    html_text(out, fig->label);
+    fputs(")</small></h1>\n<p>", out);
+    fprintf(out, "%zu run%s", n, n == 1 ? "" : "s");
+    if (program) {
+        fputs(" of ", out);
+        html_text(out, program);
+    }
+    size_t flagged = 0;
+    for (size_t i = 0; i < n; i++)
+        flagged += p[i].flagged;
+    fprintf(out, "; %zu sudden change%s (docs/DIFF.md)</p>\n", flagged, flagged == 1 ? "" : "s");
+    fprintf(out, "<svg id=\"trend\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n", W, H, W,
+            H);
+    fprintf(out,
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n"
+            "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n",
+            L, T, L, H - B, L, H - B, W - R, H - B);
+    if (n) {
+        fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", L - 6, T + 4,
+                vt_figure_fmt(fig, lo + span, 0, a, sizeof(a)));
+        fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", L - 6, H - B,
+                vt_figure_fmt(fig, lo, 0, a, sizeof(a)));
+        fprintf(out, "<text x=\"%d\" y=\"%d\">%s</text>\n", L, H - B + 18,
+                date_str(p[0].time, d, sizeof(d)));
+        fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", W - R, H - B + 18,
+                date_str(p[n - 1].time, d, sizeof(d)));
+    }
+    double pw = W - L - R, ph = H - T - B;
+    fputs("<polyline fill=\"none\" stroke=\"#3a7be0\" stroke-width=\"2\" points=\"", out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%.1f,%.1f", i ? " " : "", L + (n > 1 ? pw * (double)i / (n - 1) : pw / 2),
+                T + ph * (1 - (p[i].value - lo) / span));
+    fputs("\"/>\n", out);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out,
+                "<circle class=\"point%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"><title>",
+                p[i].flagged ? " flagged" : "", L + (n > 1 ? pw * (double)i / (n - 1) : pw / 2),
+                T + ph * (1 - (p[i].value - lo) / span), p[i].flagged ? 6 : 4,
+                p[i].flagged ? "#d22" : "#3a7be0");
+        fprintf(out, "run %lld, %s: %s", (long long)p[i].id, date_str(p[i].time, d, sizeof(d)),
+                vt_figure_fmt(fig, p[i].value, 0, a, sizeof(a)));
+        if (p[i].git_commit) {
+            fputs(", commit ", out);
+            html_text(out, p[i].git_commit);
+        }
+        fputs(p[i].flagged ? " (sudden change)" : "", out);
+        fputs("</title></circle>\n", out);
+    }
+    fputs("</svg>\n<table>\n<tr><th>id</th><th>date (UTC)</th><th>program</th><th>commit</th>"
+          "<th>value</th><th></th></tr>\n",
+          out);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "<tr><td>%lld</td><td>%s</td><td>", (long long)p[i].id,
+                date_str(p[i].time, d, sizeof(d)));
+        html_text(out, p[i].program);
+        fputs("</td><td>", out);
+        html_text(out, p[i].git_commit ? p[i].git_commit : "-");
+        fprintf(out, "</td><td>%s</td><td>", vt_figure_fmt(fig, p[i].value, 0, a, sizeof(a)));
+        if (p[i].flagged) {
+            char b[64];
+            fprintf(out, "<span class=\"flag\">sudden change: %s from the median %s</span>",
+                    vt_figure_fmt(fig, p[i].value - p[i].baseline, 1, a, sizeof(a)),
+                    vt_figure_fmt(fig, p[i].baseline, 0, b, sizeof(b)));
+        }
+        fputs("</td></tr>\n", out);
+    }
+    fputs("</table>\n</body>\n</html>\n", out);
 }

@@ -67,6 +67,10 @@ static const char *quantity_str(const vt_diff_verdict *v, char *buf, size_t n)
 
 /* text */
 
+static void text_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
+static void json_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
+static void md_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
+
 int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
 {
     const char *bold = o->color ? "\033[1m" : "", *red = o->color ? "\033[31m" : "",
@@ -110,6 +114,7 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
                 "\nnoise: %s, so no noise estimate exists; record several runs with "
                 "'vitals run --repeat N' and give them all to diff\n",
                 d->n_base == 1 && d->n_new == 1 ? "one run per side" : "one run on a side");
+    text_more(d, o, out);
 
     size_t total = 0, *idx = malloc((o->top ? o->top : 1) * sizeof(*idx));
     if (!idx)
@@ -322,7 +327,9 @@ int vt_render_diff_json(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
     if (!idx)
         return -1;
     size_t n = vt_diff_rank(d, o->metric, idx, o->top, &total);
-    fputs("],\"sites\":{\"by\":", out);
+    fputs("],", out);
+    json_more(d, o, out);
+    fputs("\"sites\":{\"by\":", out);
     jstr(out, vt_diff_metric_name(o->metric));
     fprintf(out, ",\"changed\":%zu,\"matched\":%zu,\"entries\":[", total, d->n_sites);
     for (size_t k = 0; k < n; k++) {
@@ -472,6 +479,7 @@ int vt_render_diff_markdown(const vt_diff *d, const vt_diff_report_opts *o, FILE
     else
         fprintf(out, "\nConfidence: 1 - p of %s over %zu base and %zu new runs.\n",
                 test_label(o->test), d->n_base, d->n_new);
+    md_more(d, o, out);
 
     size_t total = 0, *idx = malloc((o->top ? o->top : 1) * sizeof(*idx));
     if (!idx)
@@ -501,4 +509,166 @@ int vt_render_diff_markdown(const vt_diff *d, const vt_diff_report_opts *o, FILE
     }
     free(idx);
     return ferror(out) ? -1 : 0;
+}
+
+/* Zones, counters and CPU functions, in each format. */
+
+static void text_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
+{
+    const char *bold = o->color ? "\033[1m" : "", *red = o->color ? "\033[31m" : "",
+               *green = o->color ? "\033[32m" : "", *dim = o->color ? "\033[2m" : "",
+               *reset = o->color ? "\033[0m" : "";
+    char a[64], b[64], c[64], r[32];
+    if (d->n_named)
+        fprintf(out, "\n%s%-24s %12s %12s %13s %8s%s%s\n", bold, "zones and counters", "base",
+                "new", "change", "", noise(d) ? "  confidence" : "", reset);
+    for (size_t i = 0; i < d->n_named; i++) {
+        const vt_diff_figure *f = &d->named[i].f;
+        if (!f->has) {
+            fprintf(out, "%-24s %sn/a: %s%s\n", d->named[i].name, dim, f->why, reset);
+            continue;
+        }
+        double delta = f->new_mean - f->base_mean;
+        fprintf(out, "%-24s %12s %12s %13s %8s", d->named[i].name,
+                vt_figure_fmt(f->fig, f->base_mean, 0, a, sizeof(a)),
+                vt_figure_fmt(f->fig, f->new_mean, 0, b, sizeof(b)),
+                delta == 0 ? "=" : vt_figure_fmt(f->fig, delta, 1, c, sizeof(c)),
+                delta == 0 ? "" : relative(f->base_mean, f->new_mean, r, sizeof(r)));
+        if (noise(d) && f->test.valid)
+            fprintf(out, "  %9.1f%%%s", (1 - f->test.p) * 100,
+                    f->test.p < o->alpha && delta != 0 ? " *" : "  ");
+        fputc('\n', out);
+    }
+    if (!d->has_cpu)
+        return;
+    size_t total = 0, *idx = malloc((o->top ? o->top : 1) * sizeof(*idx));
+    if (!idx)
+        return;
+    size_t n = vt_diff_rank_fns(d, idx, o->top, &total);
+    const vt_figure *ns = vt_figure_find("duration");
+    fprintf(out, "\n%sCPU functions by self time%s (sampled; matched by name): %zu changed\n", bold,
+            reset, total);
+    for (size_t k = 0; k < n; k++) {
+        const vt_diff_fn *f = &d->fns[idx[k]];
+        double delta = f->new_ns - f->base_ns;
+        fprintf(out, "  %s%12s%s  %s -> %s  %s(share %.1f%% -> %.1f%%)%s  %s\n",
+                delta > 0 ? red : green, vt_figure_fmt(ns, delta, 1, a, sizeof(a)), reset,
+                vt_figure_fmt(ns, f->base_ns, 0, b, sizeof(b)),
+                vt_figure_fmt(ns, f->new_ns, 0, c, sizeof(c)), dim, f->base_share, f->new_share,
+                reset, f->name);
+    }
+    if (total > n)
+        fprintf(out, "  %s... %zu more changed functions (--top)%s\n", dim, total - n, reset);
+    free(idx);
+}
+
+static void json_figure_values(const vt_diff *d, const vt_diff_figure *f, FILE *out,
+                               const vt_diff_report_opts *o)
+{
+    fputs(",\"unit\":", out);
+    jstr(out, vt_figure_unit_name(f->fig->unit));
+    fprintf(out, ",\"measured\":%s,\"why\":", f->has ? "true" : "false");
+    jstr(out, f->has ? NULL : f->why);
+    fputs(",\"base\":", out);
+    jnum(out, f->has ? f->base_mean : NAN);
+    fputs(",\"new\":", out);
+    jnum(out, f->has ? f->new_mean : NAN);
+    fputs(",\"change\":", out);
+    jnum(out, f->has ? f->new_mean - f->base_mean : NAN);
+    fputs(",\"relative\":", out);
+    jnum(out,
+         f->has && f->base_mean ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100 : NAN);
+    fputs(",\"base_runs\":", out);
+    jnums(out, f->base, d->n_base);
+    fputs(",\"new_runs\":", out);
+    jnums(out, f->new_value, d->n_new);
+    fputs(",\"test\":", out);
+    if (f->has)
+        jtest(out, &f->test, o->test);
+    else
+        fputs("null", out);
+}
+
+/* Writes "named":[...],"cpu":{...}, followed by a comma. */
+static void json_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
+{
+    fputs("\"named\":[", out);
+    for (size_t i = 0; i < d->n_named; i++) {
+        const vt_diff_named *dn = &d->named[i];
+        fputs(i ? ",{\"name\":" : "{\"name\":", out);
+        jstr(out, dn->name);
+        fputs(",\"figure\":", out);
+        jstr(out, dn->f.fig->name);
+        fputs(",\"qualifier\":", out);
+        jstr(out, dn->qualifier);
+        fputs(",\"stat\":", out);
+        jstr(out, dn->stat[0] ? dn->stat : NULL);
+        json_figure_values(d, &dn->f, out, o);
+        fputc('}', out);
+    }
+    fprintf(out, "],\"cpu\":{\"profiled\":%s", d->has_cpu ? "true" : "false");
+    size_t total = 0, *idx = malloc((d->n_fns ? d->n_fns : 1) * sizeof(*idx));
+    size_t n = idx ? vt_diff_rank_fns(d, idx, o->top, &total) : 0;
+    fprintf(out, ",\"changed\":%zu,\"functions\":[", total);
+    for (size_t k = 0; k < n; k++) {
+        const vt_diff_fn *f = &d->fns[idx[k]];
+        fputs(k ? ",{\"function\":" : "{\"function\":", out);
+        jstr(out, f->name);
+        fputs(",\"base_self_ns\":", out);
+        jnum(out, f->base_ns);
+        fputs(",\"new_self_ns\":", out);
+        jnum(out, f->new_ns);
+        fputs(",\"delta_ns\":", out);
+        jnum(out, f->new_ns - f->base_ns);
+        fputs(",\"base_share\":", out);
+        jnum(out, f->base_share);
+        fputs(",\"new_share\":", out);
+        jnum(out, f->new_share);
+        fputc('}', out);
+    }
+    fputs("]},", out);
+    free(idx);
+}
+
+static void md_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
+{
+    char a[64], b[64], c[64], r[32];
+    size_t shown = 0;
+    for (size_t i = 0; i < d->n_named; i++) {
+        const vt_diff_figure *f = &d->named[i].f;
+        if (!f->has || f->new_mean == f->base_mean)
+            continue;
+        if (!shown++)
+            fputs("\n**Zones and counters** (changed)\n\n| figure | base | new | change |\n"
+                  "| --- | ---: | ---: | ---: |\n",
+                  out);
+        fputs("| ", out);
+        md_code(out, d->named[i].name);
+        fprintf(out, " | %s | %s | %s (%s) |\n",
+                vt_figure_fmt(f->fig, f->base_mean, 0, a, sizeof(a)),
+                vt_figure_fmt(f->fig, f->new_mean, 0, b, sizeof(b)),
+                vt_figure_fmt(f->fig, f->new_mean - f->base_mean, 1, c, sizeof(c)),
+                relative(f->base_mean, f->new_mean, r, sizeof(r)));
+    }
+    if (!d->has_cpu)
+        return;
+    size_t total = 0, *idx = malloc((o->top ? o->top : 1) * sizeof(*idx));
+    if (!idx)
+        return;
+    size_t n = vt_diff_rank_fns(d, idx, o->top, &total);
+    const vt_figure *ns = vt_figure_find("duration");
+    fprintf(out, "\n**CPU functions by self time** (sampled): %zu changed\n\n", total);
+    if (n)
+        fputs("| delta | base | new | share | function |\n| ---: | ---: | ---: | ---: | --- |\n",
+              out);
+    for (size_t k = 0; k < n; k++) {
+        const vt_diff_fn *f = &d->fns[idx[k]];
+        fprintf(out, "| %s | %s | %s | %.1f%% → %.1f%% | ",
+                vt_figure_fmt(ns, f->new_ns - f->base_ns, 1, a, sizeof(a)),
+                vt_figure_fmt(ns, f->base_ns, 0, b, sizeof(b)),
+                vt_figure_fmt(ns, f->new_ns, 0, c, sizeof(c)), f->base_share, f->new_share);
+        md_code(out, f->name);
+        fputs(" |\n", out);
+    }
+    free(idx);
 }

@@ -24,6 +24,9 @@ typedef struct vt_diff_report_opts {
 int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
 int vt_render_diff_json(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
 int vt_render_diff_markdown(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
+/* One self-contained HTML page: the figures, zones, CPU functions, call sites and a
+ * differential flame graph (grown and shrunk stacks in two colours), from the JSON document. */
+int vt_render_diff_html(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
 
 /* How many verdicts are broken. */
 size_t vt_diff_broken_count(const vt_diff_verdict *v, size_t n);

@@ -189,9 +189,10 @@ def case_diff_exit(ctx):
     # Bad rules point at the offending character.
     err = expect([base, new, "--fail-on", "peak > +10x"], 2, err_has="unknown unit 'x'")
     ctx.check("    peak > +10x\n              ^" in err, f"caret under 'x':\n{err}")
-    err = expect([base, new, "--fail-on", "zone:parse p99 > +15%"], 2,
-                 err_has="unknown figure 'zone'")
-    ctx.check("    zone:parse p99 > +15%\n    ^" in err, f"caret under 'zone':\n{err}")
+    err = expect([base, new, "--fail-on", "zonk:parse p99 > +15%"], 2,
+                 err_has="unknown figure 'zonk'")
+    ctx.check("    zonk:parse p99 > +15%\n    ^" in err, f"caret under 'zonk':\n{err}")
+    expect([base, new, "--fail-on", "zone:parse p99 > +15%"], 2, err_has="holds no zones")
     err = expect([base, new, "--fail-on", "allocs > 1MiB"], 2, err_has="a count")
     ctx.check("    allocs > 1MiB\n             ^" in err, f"caret under the limit:\n{err}")
     expect([base, new, "--fail-on", "peak > 10%"], 2, err_has="a percentage is a change")
@@ -293,7 +294,7 @@ def case_run_budget(ctx):
     ctx.check("the exit status is the program's (2)" in r.stderr.decode(), r.stderr.decode())
     # Bad budget files: usage errors before the program runs.
     for text, err_has in (("peak > +10%\n", "absolute limits"), ("peak > 3XB\n", "unknown unit"),
-                          ("zone:parse p99 > 1ms\n", "unknown figure"),
+                          ("zonk:parse p99 > 1ms\n", "unknown figure"),
                           ("# nothing\n", "holds no rule")):
         bad = ctx.work / "bad.budget"
         bad.write_text(text)
@@ -310,6 +311,113 @@ def case_run_budget(ctx):
     ctx.eq("missing budget file", r.returncode, 2)
     r = ctx.vitals_cmd(["run", "--budget-status", "0", "--", prog])
     ctx.eq("--budget-status 0", r.returncode, 2)
+
+
+def named(d, name):
+    for f in d["named"]:
+        if f["name"] == name:
+            return f
+    raise Failed(f"no figure '{name}' in the diff's zones and counters: "
+                 f"{[f['name'] for f in d['named']]}")
+
+
+def case_diff_zones(ctx):
+    """Zone and counter figures: zone_sleep 1 against zone_sleep 30 (the zone "parse" sleeps 1 ms
+    and 30 ms by construction, 20 calls each; the counter "records" is 60 in both)."""
+    traces = []
+    for ms in (1, 30):
+        t = ctx.work / f"zones-{ms}.vtr"
+        r = ctx.vitals_cmd(["run", "-q", "--no-history", "-o", t, "--", ctx.prog("zone_sleep"),
+                            str(ms)])
+        ctx.require(r.returncode == 0, f"vitals run zone_sleep {ms}: {r.stderr.decode()}")
+        ctx.eq(f"zone_sleep {ms}: its output", r.stdout, b"zone_sleep done\n")
+        traces.append(t)
+    d = diff_json(ctx, traces)
+    ctx.eq("zone:parse calls (base, new)", (named(d, "zone:parse calls")["base"],
+                                            named(d, "zone:parse calls")["new"]), (20, 20))
+    ctx.eq("zone:emit calls (base, new)", (named(d, "zone:emit calls")["base"],
+                                           named(d, "zone:emit calls")["new"]), (10, 10))
+    ctx.eq("counter:records (base, new)", (named(d, "counter:records")["base"],
+                                           named(d, "counter:records")["new"]), (60, 60))
+    p99 = named(d, "zone:parse p99")
+    ctx.eq("zone:parse p99 unit", p99["unit"], "ns")
+    ctx.check(1e6 <= p99["base"] < 30e6, f"base p99 {p99['base']} ns: expected >= 1 ms")
+    ctx.check(p99["new"] >= 30e6, f"new p99 {p99['new']} ns: expected >= 30 ms")
+    ctx.eq("zone:parse calls unit", named(d, "zone:parse calls")["unit"], "count")
+    # The rule of the issue fails (exit 1); looser limits pass (exit 0).
+    r = diff(ctx, traces + ["--fail-on", "zone:parse p99 > +15%"], 1)
+    ctx.check(b"FAIL   zone:parse p99 > +15%" in r.stdout, f"no FAIL line:\n{r.stdout.decode()}")
+    ctx.check(b"zone:parse p99" in r.stdout and b"zones and counters" in r.stdout,
+              f"the text lacks the zones:\n{r.stdout.decode()}")
+    r = diff(ctx, traces + ["--fail-on", "zone:parse p99 > +1s", "--fail-on",
+                            "zone:parse calls != +0", "--fail-on", "counter:records != 60",
+                            "--fail-on", "zone:emit calls > +0%"], 0)
+    r = diff(ctx, traces + ["-f", "markdown", "--fail-on", "zone:parse p99 > +15%"], 1)
+    ctx.check(b"`zone:parse p99`" in r.stdout, f"Markdown lacks the zone:\n{r.stdout.decode()}")
+    # Bad rules: usage errors (2) that say why.
+    for rule, err_has in (("zone:parse p42 > 1ms", "no statistic 'p42'"),
+                          ("zone:parse calls > 1ms", "a count"),
+                          ("zone p99 > 1ms", "needs a name"),
+                          ("counter:records p99 > 1", "no statistic"),
+                          ("zone:nope p99 > +1%", "no zone of that name"),
+                          ("cpu > +10%", "no CPU profile"),
+                          ("cpu:main share > 1MiB", "percentage")):
+        r = diff(ctx, traces + ["--fail-on", rule], 2)
+        ctx.check(err_has in r.stderr.decode(), f"{rule!r}: stderr lacks {err_has!r}:\n"
+                  f"{r.stderr.decode()}")
+    # vitals run --budget with a zone limit, and the history's trend of a zone figure.
+    budget = ctx.work / "zones.budget"
+    budget.write_text("zone:parse p99 > 1s\nzone:parse calls > 20\n")
+    db = ctx.work / "zones-history.db"
+    for ms in (1, 30):
+        r = ctx.vitals_cmd(["run", "-q", "--budget", budget, "--history", db, "-o",
+                            ctx.work / "zb.vtr", "--", ctx.prog("zone_sleep"), str(ms)])
+        ctx.eq(f"run --budget zone_sleep {ms}: status", r.returncode, 0)
+        ctx.check("budget pass zone:parse calls > 20: 20" in r.stderr.decode(), r.stderr.decode())
+    t = history_json(ctx, db, "trend", "zone:parse p99")
+    vals = [p["value"] for p in t["points"]]
+    ctx.eq("history trend zone:parse p99: points", len(vals), 2)
+    ctx.check(vals[0] < 30e6 <= vals[1], f"trend values {vals}")
+    t = history_json(ctx, db, "trend", "counter:records")
+    ctx.eq("history trend counter:records", [p["value"] for p in t["points"]], [60, 60])
+    # Task kinds (tests/programs/tasks.c: three tasks of each kind; a "sleep" task sleeps at
+    # least 40 ms, a "cpu" one uses at least 40 ms of CPU).
+    tt = ctx.work / "tasks.vtr"
+    r = ctx.vitals_cmd(["run", "-q", "--no-history", "-o", tt, "--", ctx.prog("tasks"),
+                        ctx.work])
+    ctx.require(r.returncode == 0, f"vitals run tasks: {r.stderr.decode()}")
+    diff(ctx, [tt, tt, "--fail-on", "task:cpu tasks != 3", "--fail-on", "task:sleep wall < 40ms",
+               "--fail-on", "task:cpu cpu < 40ms", "--fail-on", "task:io tasks > +0%"], 0)
+    diff(ctx, [tt, tt, "--fail-on", "task:sleep tasks == 3"], 1)
+
+
+def case_diff_cpu(ctx):
+    """CPU figures: cpu_split with 600000 and 1200000 work units per round (tests/programs/
+    cpu_split.c: hot70 runs 70% of the work, cold30 30%), so the CPU time doubles by construction
+    and the shares stay. Sampled, so bounds rather than exact values."""
+    traces = []
+    for units in (600000, 1200000):
+        t = ctx.work / f"cpu-{units}.vtr"
+        r = ctx.vitals_cmd(["run", "-q", "--no-history", "--cpu", "-o", t, "--",
+                            ctx.prog("cpu_split"), "", str(units)])
+        ctx.require(r.returncode == 0, f"vitals run cpu_split: {r.stderr.decode()}")
+        traces.append(t)
+    d = diff_json(ctx, traces)
+    cpu = figure(d, "cpu")
+    ctx.check(1.5 < cpu["new"] / cpu["base"] < 2.6, f"CPU time {cpu['base']} -> {cpu['new']}")
+    ctx.eq("cpu: samples lost", figure(d, "samples_lost")["new"], 0)
+    fns = {f["function"]: f for f in d["cpu"]["functions"]}
+    ctx.eq("the most grown function", d["cpu"]["functions"][0]["function"], "hot70")
+    for fn, share in (("hot70", 70), ("cold30", 30)):
+        ctx.check(fn in fns and abs(fns[fn]["new_share"] - share) < 12,
+                  f"{fn}: share {fns.get(fn)}")
+    diff(ctx, traces + ["--fail-on", "cpu > +20%"], 1)
+    diff(ctx, traces + ["--fail-on", "cpu > +300%", "--fail-on", "cpu:hot70 share > 85",
+                        "--fail-on", "cpu:hot70 > +1s"], 0)
+    r = diff(ctx, traces + ["--fail-on", "cpu:nothing_here > 1ms"], 2)
+    ctx.check("no CPU sample in a function of that name" in r.stderr.decode(), r.stderr.decode())
+    r = diff(ctx, traces)
+    ctx.check(b"CPU functions by self time" in r.stdout, r.stdout.decode())
 
 
 def history(ctx, db, *args, status=0):

@@ -162,9 +162,9 @@ static void test_figures(void **state)
     assert_non_null(for_rule("leaked > 0", &at, msg, sizeof(msg)));
     assert_non_null(for_rule("allocs > +20%", &at, msg, sizeof(msg)));
     assert_non_null(for_rule("duration > 2s", &at, msg, sizeof(msg)));
-    assert_null(for_rule("zone:parse p99 > +15%", &at, msg, sizeof(msg)));
+    assert_null(for_rule("zonk:parse p99 > +15%", &at, msg, sizeof(msg)));
     assert_int_equal(at, 0);
-    assert_non_null(strstr(msg, "unknown figure 'zone'"));
+    assert_non_null(strstr(msg, "unknown figure 'zonk'"));
     assert_null(for_rule("peak:x > 1", &at, msg, sizeof(msg)));
     assert_non_null(strstr(msg, "takes no ':x'"));
     assert_null(for_rule("peak p99 > 1", &at, msg, sizeof(msg)));
@@ -175,8 +175,73 @@ static void test_figures(void **state)
     assert_null(for_rule("peak > 10ms", &at, msg, sizeof(msg)));
     assert_non_null(strstr(msg, "in bytes"));
     for (const vt_figure *f = vt_figures; f->name; f++)
-        assert_ptr_equal(vt_figure_find(f->name), f);
+        if (!f->qualified)
+            assert_ptr_equal(vt_figure_find(f->name), f);
     assert_null(vt_figure_find("nope"));
+}
+
+/* The figures of zones, counters, tasks and the CPU profile: which statistics each takes, and
+ * the unit each statistic has. */
+static void test_named_figures(void **state)
+{
+    (void)state;
+    char msg[256];
+    size_t at;
+    const vt_figure *f = for_rule("zone:parse p99 > +15%", &at, msg, sizeof(msg));
+    assert_non_null(f);
+    assert_string_equal(f->name, "zone");
+    assert_int_equal(f->unit, VT_FIG_NS);
+    static const char *const ns_stats[] = {"p50",   "p90",  "p95", "p99",
+                                           "p99.9", "mean", "max", "total"};
+    for (size_t i = 0; i < sizeof(ns_stats) / sizeof(*ns_stats); i++) {
+        char rule[64];
+        snprintf(rule, sizeof(rule), "zone:a.b %s > 2ms", ns_stats[i]);
+        f = for_rule(rule, &at, msg, sizeof(msg));
+        assert_non_null(f);
+        assert_int_equal(f->unit, VT_FIG_NS);
+    }
+    assert_non_null(f = for_rule("zone:parse > +1ms", &at, msg, sizeof(msg))); /* total */
+    assert_int_equal(f->unit, VT_FIG_NS);
+    assert_non_null(f = for_rule("zone:parse calls > +10%", &at, msg, sizeof(msg)));
+    assert_int_equal(f->unit, VT_FIG_COUNT);
+    assert_non_null(f = for_rule("zone:parse errors > 0", &at, msg, sizeof(msg)));
+    assert_int_equal(f->unit, VT_FIG_COUNT);
+    assert_null(for_rule("zone:parse calls > 1ms", &at, msg, sizeof(msg)));
+    assert_int_equal(at, 19);
+    assert_non_null(strstr(msg, "a count"));
+    assert_null(for_rule("zone:parse p42 > 1ms", &at, msg, sizeof(msg)));
+    assert_non_null(strstr(msg, "no statistic 'p42'"));
+    assert_null(for_rule("zone p99 > 1ms", &at, msg, sizeof(msg)));
+    assert_non_null(strstr(msg, "needs a name"));
+    assert_non_null(f = for_rule("counter:items > +5%", &at, msg, sizeof(msg)));
+    assert_int_equal(f->unit, VT_FIG_COUNT);
+    assert_non_null(for_rule("counter:depth last > 40", &at, msg, sizeof(msg)));
+    assert_null(for_rule("counter:items p99 > 1", &at, msg, sizeof(msg)));
+    /* "cpu" is the CPU time, and with a name a function's share of it */
+    assert_non_null(f = for_rule("cpu > +10%", &at, msg, sizeof(msg)));
+    assert_false(f->qualified);
+    assert_int_equal(f->unit, VT_FIG_NS);
+    assert_non_null(f = for_rule("cpu:parse_line > +2ms", &at, msg, sizeof(msg)));
+    assert_true(f->qualified);
+    assert_int_equal(f->unit, VT_FIG_NS);
+    assert_non_null(f = for_rule("cpu:parse_line share > 30", &at, msg, sizeof(msg)));
+    assert_int_equal(f->unit, VT_FIG_PCT);
+    assert_null(for_rule("cpu:parse_line share > 1ms", &at, msg, sizeof(msg)));
+    assert_non_null(strstr(msg, "percentage"));
+    assert_null(for_rule("cpu p99 > 1ms", &at, msg, sizeof(msg)));
+    assert_non_null(f = for_rule("samples_lost > 0", &at, msg, sizeof(msg)));
+    assert_non_null(f = for_rule("task:request wall > +10%", &at, msg, sizeof(msg)));
+    assert_int_equal(f->unit, VT_FIG_NS);
+    assert_non_null(f = for_rule("task:request tasks < 10", &at, msg, sizeof(msg)));
+    assert_int_equal(f->unit, VT_FIG_COUNT);
+    /* the history's names resolve to the same rows */
+    assert_ptr_equal(vt_figure_resolve("zone", "parse", "calls"),
+                     for_rule("zone:parse calls > 1", &at, msg, sizeof(msg)));
+    assert_ptr_equal(vt_figure_resolve("cpu", "", ""), vt_figure_find("cpu"));
+    assert_null(vt_figure_resolve("zonk", "x", ""));
+    char buf[64];
+    assert_string_equal(
+        vt_figure_fmt(vt_figure_resolve("cpu", "f", "share"), 12.34, 0, buf, sizeof(buf)), "12.3%");
 }
 
 static void test_evaluate(void **state)
@@ -285,10 +350,10 @@ static void test_sudden_change(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_rules), cmocka_unit_test(test_bad_rules),
-        cmocka_unit_test(test_figures),    cmocka_unit_test(test_evaluate),
-        cmocka_unit_test(test_stats),      cmocka_unit_test(test_sudden_change),
-        cmocka_unit_test(test_prefix),
+        cmocka_unit_test(test_good_rules),    cmocka_unit_test(test_bad_rules),
+        cmocka_unit_test(test_figures),       cmocka_unit_test(test_named_figures),
+        cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_sudden_change), cmocka_unit_test(test_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
