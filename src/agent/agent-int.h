@@ -46,7 +46,12 @@ enum vt_state {
 
 struct vt_thread;
 
-/* A thread's events in the order they happened, as varint rows (tag, time delta, fields). */
+/* A thread's events in the order they happened, as varint rows (tag, time delta, fields);
+ * zone rows alone have fixed sizes: ZONE_BEGIN is the tag, the time delta (8 bytes) and the
+ * source location's address (8), ZONE_END the tag, the time delta (8), the duration in ticks
+ * (8) and the flags (1); integers little-endian. */
+#define VT_ZONE_BEGIN_ROW 17
+#define VT_ZONE_END_ROW 18
 struct vt_buf {
     struct vt_buf *next;
     struct vt_thread *owner;
@@ -86,8 +91,10 @@ struct vt_thread {
     _Atomic int retired; /* the writer has forgotten this state: attach a new one */
     _Atomic uint64_t cover;
     struct vt_thread *next_all;
-    /* the writer's */
-    struct vt_buf *pend, *pend_tail; /* handed over, not yet merged */
+    /* the writer's, on cache lines of their own: the writer updates them for every row it
+     * merges, and sharing a line with the fields above would make each event of the thread
+     * wait for that line (the states are 64-byte aligned, so two threads share none either) */
+    _Alignas(64) struct vt_buf *pend, *pend_tail; /* handed over, not yet merged */
     const uint8_t *rp, *rend;
     uint64_t rtsc, rptr;
     struct vt_event ev;
