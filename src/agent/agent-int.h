@@ -46,12 +46,7 @@ enum vt_state {
 
 struct vt_thread;
 
-/* A thread's events in the order they happened, as varint rows (tag, time delta, fields);
- * zone rows alone have fixed sizes: ZONE_BEGIN is the tag, the time delta (8 bytes) and the
- * source location's address (8), ZONE_END the tag, the time delta (8), the duration in ticks
- * (8) and the flags (1); integers little-endian. */
-#define VT_ZONE_BEGIN_ROW 17
-#define VT_ZONE_END_ROW 18
+/* A thread's events in the order they happened, as varint rows (tag, time delta, fields). */
 struct vt_buf {
     struct vt_buf *next;
     struct vt_thread *owner;

@@ -480,15 +480,8 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
             const uint8_t *p = t->rp, *end = t->rend;
             uint64_t dt, v;
             ev->tag = *p++;
-            if (ev->tag == VT_TAG_ZONE_BEGIN || ev->tag == VT_TAG_ZONE_END) {
-                /* fixed-size rows (agent-int.h): decode_lib_row reads what follows */
-                if (end - p < 8)
-                    goto bad;
-                memcpy(&dt, p, 8);
-                p += 8;
-            } else if (vt_varint_get(&p, end, &dt)) {
+            if (vt_varint_get(&p, end, &dt))
                 goto bad;
-            }
             t->rtsc += dt;
             ev->tsc = t->rtsc;
             switch (ev->tag & 0xf0) {
@@ -1070,7 +1063,7 @@ static int decode_lib_row(const uint8_t **pp, const uint8_t *end, struct vt_even
             return -1;
         break;
     case VT_TAG_ZONE_END:
-        if (get_raw_ptr(&p, end, &ev->size) || p >= end)
+        if (vt_varint_get(&p, end, &ev->size) || p >= end)
             return -1;
         ev->waste = *p++;
         break;

@@ -440,26 +440,17 @@ static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
     return p + sizeof(ptr);
 }
 
-/* Puts v as 8 bytes, little-endian (one unaligned store). */
-static inline uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, sizeof(v));
-    return p + sizeof(v);
-}
-
-/* A zone's two rows: the whole of libvitals' hot path, in one function each (lib-api.h). Their
- * rows have fixed sizes (VT_ZONE_BEGIN_ROW, VT_ZONE_END_ROW): plain stores, with none of the
- * data-dependent branches of varints; the writer re-encodes them (merge.c). */
+/* A zone's two rows: the whole of libvitals' hot path, in one function each (lib-api.h). */
 uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
 {
     struct vt_thread *t = vt__enter();
     if (!t)
         return 0;
     uint64_t tsc = vt__now();
-    uint8_t *p = reserve_n(t, VT_ZONE_BEGIN_ROW);
+    uint8_t *p = reserve_n(t, 24);
     if (likely(p != NULL)) {
         *p++ = VT_TAG_ZONE_BEGIN;
-        p = put_u64(p, tick(t, tsc));
+        p = vt_varint_put(p, tick(t, tsc));
         p = put_raw_ptr(p, loc);
         commit(t, p);
     } else {
@@ -475,11 +466,11 @@ void vt__zone_end_now(uint64_t start, int failed)
     if (!t)
         return;
     uint64_t tsc = vt__now();
-    uint8_t *p = reserve_n(t, VT_ZONE_END_ROW);
+    uint8_t *p = reserve_n(t, 24);
     if (likely(p != NULL)) {
         *p++ = VT_TAG_ZONE_END;
-        p = put_u64(p, tick(t, tsc));
-        p = put_u64(p, tsc > start ? tsc - start : 0);
+        p = vt_varint_put(p, tick(t, tsc));
+        p = vt_varint_put(p, tsc > start ? tsc - start : 0);
         *p++ = failed ? VT_ZONE_FAILED : 0;
         commit(t, p);
     }
