@@ -86,8 +86,10 @@ struct vt_thread {
     _Atomic int retired; /* the writer has forgotten this state: attach a new one */
     _Atomic uint64_t cover;
     struct vt_thread *next_all;
-    /* the writer's */
-    struct vt_buf *pend, *pend_tail; /* handed over, not yet merged */
+    /* the writer's, on cache lines of their own: the writer updates them for every row it
+     * merges, and sharing a line with the fields above would make each event of the thread
+     * wait for that line (the states are 64-byte aligned, so two threads share none either) */
+    _Alignas(64) struct vt_buf *pend, *pend_tail; /* handed over, not yet merged */
     const uint8_t *rp, *rend;
     uint64_t rtsc, rptr;
     struct vt_event ev;
