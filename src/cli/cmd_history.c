@@ -10,6 +10,7 @@
 #include "analyze/figures.h"
 #include "cli/cli.h"
 #include "store/history.h"
+#include "util/json.h"
 
 static void usage(FILE *out)
 {
@@ -40,34 +41,6 @@ static const char *date_str(int64_t t, char *buf, size_t n)
     gmtime_r(&tt, &tm);
     strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
     return buf;
-}
-
-static void jstr(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-static void jnum(FILE *out, double v)
-{
-    if (isnan(v) || isinf(v))
-        fputs("null", out);
-    else if (v == floor(v) && fabs(v) < 9e15)
-        fprintf(out, "%.0f", v);
-    else
-        fprintf(out, "%.10g", v);
 }
 
 static const vt_history_figure *find_fig(const vt_history_run *r, const char *name)
@@ -108,25 +81,25 @@ static void list_json(const vt_history_run *runs, size_t n, FILE *out)
         const vt_history_run *r = &runs[i];
         fprintf(out, "%s{\"id\":%lld,\"time\":%lld,\"date\":", i ? "," : "", (long long)r->id,
                 (long long)r->time);
-        jstr(out, date_str(r->time, d, sizeof(d)));
+        vt_json_str(out, date_str(r->time, d, sizeof(d)));
         fputs(",\"program\":", out);
-        jstr(out, r->program);
+        vt_json_str(out, r->program);
         fputs(",\"command\":", out);
-        jstr(out, r->command);
+        vt_json_str(out, r->command);
         fputs(",\"cwd\":", out);
-        jstr(out, r->cwd);
+        vt_json_str(out, r->cwd);
         fputs(",\"git_commit\":", out);
-        jstr(out, r->git_commit);
+        vt_json_str(out, r->git_commit);
         fputs(",\"host\":", out);
-        jstr(out, r->host);
+        vt_json_str(out, r->host);
         fputs(",\"trace\":", out);
-        jstr(out, r->trace);
+        vt_json_str(out, r->trace);
         fprintf(out, ",\"exit_status\":%d,\"figures\":{", r->exit_status);
         for (size_t k = 0; k < r->n_figures; k++) {
             fputs(k ? "," : "", out);
-            jstr(out, r->figures[k].name);
+            vt_json_str(out, r->figures[k].name);
             fputc(':', out);
-            jnum(out, r->figures[k].value);
+            vt_json_num(out, r->figures[k].value);
         }
         fputs("}}", out);
     }
@@ -220,25 +193,25 @@ static void trend_json(const vt_figure *fig, const char *name, const char *progr
     char d[32];
     size_t flagged = 0;
     fputs("{\"schema\":\"vitals-history-trend\",\"version\":1,\"figure\":", out);
-    jstr(out, name);
+    vt_json_str(out, name);
     fputs(",\"unit\":", out);
-    jstr(out, vt_figure_unit_name(fig->unit));
+    vt_json_str(out, vt_figure_unit_name(fig->unit));
     fputs(",\"program\":", out);
-    jstr(out, program);
+    vt_json_str(out, program);
     fputs(",\"points\":[", out);
     for (size_t i = 0; i < n; i++) {
         flagged += p[i].flagged;
         fprintf(out, "%s{\"id\":%lld,\"time\":%lld,\"date\":", i ? "," : "", (long long)p[i].id,
                 (long long)p[i].time);
-        jstr(out, date_str(p[i].time, d, sizeof(d)));
+        vt_json_str(out, date_str(p[i].time, d, sizeof(d)));
         fputs(",\"value\":", out);
-        jnum(out, p[i].value);
+        vt_json_num(out, p[i].value);
         fputs(",\"program\":", out);
-        jstr(out, p[i].program);
+        vt_json_str(out, p[i].program);
         fputs(",\"git_commit\":", out);
-        jstr(out, p[i].git_commit);
+        vt_json_str(out, p[i].git_commit);
         fprintf(out, ",\"flagged\":%s,\"baseline\":", p[i].flagged ? "true" : "false");
-        jnum(out, p[i].baseline);
+        vt_json_num(out, p[i].baseline);
         fputc('}', out);
     }
     fprintf(out, "],\"flagged\":%zu}\n", flagged);

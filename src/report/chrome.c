@@ -16,6 +16,7 @@
 
 #include "report/frames.h"
 #include "report/report.h"
+#include "util/json.h"
 
 struct ctx {
     const vt_model *m;
@@ -25,25 +26,11 @@ struct ctx {
     uint64_t heap_last; /* the last value of the heap counter */
 };
 
-static void jstr(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
 /* Starts an event of phase ph at ns (since the start of the trace) on thread tid. */
 static void event(struct ctx *c, const char *ph, const char *name, uint64_t ns, uint64_t tid)
 {
     fprintf(c->out, "%s\n{\"ph\":\"%s\",\"name\":", c->n_events++ ? "," : "", ph);
-    jstr(c->out, name);
+    vt_json_str(c->out, name ? name : "");
     fprintf(c->out, ",\"pid\":%llu,\"tid\":%llu,\"ts\":%llu.%03llu", (unsigned long long)c->m->pid,
             (unsigned long long)tid, (unsigned long long)(ns / 1000),
             (unsigned long long)(ns % 1000));
@@ -68,7 +55,7 @@ static void metadata(struct ctx *c)
     const vt_model *m = c->m;
     event(c, "M", "process_name", 0, main_tid(m));
     fputs(",\"args\":{\"name\":", c->out);
-    jstr(c->out, m->exe ? vt__base_name(m->exe) : "process");
+    vt_json_str(c->out, m->exe ? vt__base_name(m->exe) : "process");
     fputs("}}", c->out);
     for (size_t i = 0; i < m->n_threads; i++) {
         const vt_thread_stats *t = &m->threads[i];
@@ -83,7 +70,7 @@ static void metadata(struct ctx *c)
             snprintf(name, sizeof(name), "thread %zu (%u)", i, t->tid);
         event(c, "M", "thread_name", 0, t->tid);
         fputs(",\"args\":{\"name\":", c->out);
-        jstr(c->out, name);
+        vt_json_str(c->out, name);
         fputs("}}", c->out);
         event(c, "M", "thread_sort_index", 0, t->tid);
         fprintf(c->out, ",\"args\":{\"sort_index\":%zu}}", i);
@@ -156,7 +143,7 @@ static void instants(struct ctx *c)
             (unsigned long long)m->peak_bytes, (unsigned long long)m->peak_blocks);
     event(c, "i", "trace end", m->duration_ns, main_tid(m));
     fputs(",\"s\":\"g\",\"args\":{\"end\":", c->out);
-    jstr(c->out, vt_end_name(m));
+    vt_json_str(c->out, vt_end_name(m));
     fprintf(c->out, ",\"leaked_bytes\":%llu,\"leaked_blocks\":%llu}}",
             (unsigned long long)m->live_bytes, (unsigned long long)m->live_blocks);
     if (!m->scan.present)
@@ -168,7 +155,7 @@ static void instants(struct ctx *c)
             (unsigned long long)(m->scan.ns / 1000), (unsigned long long)(m->scan.ns % 1000));
     event(c, "i", "leak check end", m->duration_ns + m->scan.ns, main_tid(m));
     fputs(",\"s\":\"g\",\"args\":{\"status\":", c->out);
-    jstr(c->out, vt_leak_check_status(m));
+    vt_json_str(c->out, vt_leak_check_status(m));
     if (m->scan.status == VT_SCAN_DONE)
         for (int i = 0; i < VT_LEAK_CLASSES; i++) {
             int k = vt_leak_class_order[i];
@@ -202,7 +189,7 @@ static void tasks(struct ctx *c)
         event(c, "X", vt_zones_name(z, t->name), t->start_ns, tid_of(c->m, t->thread));
         dur_field(c->out, t->wall_ns);
         fputs(",\"cat\":\"task\",\"args\":{\"kind\":", c->out);
-        jstr(c->out, vt_zones_name(z, t->kind));
+        vt_json_str(c->out, vt_zones_name(z, t->kind));
         fprintf(c->out,
                 ",\"wall_ns\":%llu,\"user_ns\":%llu,\"sys_ns\":%llu,\"alloc_calls\":%llu,"
                 "\"alloc_bytes\":%llu}}",
@@ -283,7 +270,7 @@ static void cpu(struct ctx *c)
             snprintf(name, sizeof(name), "%s (%u)", own ? t->name : "thread", t->tid);
             event(c, "M", "thread_name", 0, t->tid);
             fputs(",\"args\":{\"name\":", c->out);
-            jstr(c->out, name);
+            vt_json_str(c->out, name);
             fputs("}}", c->out);
         }
         uint64_t life = t->end_ns > t->start_ns ? t->end_ns - t->start_ns : 0;
@@ -327,14 +314,14 @@ static void series(struct ctx *c)
         const vt_series_alert *a = &s->alerts[i];
         event(c, "i", a->rule ? a->rule : vt_alert_kind_name(a->kind), a->ns, main_tid(c->m));
         fputs(",\"s\":\"g\",\"cat\":\"alert\",\"args\":{\"severity\":", c->out);
-        jstr(c->out, vt_severity_level_name(a->severity));
+        vt_json_str(c->out, vt_severity_level_name(a->severity));
         fputs(",\"kind\":", c->out);
-        jstr(c->out, vt_alert_kind_name(a->kind));
+        vt_json_str(c->out, vt_alert_kind_name(a->kind));
         fputs(",\"metric\":", c->out);
-        jstr(c->out, a->metric < s->n_metrics ? s->metrics[a->metric].name : NULL);
+        vt_json_str(c->out, a->metric < s->n_metrics ? s->metrics[a->metric].name : NULL);
         fprintf(c->out, ",\"value\":%.17g,\"threshold\":%.17g,\"message\":",
                 isfinite(a->value) ? a->value : 0.0, isfinite(a->threshold) ? a->threshold : 0.0);
-        jstr(c->out, a->message);
+        vt_json_str(c->out, a->message);
         fputs("}}", c->out);
     }
 }
@@ -346,7 +333,7 @@ int vt_render_chrome(const vt_model *m, vt_symbols *syms, const vt_report_opts *
     struct ctx c = {.m = m, .out = out};
     (void)syms;
     fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"vitals\",\"trace\":", out);
-    jstr(out, o->trace_path);
+    vt_json_str(out, o->trace_path);
     fprintf(out, ",\"pid\":%llu,\"dropped_events\":%llu},\"traceEvents\":[",
             (unsigned long long)m->pid, (unsigned long long)m->dropped);
     for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)

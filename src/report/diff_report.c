@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/fmt.h"
+#include "util/json.h"
 
 static const char *const metric_labels[VT_DM_COUNT] = {
     "allocation calls", "bytes allocated", "bytes at the heap peak", "bytes leaked at exit",
@@ -183,41 +184,13 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
 
 /* JSON */
 
-static void jstr(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-static void jnum(FILE *out, double v)
-{
-    if (isnan(v) || isinf(v))
-        fputs("null", out);
-    else if (v == floor(v) && fabs(v) < 9e15)
-        fprintf(out, "%.0f", v);
-    else
-        fprintf(out, "%.10g", v);
-}
-
 static void jnums(FILE *out, const double *v, size_t n)
 {
     fputc('[', out);
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputc(',', out);
-        jnum(out, v[i]);
+        vt_json_num(out, v[i]);
     }
     fputc(']', out);
 }
@@ -229,15 +202,15 @@ static void jtest(FILE *out, const vt_test_result *t, enum vt_stat_test kind)
         return;
     }
     fputs("{\"name\":", out);
-    jstr(out, vt_stat_test_name(kind));
+    vt_json_str(out, vt_stat_test_name(kind));
     fputs(",\"statistic\":", out);
-    jnum(out, t->statistic);
+    vt_json_num(out, t->statistic);
     fputs(",\"df\":", out);
-    jnum(out, t->df);
+    vt_json_num(out, t->df);
     fputs(",\"p\":", out);
-    jnum(out, t->p);
+    vt_json_num(out, t->p);
     fputs(",\"confidence\":", out);
-    jnum(out, 1 - t->p);
+    vt_json_num(out, 1 - t->p);
     fprintf(out, ",\"exact\":%s}", t->exact ? "true" : "false");
 }
 
@@ -247,7 +220,7 @@ static void jpaths(FILE *out, const char *const *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputc(',', out);
-        jstr(out, p[i]);
+        vt_json_str(out, p[i]);
     }
     fputc(']', out);
 }
@@ -257,7 +230,7 @@ static void jmetrics(FILE *out, const double *v)
     fputc('{', out);
     for (int k = 0; k < VT_DM_COUNT; k++) {
         fprintf(out, "%s\"%s\":", k ? "," : "", vt_diff_metric_name(k));
-        jnum(out, v[k]);
+        vt_json_num(out, v[k]);
     }
     fputc('}', out);
 }
@@ -268,9 +241,9 @@ static void jframes(FILE *out, const vt_diff_site *s, int outermost_first)
     for (size_t i = 0; i < s->n_frames; i++) {
         const vt_diff_frame *f = &s->frames[outermost_first ? s->n_frames - 1 - i : i];
         fputs(i ? ",{\"function\":" : "{\"function\":", out);
-        jstr(out, f->function);
+        vt_json_str(out, f->function);
         fputs(",\"module\":", out);
-        jstr(out, f->module);
+        vt_json_str(out, f->module);
         fputc('}', out);
     }
     fputc(']', out);
@@ -284,29 +257,30 @@ int vt_render_diff_json(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
     fprintf(out, "},\"new\":{\"runs\":%zu,\"traces\":", d->n_new);
     jpaths(out, o->new_paths, d->n_new);
     fprintf(out, "},\"noise\":{\"estimate\":%s,\"test\":", noise(d) ? "true" : "false");
-    jstr(out, vt_stat_test_name(o->test));
+    vt_json_str(out, vt_stat_test_name(o->test));
     fputs(",\"alpha\":", out);
-    jnum(out, o->alpha);
+    vt_json_num(out, o->alpha);
     fputs("},\"figures\":[", out);
     for (size_t i = 0; i < d->n_figures; i++) {
         const vt_diff_figure *f = &d->figures[i];
         fputs(i ? ",{\"name\":" : "{\"name\":", out);
-        jstr(out, f->fig->name);
+        vt_json_str(out, f->fig->name);
         fputs(",\"label\":", out);
-        jstr(out, f->fig->label);
+        vt_json_str(out, f->fig->label);
         fputs(",\"unit\":", out);
-        jstr(out, vt_figure_unit_name(f->fig->unit));
+        vt_json_str(out, vt_figure_unit_name(f->fig->unit));
         fprintf(out, ",\"measured\":%s,\"why\":", f->has ? "true" : "false");
-        jstr(out, f->has ? NULL : f->why);
+        vt_json_str(out, f->has ? NULL : f->why);
         if (f->has) {
             fputs(",\"base\":", out);
-            jnum(out, f->base_mean);
+            vt_json_num(out, f->base_mean);
             fputs(",\"new\":", out);
-            jnum(out, f->new_mean);
+            vt_json_num(out, f->new_mean);
             fputs(",\"change\":", out);
-            jnum(out, f->new_mean - f->base_mean);
+            vt_json_num(out, f->new_mean - f->base_mean);
             fputs(",\"relative\":", out);
-            jnum(out, f->base_mean ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100 : NAN);
+            vt_json_num(out, f->base_mean ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100
+                                          : NAN);
             fputs(",\"base_runs\":", out);
             jnums(out, f->base, d->n_base);
             fputs(",\"new_runs\":", out);
@@ -330,14 +304,14 @@ int vt_render_diff_json(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
     fputs("],", out);
     json_more(d, o, out);
     fputs("\"sites\":{\"by\":", out);
-    jstr(out, vt_diff_metric_name(o->metric));
+    vt_json_str(out, vt_diff_metric_name(o->metric));
     fprintf(out, ",\"changed\":%zu,\"matched\":%zu,\"entries\":[", total, d->n_sites);
     for (size_t k = 0; k < n; k++) {
         const vt_diff_site *s = &d->sites[idx[k]];
         fputs(k ? ",{\"change\":" : "{\"change\":", out);
-        jstr(out, vt_site_change_name(vt_diff_site_change(s, o->metric)));
+        vt_json_str(out, vt_site_change_name(vt_diff_site_change(s, o->metric)));
         fputs(",\"delta\":", out);
-        jnum(out, s->new_value[o->metric] - s->base[o->metric]);
+        vt_json_num(out, s->new_value[o->metric] - s->base[o->metric]);
         fputs(",\"base\":", out);
         jmetrics(out, s->base);
         fputs(",\"new\":", out);
@@ -364,27 +338,27 @@ int vt_render_diff_json(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
         const vt_diff_verdict *v = &o->verdicts[i];
         static const char *const kinds[] = {"value", "change", "relative"};
         fputs(i ? ",{\"rule\":" : "{\"rule\":", out);
-        jstr(out, v->rule->text);
+        vt_json_str(out, v->rule->text);
         fputs(",\"figure\":", out);
-        jstr(out, v->fig->name);
+        vt_json_str(out, v->fig->name);
         fputs(",\"qualifier\":", out);
-        jstr(out, v->rule->qualifier[0] ? v->rule->qualifier : NULL);
+        vt_json_str(out, v->rule->qualifier[0] ? v->rule->qualifier : NULL);
         fputs(",\"stat\":", out);
-        jstr(out, v->rule->stat[0] ? v->rule->stat : NULL);
+        vt_json_str(out, v->rule->stat[0] ? v->rule->stat : NULL);
         fprintf(out, ",\"op\":\"%s\",\"kind\":\"%s\",\"limit\":", vt_cmp_str(v->rule->cmp),
                 kinds[v->rule->kind]);
-        jnum(out, v->rule->limit);
+        vt_json_num(out, v->rule->limit);
         fprintf(out, ",\"measured\":%s,\"why\":", v->measured ? "true" : "false");
-        jstr(out, v->measured ? NULL : v->why);
+        vt_json_str(out, v->measured ? NULL : v->why);
         fputs(",\"base\":", out);
-        jnum(out, v->measured ? v->base : NAN);
+        vt_json_num(out, v->measured ? v->base : NAN);
         fputs(",\"new\":", out);
-        jnum(out, v->measured ? v->new_value : NAN);
+        vt_json_num(out, v->measured ? v->new_value : NAN);
         fputs(",\"quantity\":", out);
         if (v->measured && isinf(v->quantity))
             fputs(v->quantity > 0 ? "\"+inf\"" : "\"-inf\"", out);
         else
-            jnum(out, v->measured ? v->quantity : NAN);
+            vt_json_num(out, v->measured ? v->quantity : NAN);
         fprintf(out, ",\"holds\":%s,\"broken\":%s,\"test\":", v->holds ? "true" : "false",
                 v->broken ? "true" : "false");
         if (v->noise)
@@ -566,18 +540,19 @@ static void json_figure_values(const vt_diff *d, const vt_diff_figure *f, FILE *
                                const vt_diff_report_opts *o)
 {
     fputs(",\"unit\":", out);
-    jstr(out, vt_figure_unit_name(f->fig->unit));
+    vt_json_str(out, vt_figure_unit_name(f->fig->unit));
     fprintf(out, ",\"measured\":%s,\"why\":", f->has ? "true" : "false");
-    jstr(out, f->has ? NULL : f->why);
+    vt_json_str(out, f->has ? NULL : f->why);
     fputs(",\"base\":", out);
-    jnum(out, f->has ? f->base_mean : NAN);
+    vt_json_num(out, f->has ? f->base_mean : NAN);
     fputs(",\"new\":", out);
-    jnum(out, f->has ? f->new_mean : NAN);
+    vt_json_num(out, f->has ? f->new_mean : NAN);
     fputs(",\"change\":", out);
-    jnum(out, f->has ? f->new_mean - f->base_mean : NAN);
+    vt_json_num(out, f->has ? f->new_mean - f->base_mean : NAN);
     fputs(",\"relative\":", out);
-    jnum(out,
-         f->has && f->base_mean ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100 : NAN);
+    vt_json_num(out, f->has && f->base_mean
+                         ? (f->new_mean - f->base_mean) / fabs(f->base_mean) * 100
+                         : NAN);
     fputs(",\"base_runs\":", out);
     jnums(out, f->base, d->n_base);
     fputs(",\"new_runs\":", out);
@@ -596,13 +571,13 @@ static void json_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
     for (size_t i = 0; i < d->n_named; i++) {
         const vt_diff_named *dn = &d->named[i];
         fputs(i ? ",{\"name\":" : "{\"name\":", out);
-        jstr(out, dn->name);
+        vt_json_str(out, dn->name);
         fputs(",\"figure\":", out);
-        jstr(out, dn->f.fig->name);
+        vt_json_str(out, dn->f.fig->name);
         fputs(",\"qualifier\":", out);
-        jstr(out, dn->qualifier);
+        vt_json_str(out, dn->qualifier);
         fputs(",\"stat\":", out);
-        jstr(out, dn->stat[0] ? dn->stat : NULL);
+        vt_json_str(out, dn->stat[0] ? dn->stat : NULL);
         json_figure_values(d, &dn->f, out, o);
         fputc('}', out);
     }
@@ -613,17 +588,17 @@ static void json_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
     for (size_t k = 0; k < n; k++) {
         const vt_diff_fn *f = &d->fns[idx[k]];
         fputs(k ? ",{\"function\":" : "{\"function\":", out);
-        jstr(out, f->name);
+        vt_json_str(out, f->name);
         fputs(",\"base_self_ns\":", out);
-        jnum(out, f->base_ns);
+        vt_json_num(out, f->base_ns);
         fputs(",\"new_self_ns\":", out);
-        jnum(out, f->new_ns);
+        vt_json_num(out, f->new_ns);
         fputs(",\"delta_ns\":", out);
-        jnum(out, f->new_ns - f->base_ns);
+        vt_json_num(out, f->new_ns - f->base_ns);
         fputs(",\"base_share\":", out);
-        jnum(out, f->base_share);
+        vt_json_num(out, f->base_share);
         fputs(",\"new_share\":", out);
-        jnum(out, f->new_share);
+        vt_json_num(out, f->new_share);
         fputc('}', out);
     }
     fputs("]},", out);

@@ -9,39 +9,9 @@
 #include "report/json-int.h"
 #include "report/cpu-int.h"
 #include "report/report.h"
+#include "util/json.h"
 
 #define JSON_SCHEMA_VERSION 2
-
-static void jstr(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
-            if (*p < 0x20)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
 
 static void stack_json(FILE *out, vt_symbols *syms, const vt_stack *s)
 {
@@ -53,11 +23,11 @@ static void stack_json(FILE *out, vt_symbols *syms, const vt_stack *s)
         for (int k = 0; k < n; k++) {
             fprintf(out, "%s{\"address\":\"0x%llx\",\"function\":", first ? "" : ",",
                     (unsigned long long)s->frames[i]);
-            jstr(out, f[k].function);
+            vt_json_str(out, f[k].function);
             fputs(",\"file\":", out);
-            jstr(out, f[k].file);
+            vt_json_str(out, f[k].file);
             fprintf(out, ",\"line\":%d,\"module\":", f[k].line);
-            jstr(out, f[k].module);
+            vt_json_str(out, f[k].module);
             fprintf(out, ",\"inlined\":%s}", f[k].inlined ? "true" : "false");
             first = 0;
         }
@@ -72,13 +42,13 @@ static void fn_json(FILE *out, uint64_t mask)
     for (int fn = 0; fn < VT_FN_COUNT; fn++) {
         if (mask & (1ull << fn)) {
             fputs(first ? "" : ",", out);
-            jstr(out, vt_fn_name(fn));
+            vt_json_str(out, vt_fn_name(fn));
             first = 0;
         }
     }
     if (mask & (1ull << 63)) {
         fputs(first ? "" : ",", out);
-        jstr(out, "mmap");
+        vt_json_str(out, "mmap");
     }
     fputc(']', out);
 }
@@ -111,7 +81,7 @@ static void site_json(FILE *out, vt_symbols *syms, const vt_model *m, const vt_s
 
 void vt__json_str(FILE *out, const char *s)
 {
-    jstr(out, s);
+    vt_json_str(out, s);
 }
 
 void vt__json_site(FILE *out, vt_symbols *syms, const vt_model *m, const vt_site *s)
@@ -212,11 +182,11 @@ static void advice_json(FILE *out, vt_symbols *syms, const vt_model *m)
     vt_health h;
     vt_health_of(m, &h);
     fprintf(out, "\"health\":{\"score\":%d,\"rating\":", h.score);
-    jstr(out, h.rating);
+    vt_json_str(out, h.rating);
     fputs(",\"deductions\":[", out);
     for (int i = 0; i < h.n_reasons; i++) {
         fprintf(out, "%s{\"points\":%d,\"reason\":", i ? "," : "", h.reasons[i].points);
-        jstr(out, h.reasons[i].text);
+        vt_json_str(out, h.reasons[i].text);
         fputc('}', out);
     }
     fputs("]},\"advice\":[", out);
@@ -225,15 +195,15 @@ static void advice_json(FILE *out, vt_symbols *syms, const vt_model *m)
     for (size_t i = 0; i < n; i++) {
         const vt_advice *a = &adv[i];
         fputs(i ? ",{\"kind\":" : "{\"kind\":", out);
-        jstr(out, vt_advice_kind_name(a->kind));
+        vt_json_str(out, vt_advice_kind_name(a->kind));
         fputs(",\"severity\":", out);
-        jstr(out, vt_severity_name(a->severity));
+        vt_json_str(out, vt_severity_name(a->severity));
         fputs(",\"evidence\":", out);
-        jstr(out, a->evidence);
+        vt_json_str(out, a->evidence);
         fputs(",\"action\":", out);
-        jstr(out, a->action);
+        vt_json_str(out, a->action);
         fprintf(out, ",\"saving\":%llu,\"saving_unit\":", (unsigned long long)a->saving);
-        jstr(out, a->saving_unit);
+        vt_json_str(out, a->saving_unit);
         fprintf(out,
                 ",\"saving_is_bound\":%s,\"thread_tid\":", a->saving_is_bound ? "true" : "false");
         if (a->thread >= 0)
@@ -255,32 +225,32 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
 {
     fprintf(out, "{\"schema\":\"vitals-report\",\"version\":%d,\"trace\":{\"path\":",
             JSON_SCHEMA_VERSION);
-    jstr(out, o->trace_path);
+    vt_json_str(out, o->trace_path);
     fprintf(out,
             ",\"bytes\":%llu,\"events\":%llu,\"warnings\":", (unsigned long long)m->trace_bytes,
             (unsigned long long)m->events);
-    jstr(out, m->warnings);
+    vt_json_str(out, m->warnings);
     fputs("},\"process\":{\"pid\":", out);
     fprintf(out, "%llu,\"ppid\":%llu,\"exe\":", (unsigned long long)m->pid,
             (unsigned long long)m->ppid);
-    jstr(out, m->exe);
+    vt_json_str(out, m->exe);
     fputs(",\"argv\":[", out);
     for (size_t i = 0; i < m->argc; i++) {
         fputs(i ? "," : "", out);
-        jstr(out, m->argv[i]);
+        vt_json_str(out, m->argv[i]);
     }
     fprintf(out, "],\"forked\":%s,\"start_realtime_ns\":%llu,\"duration_ns\":%llu,\"end\":",
             m->forked ? "true" : "false", (unsigned long long)m->start_realtime_ns,
             (unsigned long long)m->duration_ns);
-    jstr(out, vt_end_name(m));
+    vt_json_str(out, vt_end_name(m));
     /* The status of exit() is not in the trace (vitals run reports it): null, not 0. */
     if (m->has_end && m->end_reason != VT_END_EXIT)
         fprintf(out, ",\"end_status\":%d,\"exec\":", m->end_status);
     else
         fputs(",\"end_status\":null,\"exec\":", out);
-    jstr(out, m->exec_path);
+    vt_json_str(out, m->exec_path);
     fputs(",\"stopped\":", out);
-    jstr(out, m->stopped);
+    vt_json_str(out, m->stopped);
     fprintf(out, ",\"dropped_events\":%llu,\"threads\":%zu,\"max_depth\":%d}",
             (unsigned long long)m->dropped, m->n_threads, m->depth);
     vt__json_cpu(out, syms, m, o);
@@ -307,7 +277,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
         if (!m->fn_calls[fn])
             continue;
         fputs(first ? "" : ",", out);
-        jstr(out, vt_fn_name(fn));
+        vt_json_str(out, vt_fn_name(fn));
         fprintf(out, ":%llu", (unsigned long long)m->fn_calls[fn]);
         first = 0;
     }
@@ -331,7 +301,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     }
     const vt_leak_scan *sc = &m->scan;
     fputs("],\"leak_check\":{\"status\":", out);
-    jstr(out, vt_leak_check_status(m));
+    vt_json_str(out, vt_leak_check_status(m));
     fprintf(out,
             ",\"scan_ns\":%llu,\"root_bytes\":%llu,\"heap_bytes\":%llu,\"threads\":%llu,"
             "\"threads_with_stack_pointer\":%llu,\"direct_reads\":%s,\"unmatched\":%llu,"
@@ -345,7 +315,7 @@ int vt_render_json(const vt_model *m, vt_symbols *syms, const vt_report_opts *o,
     for (int i = 0; i < VT_LEAK_CLASSES; i++) {
         int c = vt_leak_class_order[i];
         fputs(i ? "," : "", out);
-        jstr(out, vt_leak_class_key(c));
+        vt_json_str(out, vt_leak_class_key(c));
         if (done)
             fprintf(out, ":{\"blocks\":%llu,\"bytes\":%llu,\"sites\":",
                     (unsigned long long)m->leak_blocks[c], (unsigned long long)m->leak_bytes[c]);
