@@ -11,7 +11,6 @@ import concurrent.futures
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -581,32 +580,7 @@ def case_history_corrupt(ctx):
 
 
 def main():
-    import argparse
-    cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vitals", required=True)
-    ap.add_argument("--agent-dir", required=True)
-    ap.add_argument("--programs", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(cases))
-    args = ap.parse_args()
-    try:
-        ctx = e2e.Ctx(args)
-    except Failed as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        return 1
-    try:
-        cases[args.case](ctx)
-    except Failed as e:
-        if str(e) not in ctx.problems:
-            ctx.problems.append(str(e))
-    if ctx.problems:
-        print(f"FAIL {args.case}: {len(ctx.problems)} problem(s):", file=sys.stderr)
-        for p in ctx.problems:
-            print(f"  - {p}", file=sys.stderr)
-        return 1
-    print(f"PASS {args.case}")
-    return 0
+    return e2e.run_cases(e2e.cases_of(globals()), __doc__)
 
 
 if __name__ == "__main__":

@@ -1707,18 +1707,23 @@ def case_exit_paths(ctx):
         ctx.eq(f"{how}: runs with a problem (of 5)", bad, [])
 
 
-def run_cases(cases, doc):
+def run_cases(cases, doc, add_args=None, setup=None):
     """The command line of every e2e runner: --vitals, --agent-dir, --programs, --work and one
-    case of cases (name -> function of a Ctx). Returns the exit status."""
+    case of cases (name -> function of a Ctx). add_args(parser) adds a runner's own options,
+    setup(ctx, args) reads them into the Ctx. Returns the exit status."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--vitals", required=True)
     ap.add_argument("--agent-dir", required=True)
     ap.add_argument("--programs", required=True)
     ap.add_argument("--work", required=True)
+    if add_args:
+        add_args(ap)
     ap.add_argument("case", choices=sorted(cases))
     args = ap.parse_args()
     try:
         ctx = Ctx(args)
+        if setup:
+            setup(ctx, args)
     except Failed as e:
         print(f"FAIL {args.case}: {e}", file=sys.stderr)
         return 1

@@ -10,19 +10,17 @@ Usage: formats.py --vitals PATH --agent-dir DIR --programs DIR [--zone-programs 
 Python 3 standard library only.
 """
 
-import argparse
 import csv
 import gzip
 import io
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e import Ctx, Failed, check_site  # noqa: E402
+from e2e import cases_of, check_site, run_cases  # noqa: E402
 
 PROTO = Path(__file__).resolve().parents[2] / "src" / "report" / "profile.proto"
 CLASS_KEYS = ("definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable")
@@ -762,33 +760,13 @@ def case_formats_monitor(ctx):
 
 
 def main():
-    cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vitals", required=True)
-    ap.add_argument("--agent-dir", required=True)
-    ap.add_argument("--programs", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--zone-programs", help="where the zones and tasks programs are")
-    ap.add_argument("case", choices=sorted(cases))
-    args = ap.parse_args()
-    try:
-        ctx = Ctx(args)
+    def add_args(ap):
+        ap.add_argument("--zone-programs", help="where the zones and tasks programs are")
+
+    def setup(ctx, args):
         ctx.zone_programs = Path(args.zone_programs or args.programs).resolve()
-    except Failed as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        return 1
-    try:
-        cases[args.case](ctx)
-    except Failed as e:
-        if str(e) not in ctx.problems:
-            ctx.problems.append(str(e))
-    if ctx.problems:
-        print(f"FAIL {args.case}: {len(ctx.problems)} problem(s):", file=sys.stderr)
-        for p in ctx.problems:
-            print(f"  - {p}", file=sys.stderr)
-        return 1
-    print(f"PASS {args.case}")
-    return 0
+
+    return run_cases(cases_of(globals()), __doc__, add_args, setup)
 
 
 if __name__ == "__main__":
