@@ -7,9 +7,9 @@
  *   temporary   temporaries: 20,000 blocks of 100 to 149 bytes, each freed at once
  *   realloc     grow_buffer: a buffer grown 16 bytes at a time by 300 reallocs
  *   waste       tiny (rounds 40-49): 100,000 blocks of 1 byte (24 usable), held to the end
- *   overhead    fragment (rounds 60-79): 400,000 blocks of 100 bytes, then (round 80) 3 in 4
- *               freed, so that the memory sample after the heap peak sees the arenas mostly
- *               free
+ *   overhead    fragment (rounds 60-79): 4,000 blocks of 10,232 bytes (no rounding), then at
+ *               once (round 79) 3 in 4 freed: few frees, so that the memory sample after the
+ *               heap peak sees the arenas mostly free
  * Every round does a bounded share of the work, so that the growing site rises in every part
  * of the run even when the machine is busy (the growth rule looks at time windows).
  *   stack       a thread with a 256 KiB stack that recurses to 95% of it
@@ -27,7 +27,9 @@
 
 static void *grown[ROUNDS];
 static void *tiny_blocks[100000];
-static void *frag_blocks[400000];
+#define FRAG_BLOCKS 4000
+#define FRAG_SIZE 10232
+static void *frag_blocks[FRAG_BLOCKS];
 static uintptr_t top, target;
 
 static void pause_ms(long ms)
@@ -84,13 +86,13 @@ static NOINLINE void tiny(int part)
 
 static NOINLINE void fragment(int part)
 {
-    for (int i = part * 20000; i < (part + 1) * 20000; i++)
-        frag_blocks[i] = malloc(100);
+    for (int i = part * (FRAG_BLOCKS / 20); i < (part + 1) * (FRAG_BLOCKS / 20); i++)
+        frag_blocks[i] = malloc(FRAG_SIZE);
 }
 
 static void unfragment_most(void)
 {
-    for (int i = 0; i < 400000; i++)
+    for (int i = 0; i < FRAG_BLOCKS; i++)
         if (i % 4) {
             free(frag_blocks[i]);
             frag_blocks[i] = NULL;
@@ -150,11 +152,11 @@ int main(void)
             tiny(r - 40);
         if (r >= 60 && r < 80)
             fragment(r - 60);
-        if (r == 80)
-            unfragment_most();
+        if (r == 79)
+            unfragment_most(); /* at once: the next memory sample must come after the peak */
         pause_ms(4);
     }
-    for (int i = 0; i < 400000; i++)
+    for (int i = 0; i < FRAG_BLOCKS; i++)
         free(frag_blocks[i]);
     for (int i = 0; i < 100000; i++)
         free(tiny_blocks[i]);
