@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "analyze/advice.h"
+#include "report/json-int.h"
 #include "analyze/frag.h"
 #include "analyze/sites.h"
 #include "report/html-int.h"
@@ -353,35 +354,13 @@ static int sites_and_advice_json(FILE *out, vt_symbols *syms, const vt_model *m,
     }
     fputs("]}", out);
 
-    vt_health h;
-    vt_health_of(m, &h);
-    fprintf(out, ",\"health\":{\"score\":%d,\"rating\":", h.score);
-    vt__html_json_str(out, h.rating);
-    fputs(",\"deductions\":[", out);
-    for (int i = 0; i < h.n_reasons; i++) {
-        fprintf(out, "%s{\"points\":%d,\"reason\":", i ? "," : "", h.reasons[i].points);
-        vt__html_json_str(out, h.reasons[i].text);
-        fputc('}', out);
-    }
-    fputs("]},\"advice\":[", out);
+    fputc(',', out);
+    vt__json_health(out, m, vt__html_json_str);
+    fputs(",\"advice\":[", out);
     for (size_t i = 0; i < n_adv; i++) {
+        fputs(i ? ",{" : "{", out);
+        vt__json_advice_fields(out, m, &adv[i], vt__html_json_str);
         const vt_advice *a = &adv[i];
-        fputs(i ? ",{\"kind\":" : "{\"kind\":", out);
-        vt__html_json_str(out, vt_advice_kind_name(a->kind));
-        fputs(",\"severity\":", out);
-        vt__html_json_str(out, vt_severity_name(a->severity));
-        fputs(",\"evidence\":", out);
-        vt__html_json_str(out, a->evidence);
-        fputs(",\"action\":", out);
-        vt__html_json_str(out, a->action);
-        fprintf(out, ",\"saving\":%llu,\"saving_unit\":", (ull)a->saving);
-        vt__html_json_str(out, a->saving_unit);
-        fprintf(out,
-                ",\"saving_is_bound\":%s,\"thread_tid\":", a->saving_is_bound ? "true" : "false");
-        if (a->thread >= 0)
-            fprintf(out, "%u", m->threads[a->thread].tid);
-        else
-            fputs("null", out);
         if (a->site >= 0)
             fprintf(out, ",\"site\":%u}", pos[a->site]);
         else

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "analyze/advice.h"
 #include "analyze/model.h"
 #include "analyze/symbols.h"
 #include "report/report.h"
@@ -20,6 +21,14 @@ void vt__json_site_patterns(FILE *out, const vt_model *m, size_t site);
 
 /* The top-level objects of the pattern analyses, each with a leading comma. */
 void vt__json_patterns(FILE *out, vt_symbols *syms, const vt_model *m, const vt_report_opts *o);
+
+/* The "health" object of the JSON report (docs/JSON.md), strings written by str (the HTML page
+ * escapes more than JSON needs). */
+void vt__json_health(FILE *out, const vt_model *m, void (*str)(FILE *, const char *));
+
+/* The fields of an advice item from "kind" to "thread_tid", without braces. */
+void vt__json_advice_fields(FILE *out, const vt_model *m, const vt_advice *a,
+                            void (*str)(FILE *, const char *));
 
 /* The "zones" object (json_zones.c), with a leading comma. */
 void vt__json_zones(FILE *out, const vt_model *m);

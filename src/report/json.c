@@ -176,40 +176,52 @@ static void fragmentation_json(FILE *out, vt_symbols *syms, const vt_model *m, s
     fputc('}', out);
 }
 
-/* "health": the rating with its deductions; "advice": every item, most severe first. */
-static void advice_json(FILE *out, vt_symbols *syms, const vt_model *m)
+void vt__json_health(FILE *out, const vt_model *m, void (*str)(FILE *, const char *))
 {
     vt_health h;
     vt_health_of(m, &h);
     fprintf(out, "\"health\":{\"score\":%d,\"rating\":", h.score);
-    vt_json_str(out, h.rating);
+    str(out, h.rating);
     fputs(",\"deductions\":[", out);
     for (int i = 0; i < h.n_reasons; i++) {
         fprintf(out, "%s{\"points\":%d,\"reason\":", i ? "," : "", h.reasons[i].points);
-        vt_json_str(out, h.reasons[i].text);
+        str(out, h.reasons[i].text);
         fputc('}', out);
     }
-    fputs("]},\"advice\":[", out);
+    fputs("]}", out);
+}
+
+void vt__json_advice_fields(FILE *out, const vt_model *m, const vt_advice *a,
+                            void (*str)(FILE *, const char *))
+{
+    fputs("\"kind\":", out);
+    str(out, vt_advice_kind_name(a->kind));
+    fputs(",\"severity\":", out);
+    str(out, vt_severity_name(a->severity));
+    fputs(",\"evidence\":", out);
+    str(out, a->evidence);
+    fputs(",\"action\":", out);
+    str(out, a->action);
+    fprintf(out, ",\"saving\":%llu,\"saving_unit\":", (unsigned long long)a->saving);
+    str(out, a->saving_unit);
+    fprintf(out, ",\"saving_is_bound\":%s,\"thread_tid\":", a->saving_is_bound ? "true" : "false");
+    if (a->thread >= 0)
+        fprintf(out, "%u", m->threads[a->thread].tid);
+    else
+        fputs("null", out);
+}
+
+/* "health": the rating with its deductions; "advice": every item, most severe first. */
+static void advice_json(FILE *out, vt_symbols *syms, const vt_model *m)
+{
+    vt__json_health(out, m, vt_json_str);
+    fputs(",\"advice\":[", out);
     size_t n = 0;
     vt_advice *adv = vt_advise(m, &n);
     for (size_t i = 0; i < n; i++) {
         const vt_advice *a = &adv[i];
-        fputs(i ? ",{\"kind\":" : "{\"kind\":", out);
-        vt_json_str(out, vt_advice_kind_name(a->kind));
-        fputs(",\"severity\":", out);
-        vt_json_str(out, vt_severity_name(a->severity));
-        fputs(",\"evidence\":", out);
-        vt_json_str(out, a->evidence);
-        fputs(",\"action\":", out);
-        vt_json_str(out, a->action);
-        fprintf(out, ",\"saving\":%llu,\"saving_unit\":", (unsigned long long)a->saving);
-        vt_json_str(out, a->saving_unit);
-        fprintf(out,
-                ",\"saving_is_bound\":%s,\"thread_tid\":", a->saving_is_bound ? "true" : "false");
-        if (a->thread >= 0)
-            fprintf(out, "%u", m->threads[a->thread].tid);
-        else
-            fputs("null", out);
+        fputs(i ? ",{" : "{", out);
+        vt__json_advice_fields(out, m, a, vt_json_str);
         fputs(",\"site\":", out);
         if (a->site >= 0)
             site_json(out, syms, m, &m->sites[a->site]);
