@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "analyze/advice.h"
-#include "report/json-int.h"
 #include "analyze/frag.h"
 #include "analyze/sites.h"
 #include "report/html-int.h"
+#include "report/json-int.h"
 #include "report/report.h"
 #include "util/array.h"
 #include "util/error.h"
