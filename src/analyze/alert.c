@@ -45,9 +45,9 @@ int vt_alerts_add_rule(vt_alerts *a, const vt_series *s, const char *text, vt_ex
     size_t at = r.e.unit_at;
     if (m->kind == VT_METRIC_GAUGE) {
         r.mode = r.e.rate ? VT_RULE_GAUGE_RATE : VT_RULE_VALUE;
-        if (m->unit == VT_UNIT_BYTES && u != VT_EXPR_PLAIN && u != VT_EXPR_BYTES)
+        if (m->unit == VT_UNIT_BYTES && u != VT_QTY_PLAIN && u != VT_QTY_BYTES)
             return bad(err, at, "'%s' is in bytes: use B, kB, MB, GB, KiB, MiB or GiB", name);
-        if (m->unit != VT_UNIT_BYTES && u != VT_EXPR_PLAIN && u != VT_EXPR_COUNT)
+        if (m->unit != VT_UNIT_BYTES && u != VT_QTY_PLAIN && u != VT_QTY_COUNT)
             return bad(err, at, "'%s' is a plain number: no unit, or k, M, G", name);
     } else if (m->unit == VT_UNIT_NS) {
         if (r.e.rate)
@@ -55,18 +55,18 @@ int vt_alerts_add_rule(vt_alerts *a, const vt_series *s, const char *text, vt_ex
                        "'%s' is a time: compare its share with %% (no /s), or its total with a "
                        "duration",
                        name);
-        if (u == VT_EXPR_TIME)
+        if (u == VT_QTY_TIME)
             r.mode = VT_RULE_TOTAL;
-        else if (u == VT_EXPR_PLAIN || u == VT_EXPR_PERCENT)
+        else if (u == VT_QTY_PLAIN || u == VT_QTY_PERCENT)
             r.mode = VT_RULE_VALUE;
         else
             return bad(err, at, "'%s' is a time: use %% (its share) or a duration (its total)",
                        name);
     } else {
         r.mode = r.e.rate ? VT_RULE_VALUE : VT_RULE_TOTAL;
-        if (m->unit == VT_UNIT_BYTES && u != VT_EXPR_PLAIN && u != VT_EXPR_BYTES)
+        if (m->unit == VT_UNIT_BYTES && u != VT_QTY_PLAIN && u != VT_QTY_BYTES)
             return bad(err, at, "'%s' counts bytes: use B, kB, MB, GB, KiB, MiB or GiB", name);
-        if (m->unit != VT_UNIT_BYTES && u != VT_EXPR_PLAIN && u != VT_EXPR_COUNT)
+        if (m->unit != VT_UNIT_BYTES && u != VT_QTY_PLAIN && u != VT_QTY_COUNT)
             return bad(err, at, "'%s' is a count: no unit, or k, M, G", name);
     }
     if (vt_grow(&a->rules, &a->rules_cap, a->n_rules + 1, sizeof(*a->rules), 8))
@@ -182,7 +182,7 @@ static void step_rules(vt_alerts *a, const vt_series *s, vt_alert_fn fire, void 
         double v = rule_value(r, s, &ok);
         if (!ok)
             continue;
-        if (!vt_expr_holds(&r->e, v)) {
+        if (!vt_cmp_holds(r->e.op, v, r->e.value)) {
             r->holding = r->fired = 0;
             continue;
         }
@@ -199,11 +199,11 @@ static void step_rules(vt_alerts *a, const vt_series *s, vt_alert_fn fire, void 
         double held = (double)(s->now_ns - r->since_ns);
         if (r->e.for_ns)
             snprintf(msg, sizeof(msg), "%s%s is %s (%s %s for %.*f %s)", r->e.metric,
-                     r->e.rate ? "/s" : "", vb, vt_expr_op_name(r->e.op), tb, held < 1e9 ? 0 : 1,
+                     r->e.rate ? "/s" : "", vb, vt_cmp_str(r->e.op), tb, held < 1e9 ? 0 : 1,
                      held < 1e9 ? held / 1e6 : held / 1e9, held < 1e9 ? "ms" : "s");
         else
             snprintf(msg, sizeof(msg), "%s%s is %s (%s %s)", r->e.metric, r->e.rate ? "/s" : "", vb,
-                     vt_expr_op_name(r->e.op), tb);
+                     vt_cmp_str(r->e.op), tb);
         vt_series_alert al = {.ns = s->now_ns,
                               .severity = r->e.severity,
                               .kind = VT_ALERT_THRESHOLD,

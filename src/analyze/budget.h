@@ -7,21 +7,13 @@
 
 #include <stddef.h>
 
-enum vt_cmp { VT_CMP_GT, VT_CMP_GE, VT_CMP_LT, VT_CMP_LE, VT_CMP_EQ, VT_CMP_NE };
+#include "analyze/lex.h"
 
 /* What the limit of a rule is compared with. */
 enum vt_limit_kind {
     VT_LIMIT_VALUE,    /* `leaked > 0`: the new value itself */
     VT_LIMIT_CHANGE,   /* `peak > +1MiB`: new minus base, in the figure's unit */
     VT_LIMIT_RELATIVE, /* `peak > +10%`: (new - base) / base, in percent */
-};
-
-/* The kind of unit a limit was written with. */
-enum vt_limit_unit {
-    VT_LUNIT_NONE,    /* a bare number, or k/M/G multiples */
-    VT_LUNIT_BYTES,   /* B, KB, KiB... */
-    VT_LUNIT_TIME,    /* ns, us, ms, s */
-    VT_LUNIT_PERCENT, /* % (only with VT_LIMIT_RELATIVE) */
 };
 
 #define VT_BUDGET_NAME_MAX 64
@@ -35,7 +27,7 @@ typedef struct vt_budget_expr {
     char stat[VT_BUDGET_STAT_MAX];      /* "p99" in `zone:parse p99`, or "" */
     enum vt_cmp cmp;
     enum vt_limit_kind kind;
-    enum vt_limit_unit unit;
+    enum vt_qty unit; /* what the limit's unit measures; % only with VT_LIMIT_RELATIVE */
     double limit;                  /* in bytes, ns or a plain count; percent for RELATIVE */
     size_t figure_at, limit_at;    /* offsets in text, for messages */
     char text[VT_BUDGET_TEXT_MAX]; /* the rule as written, trimmed */
@@ -52,12 +44,6 @@ int vt_budget_parse(const char *text, vt_budget_expr *out, size_t *err_at, char 
  * and a space is left to the caller unless it is a unit. */
 int vt_budget_parse_prefix(const char *text, vt_budget_expr *out, size_t *rest, size_t *err_at,
                            char *msg, size_t msg_size);
-
-/* The operator as written (">", ">="...). */
-const char *vt_cmp_str(enum vt_cmp cmp);
-
-/* Whether a comparison holds. */
-int vt_cmp_holds(enum vt_cmp cmp, double lhs, double rhs);
 
 /* The quantity rule e compares with its limit, given the base and new values: new itself,
  * new - base, or the change in percent of base (from a base of 0: 0 when new is 0 too, else

@@ -8,31 +8,23 @@
  *   op        := > | >= | < | <= | == | !=
  *   unit      := B kB MB GB TB KiB MiB GiB TiB | % | ns us ms s m h | k M G
  *
- * Parse errors say which character is wrong. */
+ * Comparisons, numbers and units are those of every rule grammar (lex.h). Parse errors say
+ * which character is wrong. */
 #ifndef VT_ANALYZE_EXPR_H
 #define VT_ANALYZE_EXPR_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum vt_expr_op { VT_OP_GT, VT_OP_GE, VT_OP_LT, VT_OP_LE, VT_OP_EQ, VT_OP_NE };
-
-/* What the number's unit says it measures. */
-enum vt_expr_unit {
-    VT_EXPR_PLAIN = 0, /* no unit */
-    VT_EXPR_BYTES,     /* value in bytes */
-    VT_EXPR_PERCENT,   /* value in percent */
-    VT_EXPR_TIME,      /* value in nanoseconds */
-    VT_EXPR_COUNT,     /* a plain number with k, M or G */
-};
+#include "analyze/lex.h"
 
 typedef struct vt_expr {
     char text[256];   /* the condition as written */
     char metric[64];  /* the metric's name */
     int rate;         /* '/s' followed the name */
-    int op;           /* VT_OP_* */
+    enum vt_cmp op;   /* compares the metric (left) with value */
     double value;     /* the threshold in the unit's base: bytes, percent, ns, count */
-    int unit;         /* VT_EXPR_* */
+    enum vt_qty unit; /* what the threshold's unit measures */
     uint64_t for_ns;  /* how long the condition must hold (0: at once) */
     int severity;     /* 0 info, 1 warning, 2 critical */
     size_t metric_at; /* character offsets, for messages after parsing */
@@ -46,11 +38,5 @@ typedef struct vt_expr_error {
 
 /* Parses text into *e. Returns 0, or VT_EINVAL with *err saying where and why. */
 int vt_expr_parse(const char *text, vt_expr *e, vt_expr_error *err);
-
-/* Whether value satisfies e's comparison (the threshold in the same base unit). */
-int vt_expr_holds(const vt_expr *e, double value);
-
-/* ">", ">="... */
-const char *vt_expr_op_name(int op);
 
 #endif

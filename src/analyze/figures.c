@@ -436,8 +436,8 @@ const vt_figure *vt_figure_for_rule(const vt_budget_expr *e, size_t *err_at, cha
     }
     f = stat_row(f, e->stat);
     *err_at = e->limit_at;
-    if ((e->unit == VT_LUNIT_BYTES && f->unit != VT_FIG_BYTES) ||
-        (e->unit == VT_LUNIT_TIME && f->unit != VT_FIG_NS)) {
+    if ((e->unit == VT_QTY_BYTES && f->unit != VT_FIG_BYTES) ||
+        (e->unit == VT_QTY_TIME && f->unit != VT_FIG_NS)) {
         snprintf(msg, msg_size, "the figure '%s' is %s; the limit's unit does not fit it", f->name,
                  f->unit == VT_FIG_BYTES ? "in bytes"
                  : f->unit == VT_FIG_NS  ? "a time"

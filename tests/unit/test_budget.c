@@ -48,7 +48,7 @@ static void test_good_rules(void **state)
     assert_string_equal(e.stat, "");
     assert_int_equal(e.cmp, VT_CMP_GT);
     assert_int_equal(e.kind, VT_LIMIT_RELATIVE);
-    assert_int_equal(e.unit, VT_LUNIT_PERCENT);
+    assert_int_equal(e.unit, VT_QTY_PERCENT);
     assert_true(e.limit == 10);
 
     e = parse_ok("leaked > 0");
@@ -69,7 +69,7 @@ static void test_good_rules(void **state)
 
     e = parse_ok("peak>1.5MiB");
     assert_int_equal(e.kind, VT_LIMIT_VALUE);
-    assert_int_equal(e.unit, VT_LUNIT_BYTES);
+    assert_int_equal(e.unit, VT_QTY_BYTES);
     assert_true(e.limit == 1.5 * 1024 * 1024);
 
     e = parse_ok("peak < -2 KB");
@@ -77,12 +77,12 @@ static void test_good_rules(void **state)
     assert_true(e.limit == -2000);
 
     e = parse_ok("duration <= 250ms");
-    assert_int_equal(e.unit, VT_LUNIT_TIME);
+    assert_int_equal(e.unit, VT_QTY_TIME);
     assert_true(e.limit == 250e6);
 
     e = parse_ok("allocs != 3k");
     assert_int_equal(e.cmp, VT_CMP_NE);
-    assert_int_equal(e.unit, VT_LUNIT_NONE);
+    assert_int_equal(e.unit, VT_QTY_COUNT);
     assert_true(e.limit == 3000);
 
     e = parse_ok("counter:cache.hits == 1G");
@@ -137,7 +137,7 @@ static void test_prefix(void **state)
     assert_string_equal(e.text, "rss > 2GiB");
     assert_int_equal(vt_budget_parse_prefix("allocs > 2 for 10s", &e, &rest, &at, msg, sizeof(msg)),
                      0);
-    assert_int_equal(e.unit, VT_LUNIT_NONE);
+    assert_int_equal(e.unit, VT_QTY_PLAIN);
     assert_int_equal(rest, 11);
     assert_int_equal(vt_budget_parse_prefix("peak > +10%", &e, &rest, &at, msg, sizeof(msg)), 0);
     assert_int_equal(rest, 11);

@@ -28,9 +28,9 @@ static void test_good(void **state)
     (void)state;
     vt_expr e = parse_ok("rss > 2GiB");
     assert_string_equal(e.metric, "rss");
-    assert_int_equal(e.op, VT_OP_GT);
+    assert_int_equal(e.op, VT_CMP_GT);
     assert_true(e.value == 2.0 * 1024 * 1024 * 1024);
-    assert_int_equal(e.unit, VT_EXPR_BYTES);
+    assert_int_equal(e.unit, VT_QTY_BYTES);
     assert_int_equal(e.severity, 1);
     assert_int_equal(e.for_ns, 0);
     assert_int_equal(e.rate, 0);
@@ -38,36 +38,36 @@ static void test_good(void **state)
     e = parse_ok("cpu > 90% for 10s");
     assert_string_equal(e.metric, "cpu");
     assert_true(e.value == 90);
-    assert_int_equal(e.unit, VT_EXPR_PERCENT);
+    assert_int_equal(e.unit, VT_QTY_PERCENT);
     assert_int_equal(e.for_ns, 10000000000ull);
 
     e = parse_ok("major_faults/s > 100");
     assert_string_equal(e.metric, "major_faults");
     assert_int_equal(e.rate, 1);
     assert_true(e.value == 100);
-    assert_int_equal(e.unit, VT_EXPR_PLAIN);
+    assert_int_equal(e.unit, VT_QTY_PLAIN);
 
     e = parse_ok("  critical :  sys.mem_available<=512MB for 1.5m ");
     assert_int_equal(e.severity, 2);
     assert_string_equal(e.metric, "sys.mem_available");
-    assert_int_equal(e.op, VT_OP_LE);
+    assert_int_equal(e.op, VT_CMP_LE);
     assert_true(e.value == 512e6);
     assert_int_equal(e.for_ns, 90000000000ull);
 
     e = parse_ok("info: fds >= 1.5k");
     assert_int_equal(e.severity, 0);
     assert_true(e.value == 1500);
-    assert_int_equal(e.unit, VT_EXPR_COUNT);
+    assert_int_equal(e.unit, VT_QTY_COUNT);
     e = parse_ok("threads != 4");
-    assert_int_equal(e.op, VT_OP_NE);
-    assert_true(vt_expr_holds(&e, 5) && !vt_expr_holds(&e, 4));
+    assert_int_equal(e.op, VT_CMP_NE);
+    assert_true(vt_cmp_holds(e.op, 5, e.value) && !vt_cmp_holds(e.op, 4, e.value));
     e = parse_ok("threads==4");
-    assert_int_equal(e.op, VT_OP_EQ);
+    assert_int_equal(e.op, VT_CMP_EQ);
     e = parse_ok("cpu < 5 for 500ms");
     assert_int_equal(e.for_ns, 500000000ull);
-    assert_true(vt_expr_holds(&e, 4.9) && !vt_expr_holds(&e, 5));
+    assert_true(vt_cmp_holds(e.op, 4.9, e.value) && !vt_cmp_holds(e.op, 5, e.value));
     e = parse_ok("cpu_user > 2s");
-    assert_int_equal(e.unit, VT_EXPR_TIME);
+    assert_int_equal(e.unit, VT_QTY_TIME);
     assert_true(e.value == 2e9);
 }
 
