@@ -69,6 +69,31 @@ static const char *quantity_str(const vt_diff_verdict *v, char *buf, size_t n)
 /* text */
 
 static void text_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
+
+/* One row of the figure tables: name (padded to width), base, new, change, relative change,
+ * the confidence when runs give a noise estimate, and label when not NULL. */
+static void text_figure(const vt_diff *d, const vt_diff_report_opts *o, const vt_diff_figure *f,
+                        const char *name, int width, const char *label, FILE *out)
+{
+    const char *dim = o->color ? "\033[2m" : "", *reset = o->color ? "\033[0m" : "";
+    char a[64], b[64], c[64], r[32];
+    if (!f->has) {
+        fprintf(out, "%-*s %sn/a: %s%s\n", width, name, dim, f->why, reset);
+        return;
+    }
+    double delta = f->new_mean - f->base_mean;
+    fprintf(out, "%-*s %12s %12s %13s %8s", width, name,
+            vt_figure_fmt(f->fig, f->base_mean, 0, a, sizeof(a)),
+            vt_figure_fmt(f->fig, f->new_mean, 0, b, sizeof(b)),
+            delta == 0 ? "=" : vt_figure_fmt(f->fig, delta, 1, c, sizeof(c)),
+            delta == 0 ? "" : relative(f->base_mean, f->new_mean, r, sizeof(r)));
+    if (noise(d) && f->test.valid)
+        fprintf(out, "  %9.1f%%%s", (1 - f->test.p) * 100,
+                f->test.p < o->alpha && delta != 0 ? " *" : "  ");
+    if (label)
+        fprintf(out, "  %s%s%s", dim, label, reset);
+    fputc('\n', out);
+}
 static void json_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
 static void md_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out);
 
@@ -77,7 +102,7 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
     const char *bold = o->color ? "\033[1m" : "", *red = o->color ? "\033[31m" : "",
                *green = o->color ? "\033[32m" : "", *dim = o->color ? "\033[2m" : "",
                *reset = o->color ? "\033[0m" : "";
-    char a[64], b[64], c[64], r[32];
+    char a[64], b[64], c[64];
     fprintf(out, "%svitals diff%s: base %s", bold, reset, o->base_paths[0]);
     if (d->n_base > 1)
         fprintf(out, " and %zu more (%zu runs)", d->n_base - 1, d->n_base);
@@ -88,23 +113,9 @@ int vt_render_diff_text(const vt_diff *d, const vt_diff_report_opts *o, FILE *ou
 
     fprintf(out, "%s%-16s %12s %12s %13s %8s%s%s\n", bold, "figure", "base", "new", "change", "",
             noise(d) ? "  confidence" : "", reset);
-    for (size_t i = 0; i < d->n_figures; i++) {
-        const vt_diff_figure *f = &d->figures[i];
-        if (!f->has) {
-            fprintf(out, "%-16s %sn/a: %s%s\n", f->fig->name, dim, f->why, reset);
-            continue;
-        }
-        double delta = f->new_mean - f->base_mean;
-        fprintf(out, "%-16s %12s %12s %13s %8s", f->fig->name,
-                vt_figure_fmt(f->fig, f->base_mean, 0, a, sizeof(a)),
-                vt_figure_fmt(f->fig, f->new_mean, 0, b, sizeof(b)),
-                delta == 0 ? "=" : vt_figure_fmt(f->fig, delta, 1, c, sizeof(c)),
-                delta == 0 ? "" : relative(f->base_mean, f->new_mean, r, sizeof(r)));
-        if (noise(d) && f->test.valid)
-            fprintf(out, "  %9.1f%%%s", (1 - f->test.p) * 100,
-                    f->test.p < o->alpha && delta != 0 ? " *" : "  ");
-        fprintf(out, "  %s%s%s\n", dim, f->fig->label, reset);
-    }
+    for (size_t i = 0; i < d->n_figures; i++)
+        text_figure(d, o, &d->figures[i], d->figures[i].fig->name, 16, d->figures[i].fig->label,
+                    out);
     if (noise(d))
         fprintf(out,
                 "\nnoise: %zu base and %zu new runs; confidence that the figure changed is "
@@ -492,27 +503,12 @@ static void text_more(const vt_diff *d, const vt_diff_report_opts *o, FILE *out)
     const char *bold = o->color ? "\033[1m" : "", *red = o->color ? "\033[31m" : "",
                *green = o->color ? "\033[32m" : "", *dim = o->color ? "\033[2m" : "",
                *reset = o->color ? "\033[0m" : "";
-    char a[64], b[64], c[64], r[32];
+    char a[64], b[64], c[64];
     if (d->n_named)
         fprintf(out, "\n%s%-24s %12s %12s %13s %8s%s%s\n", bold, "zones and counters", "base",
                 "new", "change", "", noise(d) ? "  confidence" : "", reset);
-    for (size_t i = 0; i < d->n_named; i++) {
-        const vt_diff_figure *f = &d->named[i].f;
-        if (!f->has) {
-            fprintf(out, "%-24s %sn/a: %s%s\n", d->named[i].name, dim, f->why, reset);
-            continue;
-        }
-        double delta = f->new_mean - f->base_mean;
-        fprintf(out, "%-24s %12s %12s %13s %8s", d->named[i].name,
-                vt_figure_fmt(f->fig, f->base_mean, 0, a, sizeof(a)),
-                vt_figure_fmt(f->fig, f->new_mean, 0, b, sizeof(b)),
-                delta == 0 ? "=" : vt_figure_fmt(f->fig, delta, 1, c, sizeof(c)),
-                delta == 0 ? "" : relative(f->base_mean, f->new_mean, r, sizeof(r)));
-        if (noise(d) && f->test.valid)
-            fprintf(out, "  %9.1f%%%s", (1 - f->test.p) * 100,
-                    f->test.p < o->alpha && delta != 0 ? " *" : "  ");
-        fputc('\n', out);
-    }
+    for (size_t i = 0; i < d->n_named; i++)
+        text_figure(d, o, &d->named[i].f, d->named[i].name, 24, NULL, out);
     if (!d->has_cpu)
         return;
     size_t total = 0, *idx = malloc((o->top ? o->top : 1) * sizeof(*idx));
