@@ -1707,10 +1707,12 @@ def case_exit_paths(ctx):
         ctx.eq(f"{how}: runs with a problem (of 5)", bad, [])
 
 
-def run_cases(cases, doc, add_args=None, setup=None):
+def run_cases(cases, doc, add_args=None, setup=None, make_ctx=None):
     """The command line of every e2e runner: --vitals, --agent-dir, --programs, --work and one
     case of cases (name -> function of a Ctx). add_args(parser) adds a runner's own options,
-    setup(ctx, args) reads them into the Ctx. Returns the exit status."""
+    setup(ctx, args) reads them into the Ctx, make_ctx(args) makes a runner's own kind of
+    context (one with problems, and pass_note for the PASS line if it likes). Returns the exit
+    status."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--vitals", required=True)
     ap.add_argument("--agent-dir", required=True)
@@ -1721,7 +1723,7 @@ def run_cases(cases, doc, add_args=None, setup=None):
     ap.add_argument("case", choices=sorted(cases))
     args = ap.parse_args()
     try:
-        ctx = Ctx(args)
+        ctx = (make_ctx or Ctx)(args)
         if setup:
             setup(ctx, args)
     except Failed as e:
@@ -1737,7 +1739,7 @@ def run_cases(cases, doc, add_args=None, setup=None):
         for p in ctx.problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    print(f"PASS {args.case}")
+    print(f"PASS {args.case}{getattr(ctx, 'pass_note', '')}")
     return 0
 
 

@@ -15,7 +15,6 @@ A missing dependency (Chromium, chromedriver) fails the case, never skips it. Py
 standard library only.
 """
 
-import argparse
 import json
 import os
 import re
@@ -26,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+import e2e  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webdriver import Browser, BrowserError, Firefox  # noqa: E402
 
@@ -34,8 +36,7 @@ CRASH_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitize
                  "runtime error:", "Segmentation fault", "core dumped")
 
 
-class Failed(Exception):
-    pass
+Failed = e2e.Failed
 
 
 class Ctx:
@@ -48,6 +49,7 @@ class Ctx:
         self.work = Path(args.work).resolve() / args.case
         self.browser = not args.no_browser
         self.problems = []
+        self.pass_note = f" (work directory, screenshots: {self.work})"
         for what, path in (("vitals", self.vitals), ("the agent", self.agent),
                            ("the prune program", self.prune)):
             if not path.is_file():
@@ -800,35 +802,14 @@ def case_cli(ctx):
         check_data(ctx, data, rep, "cut trace")
 
 
-def main():
-    cases = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--vitals", required=True)
-    ap.add_argument("--agent-dir", required=True)
-    ap.add_argument("--programs", required=True)
+def own_args(ap):
     ap.add_argument("--prune", required=True)
     ap.add_argument("--zone-programs", help="where the zones, tasks and pool_cache programs are")
-    ap.add_argument("--work", required=True)
     ap.add_argument("--no-browser", action="store_true")
-    ap.add_argument("case", choices=sorted(cases))
-    args = ap.parse_args()
-    try:
-        ctx = Ctx(args)
-    except Failed as e:
-        print(f"FAIL {args.case}: {e}", file=sys.stderr)
-        return 1
-    try:
-        cases[args.case](ctx)
-    except Failed as e:
-        if str(e) not in ctx.problems:
-            ctx.problems.append(str(e))
-    if ctx.problems:
-        print(f"FAIL {args.case}: {len(ctx.problems)} problem(s):", file=sys.stderr)
-        for p in ctx.problems:
-            print(f"  - {p}", file=sys.stderr)
-        return 1
-    print(f"PASS {args.case} (work directory, screenshots: {ctx.work})")
-    return 0
+
+
+def main():
+    return e2e.run_cases(e2e.cases_of(globals()), __doc__, add_args=own_args, make_ctx=Ctx)
 
 
 if __name__ == "__main__":
