@@ -102,8 +102,14 @@ static int cmd_help(int argc, char **argv)
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: vitals version\n\nPrints the version of vitals.\n");
+        return 0;
+    }
+    if (argc > 1) {
+        vt_cli_error("version takes no arguments ('%s' given)", argv[1]);
+        return 2;
+    }
     printf("vitals %s\n", VT_VERSION);
     return 0;
 }
