@@ -127,19 +127,21 @@ def case_cpu_split_threads(ctx):
 
 def case_cpu_timer(ctx):
     env = dict(ctx.env, VITALS_CPU_SAMPLER="timer")
-    r, trace = run_cpu(ctx, "cpu_split", ["single", "3000000"], ["--cpu", "--no-alloc"],
+    r, trace = run_cpu(ctx, "cpu_split", ["single", "7000000"], ["--cpu", "--no-alloc"],
                        "timer.vtr", env=env)
     ctx.eq("output under the timer sampler", r.stdout, b"split done\n")
     cpu = cpu_report(ctx, trace)["cpu"]
     ctx.eq("sampler", cpu["sampler"], "timer")
     ctx.check(cpu["note"] and "VITALS_CPU_SAMPLER=timer" in cpu["note"], f"note {cpu['note']}")
-    # The timer's resolution is the kernel tick (4 ms at HZ=250), so a sample stands for
-    # several periods: the shares are looser than perf's.
+    # CPU-time timers fire at the kernel's tick (4 ms at HZ=250), whatever the rate: a sample
+    # stands for several periods, and a share is off by the ticks that straddle the switches
+    # between hot70 and cold30. About 2.5 s of CPU (650 samples) keeps that under 1.5 points
+    # (1.15 s: up to 2.4; docs/BENCHMARKS.md), so the bound is perf's.
     by = shares(cpu["functions"])
-    for fn, want in (("hot70", 70.0), ("cold30", 30.0)):
-        got = by.get(fn, {}).get("self_pct")
-        ctx.check(got is not None and abs(got - want) <= 6,
-                  f"timer: {fn} self {got}, expected {want} +- 6")
+    print(f"cpu_timer: {cpu['samples']} samples; hot70 {by.get('hot70', {}).get('self_pct')}%, "
+          f"cold30 {by.get('cold30', {}).get('self_pct')}%")
+    check_split(ctx, "timer", cpu["functions"])
+    ctx.check(cpu["samples"] >= 400, f"timer: only {cpu['samples']} samples")
     split = shares({"entries": cpu["functions_by_total"]}).get("split", {}).get("total_pct", 0)
     ctx.check(split >= 95, f"timer: split total {split}: stacks not walked")
     t = cpu["threads"][0]
@@ -184,6 +186,7 @@ def norm(name):
     name = re.sub(r"@.*", "", name)  # symbol versions: cfree@GLIBC_2.2.5
     name = re.sub(r"^__GI_", "", name)  # glibc's internal alias of the same function
     name = re.sub(r"^__libc_", "", name)
+    name = "free" if name == "cfree" else name  # glibc's alias
     return re.sub(r"64$", "", name.lstrip("_"))
 
 
