@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 
 #include "agent/agent-int.h"
 #include "collect/perf.h"
+#include "util/hash.h"
 
 #define MAX_THREADS 8192
 #define MAX_EVENTS 32
@@ -419,13 +421,13 @@ static int add_pend(uint64_t tsc, uint32_t stack, uint32_t tid, uint32_t kind, u
 /* Whether v is a return address: the instruction before it is a call (e8 rel32, or ff /2 with
  * a register, disp8 or disp32/RIP operand). The code is read with process_vm_readv, which
  * fails instead of faulting where nothing is mapped; safe in a signal handler. */
-static int looks_like_return(uint64_t v)
+static int looks_like_return(uint64_t v, pid_t pid)
 {
     uint8_t b[8];
     if (v < 4096 + 8 || v >> 47)
         return 0;
     struct iovec local = {b, 8}, remote = {(void *)(v - 8), 8};
-    if (syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0) != 8)
+    if (syscall(SYS_process_vm_readv, pid, &local, 1, &remote, 1, 0) != 8)
         return 0;
     if (b[3] == 0xe8)
         return 1;
@@ -438,14 +440,45 @@ static int looks_like_return(uint64_t v)
     return 0;
 }
 
+/* The writer's looks_like_return, without a system call for most samples (two per sample
+ * cost the writer more than the rest of its work): a word just above the stack pointer (a
+ * saved frame pointer, most of the time) is no return address, and return addresses once
+ * checked are remembered until a library is unloaded (vt__code_gen), the only way code leaves
+ * an address. */
+#define RET_SLOTS 4096
+static uint64_t ret_seen[RET_SLOTS];
+static uint32_t ret_gen;
+static pid_t self_pid; /* the writer's process (a handler reads getpid(): it may run in a child) */
+
+static int writer_looks_like_return(uint64_t v, uint64_t sp)
+{
+    if (v - sp < (8u << 20))
+        return 0;
+    uint32_t gen = vt__code_gen();
+    if (gen != ret_gen) {
+        memset(ret_seen, 0, sizeof(ret_seen));
+        ret_gen = gen;
+    }
+    uint64_t *slot = &ret_seen[vt_hash64(v) & (RET_SLOTS - 1)];
+    if (*slot == v)
+        return 1;
+    if (!looks_like_return(v, self_pid))
+        return 0;
+    *slot = v;
+    return 1;
+}
+
 /* The frame a frame-pointer walk misses: a leaf function sampled where its frame pointer is
  * not set up (it keeps none, or is in its prologue) still has its return address on top of
  * the stack, and the walk, starting from the caller's frame pointer, skips the caller. top is
  * the word at the stack pointer; it is inserted after the leaf when it is a return address the
  * walk does not have next. */
-static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top)
+static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top,
+                         const uint64_t *writer_sp)
 {
-    if (n == 0 || n >= max || (n > 1 && frames[1] == top) || !looks_like_return(top))
+    if (n == 0 || n >= max || (n > 1 && frames[1] == top))
+        return n;
+    if (writer_sp ? !writer_looks_like_return(top, *writer_sp) : !looks_like_return(top, getpid()))
         return n;
     memmove(frames + 2, frames + 1, (n - 1) * sizeof(uint64_t));
     frames[1] = top;
@@ -453,7 +486,7 @@ static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t to
 }
 
 /* The user part of a kernel callchain: the context markers left out. */
-static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top)
+static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top, uint64_t sp)
 {
     uint64_t frames[VT_MAX_DEPTH];
     uint32_t n = 0, max = (uint32_t)vt__config.depth;
@@ -463,20 +496,24 @@ static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *to
         frames[n++] = ips[i];
     }
     if (top)
-        n = fix_leaf(frames, n, max, *top);
+        n = fix_leaf(frames, n, max, *top, &sp);
     return vt__stack_intern(frames, n);
 }
 
 /* The word at the stack pointer from a sample's REGS_USER (SP only) and STACK_USER (8 bytes)
  * parts, which follow its callchain at p; NULL when the kernel could not copy it. */
-static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end)
+static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end, uint64_t *sp)
 {
     if ((const uint8_t *)(p + 1) > end)
         return NULL;
-    if (p[0] != PERF_SAMPLE_REGS_ABI_NONE)
+    if (p[0] != PERF_SAMPLE_REGS_ABI_NONE) {
+        if ((const uint8_t *)(p + 2) > end)
+            return NULL;
+        *sp = p[1];
         p += 2; /* abi, sp */
-    else
-        p += 1;
+    } else {
+        return NULL;
+    }
     if ((const uint8_t *)(p + 1) > end || p[0] < 8)
         return NULL;
     uint64_t size = p[0];
@@ -507,7 +544,9 @@ static void on_record(const struct perf_event_header *h, void *argp)
     uint64_t ns = p[1], period = p[2], nr = p[3];
     if ((const uint8_t *)(p + 4 + nr) > end)
         return;
-    uint32_t stack = chain_stack(p + 4, nr, stack_top(p + 4 + nr, end));
+    uint64_t sp = 0;
+    const uint64_t *top = stack_top(p + 4 + nr, end, &sp);
+    uint32_t stack = chain_stack(p + 4, nr, top, sp);
     if (add_pend(ns_to_tsc(ns), stack, (uint32_t)c->tid, VT_CPU_ON, period) == 0)
         c->samples++;
     else
@@ -531,7 +570,7 @@ static void on_switch(const struct perf_event_header *h, void *argp)
         uint64_t nr = p[2];
         if ((const uint8_t *)(p + 3 + nr) > end)
             return;
-        c->off_stack = chain_stack(p + 3, nr, NULL);
+        c->off_stack = chain_stack(p + 3, nr, NULL, 0);
         c->off_ns = p[1];
         c->off_pending = 1;
         return;
@@ -643,11 +682,37 @@ static void finish(struct cthread *c, int ended, int done)
     c->used = 0;
 }
 
+/* /proc/self/task, kept open from round to round: opening it (a path walk) cost the writer
+ * more than the rest of its round. Each round checks that the descriptor is still that
+ * directory (the program may have closed it, and the number been reused) before rewinding it. */
+static int task_fd = -1;
+static dev_t task_dev;
+static ino_t task_ino;
+
+static int task_dir(void)
+{
+    struct stat st;
+    if (task_fd >= 0 && fstat(task_fd, &st) == 0 && st.st_dev == task_dev &&
+        st.st_ino == task_ino && lseek(task_fd, 0, SEEK_SET) == 0)
+        return task_fd;
+    task_fd = -1; /* not ours any more: left alone */
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    task_fd = fd;
+    task_dev = st.st_dev;
+    task_ino = st.st_ino;
+    return fd;
+}
+
 /* Marks every thread of /proc/self/task as seen, attaching those not yet followed. */
 static int scan_tasks(void)
 {
     static char buf[16384];
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = task_dir();
     if (fd < 0)
         return -1;
     for (int i = 0; i < n_slots; i++)
@@ -671,7 +736,6 @@ static int scan_tasks(void)
                 attach(tid);
         }
     }
-    close(fd);
     return 0;
 }
 
@@ -826,7 +890,7 @@ static uint32_t walk(const ucontext_t *uc, struct tring *r, uint64_t *ip)
             break;
         rbp = f[0];
     }
-    return top ? fix_leaf(ip, n, TIMER_DEPTH, top) : n;
+    return top ? fix_leaf(ip, n, TIMER_DEPTH, top, NULL) : n;
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv)
@@ -854,6 +918,7 @@ out:
 
 void vt__sampler_init(void)
 {
+    self_pid = getpid();
     hz = (int)env_num("VITALS_CPU", 0);
     wall = (int)env_num("VITALS_CPU_WALL", 0);
     const char *ev = getenv("VITALS_EVENTS");
@@ -930,6 +995,11 @@ void vt__sampler_after_fork(void)
     n_pend = 0;
     announced = 0;
     writer_tid = 0;
+    self_pid = getpid();
+    struct stat st; /* the parent's threads: closed if the descriptor is still it */
+    if (task_fd >= 0 && fstat(task_fd, &st) == 0 && st.st_dev == task_dev && st.st_ino == task_ino)
+        close(task_fd);
+    task_fd = -1;
     for (int i = 0; i < n_events; i++)
         events[i].tried = 0;
     attach((int)syscall(SYS_gettid));
