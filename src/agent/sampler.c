@@ -441,31 +441,36 @@ static int looks_like_return(uint64_t v, pid_t pid)
 }
 
 /* The writer's looks_like_return, without a system call for most samples (two per sample
- * cost the writer more than the rest of its work): a word just above the stack pointer (a
- * saved frame pointer, most of the time) is no return address, and return addresses once
- * checked are remembered until a library is unloaded (vt__code_gen), the only way code leaves
- * an address. */
+ * cost the writer more than the rest of its work): the word at the stack pointer repeats (the
+ * leaf's return address, or the saved frame pointer of a function that keeps one), so the
+ * verdicts are remembered, both ways. Until a library is unloaded (vt__code_gen), the only way
+ * code leaves an address; and a second at most, so that a word that was no code and became
+ * some (a library mapped where data was) is soon checked again. */
 #define RET_SLOTS 4096
-static uint64_t ret_seen[RET_SLOTS];
+struct ret_slot {
+    uint64_t v, is_ret;
+};
+static struct ret_slot ret_seen[RET_SLOTS];
 static uint32_t ret_gen;
+static uint64_t ret_since_ns;
 static pid_t self_pid; /* the writer's process (a handler reads getpid(): it may run in a child) */
 
-static int writer_looks_like_return(uint64_t v, uint64_t sp)
+static int writer_looks_like_return(uint64_t v)
 {
-    if (v - sp < (8u << 20))
+    if (v < 4096 + 8 || v >> 47)
         return 0;
     uint32_t gen = vt__code_gen();
-    if (gen != ret_gen) {
+    if (gen != ret_gen || ref_ns - ret_since_ns > 1000000000u) {
         memset(ret_seen, 0, sizeof(ret_seen));
         ret_gen = gen;
+        ret_since_ns = ref_ns;
     }
-    uint64_t *slot = &ret_seen[vt_hash64(v) & (RET_SLOTS - 1)];
-    if (*slot == v)
-        return 1;
-    if (!looks_like_return(v, self_pid))
-        return 0;
-    *slot = v;
-    return 1;
+    struct ret_slot *slot = &ret_seen[vt_hash64(v) & (RET_SLOTS - 1)];
+    if (slot->v != v) {
+        slot->v = v;
+        slot->is_ret = (uint64_t)looks_like_return(v, self_pid);
+    }
+    return (int)slot->is_ret;
 }
 
 /* The frame a frame-pointer walk misses: a leaf function sampled where its frame pointer is
@@ -473,12 +478,11 @@ static int writer_looks_like_return(uint64_t v, uint64_t sp)
  * the stack, and the walk, starting from the caller's frame pointer, skips the caller. top is
  * the word at the stack pointer; it is inserted after the leaf when it is a return address the
  * walk does not have next. */
-static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top,
-                         const uint64_t *writer_sp)
+static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top, int writer)
 {
     if (n == 0 || n >= max || (n > 1 && frames[1] == top))
         return n;
-    if (writer_sp ? !writer_looks_like_return(top, *writer_sp) : !looks_like_return(top, getpid()))
+    if (writer ? !writer_looks_like_return(top) : !looks_like_return(top, getpid()))
         return n;
     memmove(frames + 2, frames + 1, (n - 1) * sizeof(uint64_t));
     frames[1] = top;
@@ -486,7 +490,7 @@ static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t to
 }
 
 /* The user part of a kernel callchain: the context markers left out. */
-static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top, uint64_t sp)
+static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top)
 {
     uint64_t frames[VT_MAX_DEPTH];
     uint32_t n = 0, max = (uint32_t)vt__config.depth;
@@ -496,24 +500,20 @@ static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *to
         frames[n++] = ips[i];
     }
     if (top)
-        n = fix_leaf(frames, n, max, *top, &sp);
+        n = fix_leaf(frames, n, max, *top, 1);
     return vt__stack_intern(frames, n);
 }
 
 /* The word at the stack pointer from a sample's REGS_USER (SP only) and STACK_USER (8 bytes)
  * parts, which follow its callchain at p; NULL when the kernel could not copy it. */
-static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end, uint64_t *sp)
+static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end)
 {
     if ((const uint8_t *)(p + 1) > end)
         return NULL;
-    if (p[0] != PERF_SAMPLE_REGS_ABI_NONE) {
-        if ((const uint8_t *)(p + 2) > end)
-            return NULL;
-        *sp = p[1];
+    if (p[0] != PERF_SAMPLE_REGS_ABI_NONE)
         p += 2; /* abi, sp */
-    } else {
-        return NULL;
-    }
+    else
+        p += 1;
     if ((const uint8_t *)(p + 1) > end || p[0] < 8)
         return NULL;
     uint64_t size = p[0];
@@ -544,9 +544,7 @@ static void on_record(const struct perf_event_header *h, void *argp)
     uint64_t ns = p[1], period = p[2], nr = p[3];
     if ((const uint8_t *)(p + 4 + nr) > end)
         return;
-    uint64_t sp = 0;
-    const uint64_t *top = stack_top(p + 4 + nr, end, &sp);
-    uint32_t stack = chain_stack(p + 4, nr, top, sp);
+    uint32_t stack = chain_stack(p + 4, nr, stack_top(p + 4 + nr, end));
     if (add_pend(ns_to_tsc(ns), stack, (uint32_t)c->tid, VT_CPU_ON, period) == 0)
         c->samples++;
     else
@@ -570,7 +568,7 @@ static void on_switch(const struct perf_event_header *h, void *argp)
         uint64_t nr = p[2];
         if ((const uint8_t *)(p + 3 + nr) > end)
             return;
-        c->off_stack = chain_stack(p + 3, nr, NULL, 0);
+        c->off_stack = chain_stack(p + 3, nr, NULL);
         c->off_ns = p[1];
         c->off_pending = 1;
         return;
@@ -890,7 +888,7 @@ static uint32_t walk(const ucontext_t *uc, struct tring *r, uint64_t *ip)
             break;
         rbp = f[0];
     }
-    return top ? fix_leaf(ip, n, TIMER_DEPTH, top, NULL) : n;
+    return top ? fix_leaf(ip, n, TIMER_DEPTH, top, 0) : n;
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv)
