@@ -961,6 +961,9 @@ void vt__sampler_init(void)
             sigemptyset(&sa.sa_mask);
             if (sigaction(CPU_SIGNAL, &sa, NULL) == 0) {
                 sampler = VT_SAMPLER_TIMER;
+                /* CPU-time timers are checked at the kernel's tick (docs/BENCHMARKS.md). */
+                set_note(note, "; CPU-time timers fire at the kernel's tick whatever the "
+                               "rate: shares need a longer run than with perf");
                 if (wall)
                     set_note(note, "; --wall needs perf events: off-CPU time not recorded");
             }
