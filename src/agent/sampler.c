@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 
 #include "agent/agent-int.h"
 #include "collect/perf.h"
+#include "util/hash.h"
 
 #define MAX_THREADS 8192
 #define MAX_EVENTS 32
@@ -419,13 +421,13 @@ static int add_pend(uint64_t tsc, uint32_t stack, uint32_t tid, uint32_t kind, u
 /* Whether v is a return address: the instruction before it is a call (e8 rel32, or ff /2 with
  * a register, disp8 or disp32/RIP operand). The code is read with process_vm_readv, which
  * fails instead of faulting where nothing is mapped; safe in a signal handler. */
-static int looks_like_return(uint64_t v)
+static int looks_like_return(uint64_t v, pid_t pid)
 {
     uint8_t b[8];
     if (v < 4096 + 8 || v >> 47)
         return 0;
     struct iovec local = {b, 8}, remote = {(void *)(v - 8), 8};
-    if (syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0) != 8)
+    if (syscall(SYS_process_vm_readv, pid, &local, 1, &remote, 1, 0) != 8)
         return 0;
     if (b[3] == 0xe8)
         return 1;
@@ -438,14 +440,49 @@ static int looks_like_return(uint64_t v)
     return 0;
 }
 
+/* The writer's looks_like_return, without a system call for most samples (two per sample
+ * cost the writer more than the rest of its work): the word at the stack pointer repeats (the
+ * leaf's return address, or the saved frame pointer of a function that keeps one), so the
+ * verdicts are remembered, both ways. Until a library is unloaded (vt__code_gen), the only way
+ * code leaves an address; and a second at most, so that a word that was no code and became
+ * some (a library mapped where data was) is soon checked again. */
+#define RET_SLOTS 4096
+struct ret_slot {
+    uint64_t v, is_ret;
+};
+static struct ret_slot ret_seen[RET_SLOTS];
+static uint32_t ret_gen;
+static uint64_t ret_since_ns;
+static pid_t self_pid; /* the writer's process (a handler reads getpid(): it may run in a child) */
+
+static int writer_looks_like_return(uint64_t v)
+{
+    if (v < 4096 + 8 || v >> 47)
+        return 0;
+    uint32_t gen = vt__code_gen();
+    if (gen != ret_gen || ref_ns - ret_since_ns > 1000000000u) {
+        memset(ret_seen, 0, sizeof(ret_seen));
+        ret_gen = gen;
+        ret_since_ns = ref_ns;
+    }
+    struct ret_slot *slot = &ret_seen[vt_hash64(v) & (RET_SLOTS - 1)];
+    if (slot->v != v) {
+        slot->v = v;
+        slot->is_ret = (uint64_t)looks_like_return(v, self_pid);
+    }
+    return (int)slot->is_ret;
+}
+
 /* The frame a frame-pointer walk misses: a leaf function sampled where its frame pointer is
  * not set up (it keeps none, or is in its prologue) still has its return address on top of
  * the stack, and the walk, starting from the caller's frame pointer, skips the caller. top is
  * the word at the stack pointer; it is inserted after the leaf when it is a return address the
  * walk does not have next. */
-static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top)
+static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t top, int writer)
 {
-    if (n == 0 || n >= max || (n > 1 && frames[1] == top) || !looks_like_return(top))
+    if (n == 0 || n >= max || (n > 1 && frames[1] == top))
+        return n;
+    if (writer ? !writer_looks_like_return(top) : !looks_like_return(top, getpid()))
         return n;
     memmove(frames + 2, frames + 1, (n - 1) * sizeof(uint64_t));
     frames[1] = top;
@@ -463,7 +500,7 @@ static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *to
         frames[n++] = ips[i];
     }
     if (top)
-        n = fix_leaf(frames, n, max, *top);
+        n = fix_leaf(frames, n, max, *top, 1);
     return vt__stack_intern(frames, n);
 }
 
@@ -643,11 +680,37 @@ static void finish(struct cthread *c, int ended, int done)
     c->used = 0;
 }
 
+/* /proc/self/task, kept open from round to round: opening it (a path walk) cost the writer
+ * more than the rest of its round. Each round checks that the descriptor is still that
+ * directory (the program may have closed it, and the number been reused) before rewinding it. */
+static int task_fd = -1;
+static dev_t task_dev;
+static ino_t task_ino;
+
+static int task_dir(void)
+{
+    struct stat st;
+    if (task_fd >= 0 && fstat(task_fd, &st) == 0 && st.st_dev == task_dev &&
+        st.st_ino == task_ino && lseek(task_fd, 0, SEEK_SET) == 0)
+        return task_fd;
+    task_fd = -1; /* not ours any more: left alone */
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    task_fd = fd;
+    task_dev = st.st_dev;
+    task_ino = st.st_ino;
+    return fd;
+}
+
 /* Marks every thread of /proc/self/task as seen, attaching those not yet followed. */
 static int scan_tasks(void)
 {
     static char buf[16384];
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = task_dir();
     if (fd < 0)
         return -1;
     for (int i = 0; i < n_slots; i++)
@@ -671,7 +734,6 @@ static int scan_tasks(void)
                 attach(tid);
         }
     }
-    close(fd);
     return 0;
 }
 
@@ -826,7 +888,7 @@ static uint32_t walk(const ucontext_t *uc, struct tring *r, uint64_t *ip)
             break;
         rbp = f[0];
     }
-    return top ? fix_leaf(ip, n, TIMER_DEPTH, top) : n;
+    return top ? fix_leaf(ip, n, TIMER_DEPTH, top, 0) : n;
 }
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv)
@@ -854,6 +916,7 @@ out:
 
 void vt__sampler_init(void)
 {
+    self_pid = getpid();
     hz = (int)env_num("VITALS_CPU", 0);
     wall = (int)env_num("VITALS_CPU_WALL", 0);
     const char *ev = getenv("VITALS_EVENTS");
@@ -898,6 +961,9 @@ void vt__sampler_init(void)
             sigemptyset(&sa.sa_mask);
             if (sigaction(CPU_SIGNAL, &sa, NULL) == 0) {
                 sampler = VT_SAMPLER_TIMER;
+                /* CPU-time timers are checked at the kernel's tick (docs/BENCHMARKS.md). */
+                set_note(note, "; CPU-time timers fire at the kernel's tick whatever the "
+                               "rate: shares need a longer run than with perf");
                 if (wall)
                     set_note(note, "; --wall needs perf events: off-CPU time not recorded");
             }
@@ -930,6 +996,11 @@ void vt__sampler_after_fork(void)
     n_pend = 0;
     announced = 0;
     writer_tid = 0;
+    self_pid = getpid();
+    struct stat st; /* the parent's threads: closed if the descriptor is still it */
+    if (task_fd >= 0 && fstat(task_fd, &st) == 0 && st.st_dev == task_dev && st.st_ino == task_ino)
+        close(task_fd);
+    task_fd = -1;
     for (int i = 0; i < n_events; i++)
         events[i].tried = 0;
     attach((int)syscall(SYS_gettid));

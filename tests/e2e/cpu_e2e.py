@@ -127,19 +127,21 @@ def case_cpu_split_threads(ctx):
 
 def case_cpu_timer(ctx):
     env = dict(ctx.env, VITALS_CPU_SAMPLER="timer")
-    r, trace = run_cpu(ctx, "cpu_split", ["single", "3000000"], ["--cpu", "--no-alloc"],
+    r, trace = run_cpu(ctx, "cpu_split", ["single", "7000000"], ["--cpu", "--no-alloc"],
                        "timer.vtr", env=env)
     ctx.eq("output under the timer sampler", r.stdout, b"split done\n")
     cpu = cpu_report(ctx, trace)["cpu"]
     ctx.eq("sampler", cpu["sampler"], "timer")
     ctx.check(cpu["note"] and "VITALS_CPU_SAMPLER=timer" in cpu["note"], f"note {cpu['note']}")
-    # The timer's resolution is the kernel tick (4 ms at HZ=250), so a sample stands for
-    # several periods: the shares are looser than perf's.
+    # CPU-time timers fire at the kernel's tick (4 ms at HZ=250), whatever the rate: a sample
+    # stands for several periods, and a share is off by the ticks that straddle the switches
+    # between hot70 and cold30. About 2.5 s of CPU (650 samples) keeps that under 1.5 points
+    # (1.15 s: up to 2.4; docs/BENCHMARKS.md), so the bound is perf's.
     by = shares(cpu["functions"])
-    for fn, want in (("hot70", 70.0), ("cold30", 30.0)):
-        got = by.get(fn, {}).get("self_pct")
-        ctx.check(got is not None and abs(got - want) <= 6,
-                  f"timer: {fn} self {got}, expected {want} +- 6")
+    print(f"cpu_timer: {cpu['samples']} samples; hot70 {by.get('hot70', {}).get('self_pct')}%, "
+          f"cold30 {by.get('cold30', {}).get('self_pct')}%")
+    check_split(ctx, "timer", cpu["functions"])
+    ctx.check(cpu["samples"] >= 400, f"timer: only {cpu['samples']} samples")
     split = shares({"entries": cpu["functions_by_total"]}).get("split", {}).get("total_pct", 0)
     ctx.check(split >= 95, f"timer: split total {split}: stacks not walked")
     t = cpu["threads"][0]
@@ -152,31 +154,48 @@ def case_cpu_timer(ctx):
               f"timer: threads sampled {[(t['tid'], t['samples']) for t in cpu['threads']]}")
 
 
-def perf_top(ctx, cmd, stdin, comm=None):
-    data = ctx.work / "perf.data"
-    r = ctx.run(["perf", "record", "-q", "-e", "task-clock:u", "-c", "250000", "-o", data, "--"]
-                + cmd, stdin=stdin, timeout=120)
-    ctx.require(r.returncode == 0, f"perf record failed: {r.stderr.decode(errors='replace')}")
-    r = ctx.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "sym",
-                 "-F", "overhead,sym"] + (["--comms", comm] if comm else []), timeout=120)
-    out = {}
+def perf_main_thread(ctx, data):
+    """perf's self-time shares of the profiled program's main thread (the thread with the most
+    samples), by normalised name: the agent's writer thread, which vitals does not sample, is
+    left out. (perf report --tid drops some symbols from its listing: the rows of
+    --sort pid,sym are filtered here instead.)"""
+    r = ctx.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "pid,sym",
+                 "-F", "overhead,pid,sym"], timeout=120)
+    ctx.require(r.returncode == 0, f"perf report failed: {r.stderr.decode(errors='replace')}")
+    by_tid = {}
     for line in r.stdout.decode(errors="replace").splitlines():
-        m = re.match(r"\s*([\d.]+)%\s+\[\.\]\s+(\S+)", line)
+        m = re.match(r"\s*([\d.]+)%\s+(\d+):\S+\s+\[\.\]\s+(\S+)", line)
         if m:
-            name = m.group(2).split("@@")[0]
-            out[name] = out.get(name, 0) + float(m.group(1))
-    return out
+            name = norm(m.group(3))
+            t = by_tid.setdefault(m.group(2), {})
+            t[name] = t.get(name, 0) + float(m.group(1))
+    ctx.require(by_tid, "perf report found no user-mode samples")
+    main = max(by_tid.values(), key=lambda t: sum(t.values()))
+    total = sum(main.values())
+    return {k: 100 * v / total for k, v in main.items()}
 
 
 def norm(name):
     """Unresolved addresses: perf prints 0x00000000000b83fc, vitals module+0xb83fc. Aliases of
-    one address may be named either way (glibc's __libc_pread and __libc_pread64): leading
-    underscores, glibc's __GI_ prefix and a trailing 64 are dropped."""
+    one address may be named either way (glibc's __libc_pread and __libc_pread64, __libc_malloc
+    and malloc): leading underscores, glibc's __GI_ and __libc_ prefixes and a trailing 64 are
+    dropped."""
     m = re.search(r"0x0*([0-9a-f]+)$", name)
     if m and ("+" in name or name.startswith("0x")):
         return "0x" + m.group(1)
+    name = re.sub(r"@.*", "", name)  # symbol versions: cfree@GLIBC_2.2.5
     name = re.sub(r"^__GI_", "", name)  # glibc's internal alias of the same function
+    name = re.sub(r"^__libc_", "", name)
+    name = "free" if name == "cfree" else name  # glibc's alias
     return re.sub(r"64$", "", name.lstrip("_"))
+
+
+# perf samples the run vitals profiles, at a rate of its own: both see the same execution, so
+# that the shares differ by sampling noise and attribution only, not by how the machine's load
+# moved time between functions from one run to the next (more than 3 points for
+# sqlite3VdbeExec between two runs of a busy machine). About 8000 samples each side: a 15%
+# share has a standard deviation of 0.4 points on each side.
+PERF_PERIOD_NS = 199999  # perf's period (5 kHz); vitals samples at 4 kHz
 
 
 def case_cpu_perf(ctx):
@@ -185,23 +204,23 @@ def case_cpu_perf(ctx):
     sqlite = shutil.which("sqlite3")
     ctx.require(sqlite, "sqlite3 is not installed")
     sql = (Path(__file__).resolve().parent / "cpu_workload.sql").read_bytes()
-    # perf profiles the program in the same conditions as vitals does: under the agent (with
-    # --no-alloc its hooks only forward). The agent's writer thread makes the program
-    # multi-threaded, which by itself moves time into its mutexes (pthread_mutex_unlock: 0.5%
-    # of sqlite3's time alone, 3.5% under the agent, both by perf), so a plain run is not the
-    # same program to compare shares with.
-    theirs = perf_top(ctx, [ctx.vitals, "run", "-q", "--no-alloc", "-o", ctx.work / "ref.vtr",
-                            "--", sqlite, ":memory:"], sql, comm="sqlite3")
-    trace = ctx.work / "sqlite.vtr"
-    r = ctx.vitals_cmd(["run", "-q", "--cpu=4000", "--no-alloc", "-o", trace, "--", sqlite,
-                        ":memory:"], stdin=sql, timeout=120)
-    ctx.require(r.returncode == 0, f"vitals run sqlite3 failed: {r.stderr.decode()}")
+    data, trace = ctx.work / "perf.data", ctx.work / "sqlite.vtr"
+    r = ctx.run(["perf", "record", "-q", "-e", "task-clock:u", "-c", str(PERF_PERIOD_NS), "-o",
+                 data, "--", ctx.vitals, "run", "-q", "--cpu=4000", "--no-alloc", "-o", trace,
+                 "--", sqlite, ":memory:"], stdin=sql, timeout=120)
+    ctx.require(r.returncode == 0, f"perf record vitals run sqlite3 failed: "
+                f"{r.stderr.decode(errors='replace')}")
+    theirs = perf_main_thread(ctx, data)
     cpu = cpu_report(ctx, trace)["cpu"]
+    ctx.check(cpu["lost"] <= cpu["samples"] / 100, f"lost {cpu['lost']} of {cpu['samples']}")
     ours = {}
     for f in cpu["functions"]["entries"]:
         ours[norm(f["function"])] = ours.get(norm(f["function"]), 0) + f["self_pct"]
-    theirs = {norm(k): v for k, v in theirs.items()}
     top = sorted(theirs.items(), key=lambda kv: -kv[1])[:5]
+    worst = max(abs(ours.get(name, 0.0) - pct) for name, pct in top)
+    print(f"cpu_perf: {cpu['samples']} samples; top five by perf (perf%, vitals%): " +
+          ", ".join(f"{n} {p:.2f} {ours.get(n, 0.0):.2f}" for n, p in top) +
+          f"; largest difference {worst:.2f} points")
     for name, pct in top:
         got = ours.get(name, 0.0)
         ctx.check(abs(got - pct) <= TOLERANCE,
