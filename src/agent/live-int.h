@@ -25,4 +25,9 @@ void vt__live_remove(void);
 /* In a forked child: the mapping is the parent's file; forget it (the child makes its own). */
 void vt__live_after_fork(void);
 
+/* Reads /proc/self/stat into *s with the collectors' parser (collect/proc.c), on the stack,
+ * without allocating. Returns 0, or -1 when it cannot be read. */
+struct vt_proc_sample;
+int vt__self_stat(struct vt_proc_sample *s);
+
 #endif

@@ -16,23 +16,21 @@
 static struct vt_live_file *file;
 static char path[64];
 static int failed;
+static int removed; /* the file is gone; the mapping stays until the writer makes a new one */
 
-/* The process's start time (field 22 of /proc/self/stat), read with the collectors' parser
- * into a buffer on the stack; 0 when it cannot be read. */
-static uint64_t start_ticks(void)
+int vt__self_stat(struct vt_proc_sample *s)
 {
     char buf[1024];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return -1;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return -1;
     buf[n] = 0;
-    vt_proc_sample s;
-    memset(&s, 0, sizeof(s));
-    return vt__parse_stat(buf, &s, NULL) ? 0 : s.start_ticks;
+    memset(s, 0, sizeof(*s));
+    return vt__parse_stat(buf, s, NULL) ? -1 : 0;
 }
 
 /* Creates (or takes back, from an earlier process of this pid that was killed) the file. */
@@ -46,8 +44,12 @@ static int create(void)
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
-        ftruncate(fd, sizeof(*file)))
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+        close(fd); /* not ours to use, nor to remove */
+        return -1;
+    }
+    /* From here on the file is ours (left behind by an earlier process of this pid, or new). */
+    if (fchmod(fd, 0600) || ftruncate(fd, sizeof(*file)))
         goto out;
     void *m = mmap(NULL, sizeof(*file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED)
@@ -61,7 +63,8 @@ static int create(void)
     file->version = VT_LIVE_VERSION;
     file->size = sizeof(*file);
     file->pid = getpid();
-    file->start_ticks = start_ticks();
+    struct vt_proc_sample self;
+    file->start_ticks = vt__self_stat(&self) ? 0 : self.start_ticks;
     size_t n = strnlen(vt__config.output, sizeof(file->trace) - 1);
     memcpy(file->trace, vt__config.output, n);
     file->trace[n] = 0;
@@ -76,6 +79,11 @@ out:
 
 void vt__live_publish(const struct vt_live_figures *f, uint64_t start_tsc, uint64_t now_ns)
 {
+    if (removed && file) {
+        munmap(file, sizeof(*file));
+        file = NULL;
+    }
+    removed = 0;
     if (!file && (failed || (failed = create() != 0)))
         return;
     uint64_t hz = vt__tsc_hz(), now = vt__now();
@@ -107,11 +115,11 @@ void vt__live_publish(const struct vt_live_figures *f, uint64_t start_tsc, uint6
 
 void vt__live_remove(void)
 {
-    if (!file)
-        return;
-    unlink(path);
-    munmap(file, sizeof(*file));
-    file = NULL;
+    /* The mapping stays: a writer that did not stop in time (a fatal signal) may still be
+     * writing to it. */
+    if (file && !removed)
+        unlink(path);
+    removed = 1;
     failed = 0;
 }
 
@@ -121,4 +129,5 @@ void vt__live_after_fork(void)
         munmap(file, sizeof(*file));
     file = NULL;
     failed = 0;
+    removed = 0;
 }

@@ -23,6 +23,7 @@
 #include "agent/sampler.h"
 #include "agent/lib-api.h"
 #include "agent/live-int.h"
+#include "collect/proc.h"
 #include "trace/stream.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -229,18 +230,11 @@ static size_t read_small(const char *path, char *buf, size_t cap)
     return n;
 }
 
-/* The resident set size from /proc/self/statm (its second field, in pages), or 0. */
+/* The resident set size (/proc/self/stat through the collectors' parser), or 0. */
 static uint64_t read_rss(void)
 {
-    char buf[128];
-    size_t n = read_small("/proc/self/statm", buf, sizeof(buf));
-    size_t i = 0;
-    uint64_t pages = 0;
-    while (i < n && buf[i] != ' ')
-        i++;
-    for (i++; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-        pages = pages * 10 + (uint64_t)(buf[i] - '0');
-    return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+    struct vt_proc_sample s;
+    return vt__self_stat(&s) ? 0 : s.rss;
 }
 
 /* Takes a sample now. mallinfo2() takes every arena's lock: never from a signal handler. */
