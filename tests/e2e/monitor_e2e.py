@@ -529,8 +529,9 @@ def case_top_live(ctx):
         out = r.stdout.decode()
         ctx.check("Heap 9.54 MiB in 1,000 blocks  peak 9.54 MiB" in out and
                   f"vitals: trace {trace}" in out, f"text batch:\n{out}")
+        mtrace = ctx.work / "monitor.vtr"
         r = ctx.vitals_cmd(["monitor", "--pid", pid, "-i", "50ms", "-t", "400ms", "--json",
-                            "--no-trace", "--no-anomalies", "-a", "heap > 9MB",
+                            "-o", mtrace, "--no-anomalies", "-a", "heap > 9MB",
                             "-a", "heap_blocks >= 1001"])
         lines = json_lines(ctx, r.stdout, "monitor --json")
         snaps = [x for x in lines if x["type"] == "snapshot"]
@@ -542,6 +543,12 @@ def case_top_live(ctx):
         alerts = [x for x in lines if x["type"] == "alert"]
         ctx.eq("monitor: alerts (heap > 9MB once)", [(a["metric"], a["value"]) for a in alerts],
                [("heap", LIVE_HEAP)])
+        mrep = ctx.report(mtrace)
+        ctx.eq("monitor trace: heap min and max", (metric(mrep, "heap")["min"],
+                                                   metric(mrep, "heap")["max"]),
+               (LIVE_HEAP, LIVE_HEAP))
+        ctx.eq("monitor trace: heap_blocks measured on every snapshot",
+               metric(mrep, "heap_blocks")["measured"], mrep["monitor"]["snapshots"])
         run.stdin.write(b"\n")
         run.stdin.flush()
         r = ctx.finish(run)
