@@ -90,7 +90,8 @@ void vt__live_publish(const struct vt_live_figures *f, uint64_t start_tsc, uint6
     uint64_t seq = file->seq;
     __atomic_store_n(&file->seq, seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    file->flags = (vt__config.no_alloc ? 0 : VT_LIVE_ALLOC) | (vt__sampler_on() ? VT_LIVE_CPU : 0);
+    file->flags = (vt__config.no_alloc || vt__zones_only ? 0 : VT_LIVE_ALLOC) |
+                  (vt__sampler_on() ? VT_LIVE_CPU : 0);
     file->updated_ns = now_ns;
     file->elapsed_ns = hz && now > start_tsc
                            ? (uint64_t)((unsigned __int128)(now - start_tsc) * 1000000000u / hz)

@@ -560,6 +560,22 @@ def case_top_live(ctx):
     rep = ctx.report(trace)
     ctx.eq("the trace's peak (the same figure)", rep["heap"]["peak_bytes"], LIVE_HEAP)
 
+    # A CPU profile alone: no heap figures, the samples counted.
+    run = ctx.spawn([ctx.vitals, "run", "-q", "--cpu", "--no-alloc", "-o", ctx.work / "cpu.vtr",
+                     "--", ctx.prog("monitor_child"), "burn", "1500"])
+    try:
+        heap, end = None, time.monotonic() + 10
+        while time.monotonic() < end and not (heap and heap["cpu_samples"]):
+            time.sleep(0.1)
+            kids = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+            heap = top_process(ctx, int(kids[0]))["heap"] if kids else None
+        ctx.require(heap is not None, "vitals run --cpu --no-alloc: no live figures")
+        ctx.eq("--no-alloc: heap figures", (heap["bytes"], heap["blocks"], heap["alloc_calls"]),
+               (None, None, None))
+        ctx.check(heap["cpu_samples"] > 0, f"--cpu: CPU samples {heap['cpu_samples']}")
+    finally:
+        ctx.finish(run)
+
     child = start_child(ctx)
     stale = Path(f"/dev/shm/vitals-{os.getuid()}-{child.pid}")
     try:
