@@ -192,11 +192,14 @@ def case_monitor_errors(ctx):
     bad(["--pid", "1", "--", "true"], "not both")
     bad(["--no-trace", "--", "true"], "would record nothing")
     bad(["--bogus", "--", "true"], "unknown option '--bogus'")
+    bad(["--window", "0", "--", "true"], "option '--window' expects a duration from 1 ms")
+    bad(["--window", "2d", "--", "true"], "got '2d'")
     r = ctx.vitals_cmd(["monitor", "-q", "--no-trace", "--json", "--",
                         ctx.work / "no-such-program"])
     ctx.eq("a program that does not exist: status", r.returncode, 127)
     r = ctx.vitals_cmd(["monitor", "--list-metrics"])
-    ctx.check(r.returncode == 0 and b"major_faults" in r.stdout, "--list-metrics")
+    ctx.check(r.returncode == 0 and b"major_faults" in r.stdout and b"heap_blocks" in r.stdout,
+              "--list-metrics")
 
 
 def case_monitor_bounds(ctx):
