@@ -256,6 +256,8 @@ void *vt__map(size_t n, int noreserve);
 void vt__unmap(void *p, size_t n);
 /* Copies up to max of the agent's ranges to out; returns how many there are in all. */
 size_t vt__map_ranges(struct vt_range *out, size_t max);
+/* Bytes the agent has mapped for itself (vt__map) and not released. */
+uint64_t vt__map_total(void);
 
 /* scan.c */
 /* Classifies every live block by reachability and appends the SCAN and LEAK records to the

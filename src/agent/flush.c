@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/live-int.h"
 #include "agent/sampler.h"
 #include "util/error.h"
 
@@ -300,7 +301,10 @@ void vt__final_flush(int reason, int status, int in_signal)
         return;
     int guard = vt__guard;
     vt__guard = 1;
-    if (stop_and_drain(in_signal) == 0) {
+    int drained = stop_and_drain(in_signal);
+    /* The writer has stopped: nobody publishes any more. */
+    vt__live_remove();
+    if (drained == 0) {
         /* A last memory sample, unless this thread may be inside the allocator (a signal
          * handler, or a hook it interrupted): mallinfo2() would wait for a lock it holds. */
         if (!in_signal && !guard) {
@@ -331,7 +335,9 @@ void vt__flush_before_exec(const char *path)
         return; /* a vfork child about to exec: the parent's trace goes on */
     int guard = vt__guard;
     vt__guard = 1;
-    if (stop_and_drain(0) == 0) {
+    int drained = stop_and_drain(0);
+    vt__live_remove();
+    if (drained == 0) {
         vt__emit_clock();
         vt__emit_exec(path);
         vt__merge_flush_block(1);
@@ -362,6 +368,7 @@ void vt__flush_after_fork_child(void)
     vt__stacks_after_fork();
     vt__threads_after_fork();
     vt__merge_after_fork();
+    vt__live_after_fork();
     is_forked_child = 1;
     vt__sampler_after_fork();
 }

@@ -11,6 +11,7 @@
 static atomic_flag lock = ATOMIC_FLAG_INIT;
 static struct vt_range *ranges;
 static size_t n_ranges, cap_ranges;
+static _Atomic uint64_t mapped; /* bytes mapped through vt__map and not unmapped */
 
 static void lock_take(void)
 {
@@ -62,6 +63,7 @@ void *vt__map(size_t n, int noreserve)
     lock_take();
     remember((uint64_t)(uintptr_t)p, n);
     lock_give();
+    atomic_fetch_add_explicit(&mapped, n, memory_order_relaxed);
     return p;
 }
 
@@ -77,7 +79,13 @@ void vt__unmap(void *p, size_t n)
         }
     }
     lock_give();
+    atomic_fetch_sub_explicit(&mapped, n, memory_order_relaxed);
     munmap(p, n);
+}
+
+uint64_t vt__map_total(void)
+{
+    return atomic_load_explicit(&mapped, memory_order_relaxed);
 }
 
 size_t vt__map_ranges(struct vt_range *out, size_t max)

@@ -22,6 +22,8 @@
 #include "agent/agent-int.h"
 #include "agent/sampler.h"
 #include "agent/lib-api.h"
+#include "agent/live-int.h"
+#include "collect/proc.h"
 #include "trace/stream.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -72,6 +74,9 @@ struct pslot {
 };
 static struct pslot *pmap;
 static size_t pmask, pcount;
+/* The heap as the stream has it so far, for the live figures (live.c). */
+static struct vt_live_figures live;
+static uint64_t info_start_tsc;
 
 static void *map_zeroed(size_t n)
 {
@@ -115,8 +120,9 @@ static int pmap_grow(void)
 }
 
 /* Records ptr -> (ord, size) (h is vt_hash64(ptr)); returns 1 and the previous ordinal in *old
- * if ptr was live. */
-static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t size, uint64_t *old)
+ * and size in *old_size if ptr was live. */
+static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t size, uint64_t *old,
+                    uint64_t *old_size)
 {
     if ((pcount + 1) * 2 > pmask + 1 && pmap_grow() != 0)
         return -1;
@@ -124,6 +130,7 @@ static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t size, uint6
     for (; pmap[i].ptr; i = (i + 1) & pmask) {
         if (pmap[i].ptr == ptr) {
             *old = pmap[i].ord;
+            *old_size = pmap[i].size;
             pmap[i].ord = ord;
             pmap[i].size = size;
             return 1;
@@ -136,15 +143,16 @@ static int pmap_put(uint64_t ptr, uint64_t h, uint64_t ord, uint64_t size, uint6
     return 0;
 }
 
-/* Removes ptr (h is vt_hash64(ptr)); returns 1 and its ordinal in *ord, or 0 if it was not
- * live. */
-static int pmap_take(uint64_t ptr, uint64_t h, uint64_t *ord)
+/* Removes ptr (h is vt_hash64(ptr)); returns 1 and its ordinal in *ord and size in *size, or
+ * 0 if it was not live. */
+static int pmap_take(uint64_t ptr, uint64_t h, uint64_t *ord, uint64_t *size)
 {
     size_t i = h & pmask;
     for (; pmap[i].ptr != ptr; i = (i + 1) & pmask)
         if (!pmap[i].ptr)
             return 0;
     *ord = pmap[i].ord;
+    *size = pmap[i].size;
     pcount--;
     for (size_t j = i;;) {
         j = (j + 1) & pmask;
@@ -222,18 +230,11 @@ static size_t read_small(const char *path, char *buf, size_t cap)
     return n;
 }
 
-/* The resident set size from /proc/self/statm (its second field, in pages), or 0. */
+/* The resident set size (/proc/self/stat through the collectors' parser), or 0. */
 static uint64_t read_rss(void)
 {
-    char buf[128];
-    size_t n = read_small("/proc/self/statm", buf, sizeof(buf));
-    size_t i = 0;
-    uint64_t pages = 0;
-    while (i < n && buf[i] != ' ')
-        i++;
-    for (i++; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-        pages = pages * 10 + (uint64_t)(buf[i] - '0');
-    return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+    struct vt_proc_sample s;
+    return vt__self_stat(&s) ? 0 : s.rss;
 }
 
 /* Takes a sample now. mallinfo2() takes every arena's lock: never from a signal handler. */
@@ -303,6 +304,7 @@ void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t t
     }
     if (last_q == 0)
         last_q = block_base_q = start_tsc >> VT_TIME_SHIFT;
+    info_start_tsc = start_tsc;
 }
 
 void vt__emit_clock(void)
@@ -618,11 +620,17 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         }
         cur_thread = t;
     }
-    uint64_t old;
+    uint64_t old, old_size;
     switch (kind) {
     case VT_TAG_ALLOC: {
-        int r = pmap_put(ev->ptr, h, ordinal, ev->size, &old);
+        int r = pmap_put(ev->ptr, h, ordinal, ev->size, &old, &old_size);
+        live.alloc_calls++;
+        live.alloc_bytes += ev->size;
+        live.heap_bytes += ev->size;
         if (r == 1) {
+            live.free_calls++;
+            live.free_bytes += old_size;
+            live.heap_bytes -= old_size;
             vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_FREE_IMPLIED);
             put_time(ev->tsc);
             vt_stream_put(&enc, VT_COL_ORDINAL, ordinal - old);
@@ -633,12 +641,19 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         vt_stream_put(&enc, VT_COL_STACK, ev->stack);
         vt_stream_put(&enc, VT_COL_MISC, ev->waste);
         ordinal++;
+        if (live.heap_bytes > live.heap_peak) {
+            live.heap_peak = live.heap_bytes;
+            live.heap_peak_tsc = ev->tsc;
+        }
         if (r < 0)
             vt__disable("out of memory for the map of live blocks", VT_ENOMEM);
         break;
     }
     case VT_TAG_FREE:
-        if (pmap_take(ev->ptr, h, &old)) {
+        if (pmap_take(ev->ptr, h, &old, &old_size)) {
+            live.free_calls++;
+            live.free_bytes += old_size;
+            live.heap_bytes -= old_size;
             vt_stream_put_byte(&enc, VT_COL_TAG, ev->tag);
             put_time(ev->tsc);
             vt_stream_put(&enc, VT_COL_ORDINAL, ordinal - old);
@@ -885,6 +900,11 @@ long vt__merge_round(int final, int compress)
     /* Write at least once a second, so that a killed program loses little. */
     if (final || now.tv_sec > last_block_time.tv_sec + 1)
         vt__merge_flush_block(compress);
+    if (!final) {
+        live.live_blocks = pcount;
+        vt__live_publish(&live, info_start_tsc,
+                         (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+    }
     return n;
 }
 
@@ -896,6 +916,7 @@ void vt__merge_after_fork(void)
     pmask = (1u << 12) - 1;
     pmap = map_zeroed((pmask + 1) * sizeof(*pmap));
     pcount = 0;
+    memset(&live, 0, sizeof(live));
     vt_stream_enc_reset(&enc);
     ordinal = block_base_ord = 0;
     last_q = block_base_q = 0;
@@ -950,6 +971,7 @@ void vt__merge_put_cpu(const struct vt_cpu_rec *r)
     if (r->timed)
         put_time(r->tsc);
     if (r->tag == VT_TAG_CPU_SAMPLE) {
+        live.cpu_samples++;
         vt_stream_put(&enc, VT_COL_STACK, r->stack);
         vt_stream_put(&enc, VT_COL_THREAD, r->tid);
     }

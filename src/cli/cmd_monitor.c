@@ -84,6 +84,8 @@ static void usage(FILE *out)
         "                         trend)\n"
         "      --cooldown TIME    least time between two anomaly alerts of one metric\n"
         "                         (default 60s)\n"
+        "      --window TIME      the bottleneck's sliding window (default 10s): a change of\n"
+        "                         class is reported once, as a phase\n"
         "      --list-metrics     list the metrics and their units, then exit\n"
         "  -q, --quiet            no summary at the end (alerts still go to stderr)\n"
         "  -h, --help             this help\n");
@@ -115,6 +117,9 @@ struct monitor {
     pid_t exec_children[MAX_EXEC_CHILDREN];
     int n_exec_children;
     int trace_err_said;
+    struct vt_live_file live; /* the agent's figures, under vitals run */
+    uint64_t window_ns;
+    vt_phases phases; /* the bottleneck over sliding windows */
 };
 
 static void list_metrics(void)
@@ -292,6 +297,24 @@ static void numa_check(struct monitor *M, const vt_proc_sample *p)
     }
 }
 
+/* A new phase of the bottleneck (the last of M->phases): once, on stderr unless -q, and as a
+ * JSON line. */
+static void report_phase(struct monitor *M)
+{
+    const vt_phase *p = &M->phases.v[M->phases.n - 1];
+    double t = (double)(M->series.now_ns - M->start_ns) / 1e9;
+    if (M->json) {
+        printf("{\"type\":\"phase\",\"t\":%.6f,\"from\":%.6f,\"class\":\"%s\",\"reason\":", t,
+               (double)p->from_ns / 1e9, vt_bottleneck_name(p->b.cls));
+        vt__json_str(stdout, p->b.reason);
+        fputs("}\n", stdout);
+        fflush(stdout);
+    }
+    if (!M->quiet)
+        fprintf(stderr, "vitals: %.3f s: %s since %.1f s: %s\n", t, vt_bottleneck_name(p->b.cls),
+                (double)p->from_ns / 1e9, p->b.reason);
+}
+
 static int tick(struct monitor *M, int *gone)
 {
     int err = vt_proc_collect(&M->proc);
@@ -314,6 +337,9 @@ static int tick(struct monitor *M, int *gone)
     if (M->gpu.n_gpus)
         vt_gpu_collect(&M->gpu, M->pid);
     vt_metrics_fill(p, vt_system_now(&M->sys), &M->gpu, v, present);
+    /* Under vitals run, the agent's heap figures. */
+    if (p->has_status && vt_live_read(p->pid, p->uid, p->start_ticks, &M->live) == 0)
+        vt_metrics_fill_live(&M->live, v, present);
     uint64_t ns = p->ns;
     if ((err = vt_series_add(&M->series, ns, v, present, VT_M_COUNT)))
         return err;
@@ -335,6 +361,11 @@ static int tick(struct monitor *M, int *gone)
         }
     }
     vt_alerts_step(&M->alerts, &M->series, on_alert, M);
+    int r = vt_phases_step(&M->phases, &M->series, ns - M->start_ns);
+    if (r < 0)
+        return r;
+    if (r)
+        report_phase(M);
     if (M->numa.n_nodes > 1 && M->series.snapshots % 10 == 1)
         numa_check(M, p);
     return 0;
@@ -446,15 +477,26 @@ static void summary(struct monitor *M, const char *how)
 {
     vt_bottleneck b;
     vt_bottleneck_classify(&M->series, &b);
+    if (vt_phases_finish(&M->phases) == 1)
+        report_phase(M);
+    const vt_phases *ph = &M->phases;
     if (M->json) {
         printf("{\"type\":\"end\",\"pid\":%d,\"how\":\"%s\",\"seconds\":%.6f,\"snapshots\":%llu,"
                "\"alerts\":%llu,\"bottleneck\":{\"class\":\"%s\",\"reason\":",
                M->pid, how, b.seconds, (unsigned long long)M->series.snapshots,
                (unsigned long long)M->n_alerts, vt_bottleneck_name(b.cls));
         vt__json_str(stdout, b.reason);
-        fputs(",\"trace\":", stdout);
+        fputs("},\"phases\":[", stdout);
+        for (size_t i = 0; i < ph->n; i++) {
+            printf("%s{\"from\":%.6f,\"to\":%.6f,\"class\":\"%s\",\"reason\":", i ? "," : "",
+                   (double)ph->v[i].from_ns / 1e9, (double)ph->v[i].to_ns / 1e9,
+                   vt_bottleneck_name(ph->v[i].b.cls));
+            vt__json_str(stdout, ph->v[i].b.reason);
+            fputc('}', stdout);
+        }
+        fputs("],\"trace\":", stdout);
         vt__json_str(stdout, M->have_trace ? M->trace_path : NULL);
-        fputs("}}\n", stdout);
+        fputs("}\n", stdout);
         fflush(stdout);
     }
     if (M->quiet)
@@ -463,6 +505,10 @@ static void summary(struct monitor *M, const char *how)
             M->pid, b.seconds, how, (unsigned long long)M->series.snapshots,
             (unsigned long long)M->n_alerts, M->n_alerts == 1 ? "" : "s");
     fprintf(stderr, "vitals: %s: %s\n", vt_bottleneck_name(b.cls), b.reason);
+    if (ph->n > 1)
+        for (size_t i = 0; i < ph->n; i++)
+            fprintf(stderr, "vitals:   %.1f s to %.1f s: %s\n", (double)ph->v[i].from_ns / 1e9,
+                    (double)ph->v[i].to_ns / 1e9, vt_bottleneck_name(ph->v[i].b.cls));
     if (M->have_trace)
         fprintf(stderr, "vitals: trace %s (vitals report %s)\n", M->trace_path, M->trace_path);
 }
@@ -505,6 +551,10 @@ int cmd_monitor(int argc, char **argv)
         } else if (!strcmp(a, "-t") || !strcmp(a, "--duration")) {
             NEED_VALUE();
             if (vt_cli_parse_duration(a, val, 1000000ull, 366 * 86400000000000ull, &M.duration_ns))
+                return 2;
+        } else if (!strcmp(a, "--window")) {
+            NEED_VALUE();
+            if (vt_cli_parse_duration(a, val, 1000000ull, 86400000000000ull, &M.window_ns))
                 return 2;
         } else if (!strcmp(a, "--cooldown")) {
             NEED_VALUE();
@@ -560,6 +610,7 @@ int cmd_monitor(int argc, char **argv)
     vt_series_init(&M.series);
     M.series.no_points = 1; /* the report keeps the points; a tick allocates nothing */
     vt_alerts_init(&M.alerts);
+    vt_phases_init(&M.phases, M.window_ns);
     for (int k = 0; k < VT_M_COUNT; k++)
         if (vt_series_define(&M.series, (uint32_t)k, vt_metric_defs[k].name, vt_metric_defs[k].kind,
                              vt_metric_defs[k].unit)) {
@@ -720,5 +771,6 @@ out:
     vt_gpu_release(&M.gpu);
     vt_alerts_release(&M.alerts);
     vt_series_release(&M.series);
+    vt_phases_release(&M.phases);
     return status;
 }

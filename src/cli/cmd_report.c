@@ -9,6 +9,7 @@
 #include "analyze/model.h"
 #include "analyze/sites.h"
 #include "cli/cli.h"
+#include "cli/duration.h"
 #include "report/report.h"
 
 /* At most this many outputs in one report command (formats times their parts). */
@@ -41,6 +42,7 @@ static void usage(FILE *out)
             "      --frames N       frames shown per stack in text, 0 for all (default 8)\n"
             "      --color WHEN     auto, always or never (default auto: only on a terminal)\n"
             "      --function NAME  CPU profile: the callers and callees of NAME\n"
+            "      --window TIME    monitor trace: the bottleneck's sliding window (default 10s)\n"
             "  -h, --help           show this help\n\n"
             "formats (docs/FORMATS.md):\n");
     for (const vt_renderer *r = vt_renderers; r->name; r++) {
@@ -296,12 +298,15 @@ int cmd_report(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         /* the CPU profile */
         {"function", required_argument, NULL, 'U'},
+        /* a monitor trace */
+        {"window", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     const char *formats[MAX_OUTPUTS];
     size_t n_formats = 0;
     const char *output = NULL, *color = "auto", *function = NULL;
     long top = 10, frames = 8;
+    uint64_t window_ns = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -330,6 +335,10 @@ int cmd_report(int argc, char **argv)
             break;
         case 'U':
             function = optarg;
+            break;
+        case 'W':
+            if (vt_cli_parse_duration("--window", optarg, 1000000, 86400000000000ull, &window_ns))
+                return 2;
             break;
         case 'h':
             usage(stdout);
@@ -405,7 +414,8 @@ int cmd_report(int argc, char **argv)
                              .color = o->f == stdout ? color_stdout : color_file,
                              .trace_path = path,
                              .part = o->part,
-                             .function = function};
+                             .function = function,
+                             .window_ns = window_ns};
         errno = 0;
         int rc = o->r->render(m, syms, &ro, o->f);
         if (o->f != stdout) {

@@ -77,6 +77,11 @@ static void batch_text(vt_top_data *d, size_t top, int n)
                p->pid, p->comm, p->state, vt_fmt_bytes(p->rss, b1, 32),
                vt_fmt_bytes(p->rss_anon, b2, 32), vt_fmt_bytes(p->rss_file, b3, 32),
                (unsigned long long)p->num_threads, (unsigned long long)p->fds);
+        char h1[256], h2[4400];
+        vt_top_heap_lines(d, h1, h2, sizeof(h1));
+        printf("%s\n", h1);
+        if (h2[0])
+            printf("%s\n", h2);
         printf("%7s %-16s %s %6s %5s %4s\n", "TID", "NAME", "S", "CPU%", "CORE", "NODE");
         for (size_t i = 0; i < p->n_threads; i++) {
             const vt_thread_sample *th = &p->threads[i];
@@ -103,6 +108,44 @@ static void jnum(double v)
         fputs("null", stdout);
     else
         printf("%.6g", v);
+}
+
+/* The agent's live figures of the process view's process, or null when it does not run under
+ * vitals run. */
+static void batch_json_live(const vt_top_data *d)
+{
+    const struct vt_live_file *l = &d->live;
+    if (!d->has_live) {
+        fputs("null", stdout);
+        return;
+    }
+    int alloc = (l->flags & VT_LIVE_ALLOC) != 0;
+#define F(name, v)                                                                                 \
+    do {                                                                                           \
+        if (alloc)                                                                                 \
+            printf("\"%s\":%llu,", name, (unsigned long long)(v));                                 \
+        else                                                                                       \
+            printf("\"%s\":null,", name);                                                          \
+    } while (0)
+    fputc('{', stdout);
+    F("bytes", l->heap_bytes);
+    F("blocks", l->live_blocks);
+    F("peak", l->heap_peak);
+    F("peak_ns", l->heap_peak_ns);
+    F("alloc_calls", l->alloc_calls);
+    F("alloc_bytes", l->alloc_bytes);
+    F("free_calls", l->free_calls);
+    F("free_bytes", l->free_bytes);
+#undef F
+    printf("\"elapsed_ns\":%llu,\"trace\":", (unsigned long long)l->elapsed_ns);
+    vt__json_str(stdout, l->trace);
+    printf(",\"trace_bytes\":%llu,\"dropped\":%llu,\"agent_mapped_bytes\":%llu,\"cpu_samples\":",
+           (unsigned long long)l->trace_bytes, (unsigned long long)l->dropped,
+           (unsigned long long)l->agent_bytes);
+    if (l->flags & VT_LIVE_CPU)
+        printf("%llu}", (unsigned long long)l->cpu_samples);
+    else
+        fputs("null}", stdout);
 }
 
 static void batch_json(vt_top_data *d, size_t top, int n)
@@ -175,7 +218,9 @@ static void batch_json(vt_top_data *d, size_t top, int n)
                    (unsigned long long)(th->utime_ns + th->stime_ns), th->processor,
                    vt_numa_node_of_cpu(&d->numa, th->processor));
         }
-        fputs("]}}\n", stdout);
+        fputs("],\"heap\":", stdout);
+        batch_json_live(d);
+        fputs("}}\n", stdout);
         return;
     }
     fputs(",\"processes\":[", stdout);

@@ -124,3 +124,15 @@ void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, const v
         SET(GPU_PROC_MEM, mine);
     }
 }
+
+void vt_metrics_fill_live(const struct vt_live_file *l, uint64_t *v, uint8_t *present)
+{
+    if (!(l->flags & VT_LIVE_ALLOC))
+        return;
+    SET(HEAP, l->heap_bytes);
+    SET(HEAP_PEAK, l->heap_peak);
+    SET(HEAP_BLOCKS, l->live_blocks);
+    SET(ALLOCS, l->alloc_calls);
+    SET(FREES, l->free_calls);
+    SET(ALLOC_BYTES, l->alloc_bytes);
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "collect/gpu.h"
+#include "collect/live.h"
 #include "collect/proc.h"
 #include "collect/system.h"
 #include "trace/format.h"
@@ -64,7 +65,13 @@ typedef struct vt_metric_def {
     X(SYS_DISK_BUSY, "sys.disk_busy", COUNTER, NS, "time the busiest disk had I/O in flight")      \
     X(GPU_UTIL, "gpu.util", GAUGE, COUNT, "the busiest GPU's utilisation, percent (NVML)")         \
     X(GPU_MEM_USED, "gpu.mem_used", GAUGE, BYTES, "memory used on all GPUs (NVML)")                \
-    X(GPU_PROC_MEM, "gpu.proc_mem", GAUGE, BYTES, "the process's memory on all GPUs (NVML)")
+    X(GPU_PROC_MEM, "gpu.proc_mem", GAUGE, BYTES, "the process's memory on all GPUs (NVML)")       \
+    X(HEAP, "heap", GAUGE, BYTES, "heap in use (under vitals run: the agent's live figures)")      \
+    X(HEAP_PEAK, "heap_peak", GAUGE, BYTES, "highest heap in use so far (under vitals run)")       \
+    X(HEAP_BLOCKS, "heap_blocks", GAUGE, COUNT, "live heap blocks (under vitals run)")             \
+    X(ALLOCS, "allocs", COUNTER, COUNT, "allocation calls (under vitals run)")                     \
+    X(FREES, "frees", COUNTER, COUNT, "calls that freed a block (under vitals run)")               \
+    X(ALLOC_BYTES, "alloc_bytes", COUNTER, BYTES, "bytes allocated (under vitals run)")
 
 enum vt_metric_id {
 #define VT_METRIC_ENUM(id, name, kind, unit, help) VT_M_##id,
@@ -82,6 +89,11 @@ extern const vt_metric_def vt_metric_defs[VT_M_COUNT];
  * machine. */
 void vt_metrics_fill(const vt_proc_sample *p, const vt_system_sample *s, const vt_gpu *g,
                      uint64_t *v, uint8_t *present);
+
+/* Sets the heap metrics (heap, heap_peak, heap_blocks, allocs, frees, alloc_bytes) of v and
+ * present from the live figures l of a process under vitals run (collect/live.h); nothing
+ * when its allocations are not traced (vitals run --no-alloc). */
+void vt_metrics_fill_live(const struct vt_live_file *l, uint64_t *v, uint8_t *present);
 
 /* The unit name of a raw unit ("bytes", "ns"...). */
 const char *vt_metric_unit_name(int unit);

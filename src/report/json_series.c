@@ -55,7 +55,9 @@ void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o)
     num(out, b.steal_pct);
     fputs(",\"reason\":", out);
     vt__json_str(out, b.reason);
-    fputs("},\"metrics\":[", out);
+    fputs("},\"phases\":", out);
+    vt__json_phases(out, s, o);
+    fputs(",\"metrics\":[", out);
     for (size_t i = 0; i < s->n_metrics; i++) {
         const vt_series_metric *sm = &s->metrics[i];
         fputs(i ? "," : "", out);

@@ -18,6 +18,7 @@ typedef struct vt_report_opts {
     const char *trace_path; /* as the user named it */
     const char *part;       /* the part of a format with parts (vt_renderer.parts), or NULL */
     const char *function;   /* CPU profile: show this function's callers and callees, or NULL */
+    uint64_t window_ns;     /* a monitor trace: the bottleneck's sliding window (0: default) */
 } vt_report_opts;
 
 typedef struct vt_renderer {

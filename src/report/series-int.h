@@ -15,4 +15,9 @@ int vt__text_series(const vt_model *m, const vt_report_opts *o, FILE *out);
 /* ,"monitor":{...} (or ,"monitor":null), appended to the JSON report (docs/JSON.md). */
 void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o);
 
+/* The bottleneck's phases over sliding windows of o->window_ns (phases.c): a text section,
+ * and a JSON object {"window_ns":...,"phases":[...]}. */
+void vt__text_phases(const vt_series *s, const vt_report_opts *o, FILE *out);
+void vt__json_phases(FILE *out, const vt_series *s, const vt_report_opts *o);
+
 #endif

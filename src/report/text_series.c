@@ -78,6 +78,7 @@ int vt__text_series(const vt_model *m, const vt_report_opts *o, FILE *out)
     vt_bottleneck_classify(s, &bn);
     fprintf(out, "\n%sBottleneck%s over %.1f s: %s\n  %s\n", B, R, bn.seconds,
             vt_bottleneck_name(bn.cls), bn.reason);
+    vt__text_phases(s, o, out);
 
     fprintf(out, "\n%sAlerts%s (%zu)\n", B, R, s->n_alerts);
     if (!s->n_alerts)

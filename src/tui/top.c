@@ -313,6 +313,13 @@ static void draw_process(struct screen *s, int y)
             vt_fmt_bytes((uint64_t)RATE(write_bytes), b4, 32), RATE(syscr), RATE(syscw));
     else
         put(y++, 0, attr_of(s, P_DIM, A_DIM), "I/O: not readable (another user's process)");
+    {
+        char h1[256], h2[4400];
+        vt_top_heap_lines(d, h1, h2, sizeof(h1));
+        put(y++, 0, d->has_live ? 0 : attr_of(s, P_DIM, A_DIM), "%s", h1);
+        if (h2[0])
+            put(y++, 0, attr_of(s, P_DIM, A_DIM), "%s", h2);
+    }
     /* NUMA placement. */
     if (d->numa.n_nodes > 1) {
         char line[512];

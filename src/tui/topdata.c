@@ -1,9 +1,12 @@
 #include "tui/topdata.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/error.h"
+#include "util/fmt.h"
 
 int vt_top_data_init(vt_top_data *d)
 {
@@ -50,6 +53,13 @@ int vt_top_data_collect(vt_top_data *d)
             d->proc_gone = 1;
         else if (d->numa.n_nodes)
             vt_numa_collect_process(&d->numa, d->proc.pid);
+        if (!d->proc_gone) {
+            const vt_proc_sample *p = vt_proc_now(&d->proc);
+            d->has_live =
+                p->has_status && vt_live_read(p->pid, p->uid, p->start_ticks, &d->live) == 0;
+        }
+    } else {
+        d->has_live = 0;
     }
     return 0;
 }
@@ -104,4 +114,34 @@ double vt_top_thread_cpu(const vt_top_data *d, size_t i)
             return y >= x ? (double)(y - x) * 100.0 / (double)(b->ns - a->ns) : 0;
         }
     return NAN;
+}
+
+void vt_top_heap_lines(const vt_top_data *d, char *line1, char *line2, size_t cap)
+{
+    char b1[32], b2[32], b3[32], b4[32], b5[32];
+    const struct vt_live_file *l = &d->live;
+    line2[0] = 0;
+    if (!d->has_live) {
+        snprintf(line1, cap, "Heap: not known (the process does not run under vitals run)");
+        return;
+    }
+    if (l->flags & VT_LIVE_ALLOC)
+        snprintf(line1, cap, "Heap %s in %s blocks  peak %s at %.2f s  allocs %s  frees %s",
+                 vt_fmt_bytes(l->heap_bytes, b1, 32), vt_fmt_count(l->live_blocks, b2, 32),
+                 vt_fmt_bytes(l->heap_peak, b3, 32), (double)l->heap_peak_ns / 1e9,
+                 vt_fmt_count(l->alloc_calls, b4, 32), vt_fmt_count(l->free_calls, b5, 32));
+    else
+        snprintf(line1, cap, "Heap: not traced (vitals run --no-alloc)");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    double age = now > l->updated_ns ? (double)(now - l->updated_ns) / 1e9 : 0;
+    int n = snprintf(line2, cap, "vitals: trace %s (%s), dropped %s, agent mappings %s", l->trace,
+                     vt_fmt_bytes(l->trace_bytes, b1, 32), vt_fmt_count(l->dropped, b2, 32),
+                     vt_fmt_bytes(l->agent_bytes, b3, 32));
+    if (n > 0 && (size_t)n < cap && (l->flags & VT_LIVE_CPU))
+        n += snprintf(line2 + n, cap - (size_t)n, ", CPU samples %s",
+                      vt_fmt_count(l->cpu_samples, b4, 32));
+    if (n > 0 && (size_t)n < cap && age >= 2)
+        snprintf(line2 + n, cap - (size_t)n, " (updated %.0f s ago)", age);
 }

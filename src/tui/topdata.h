@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "collect/gpu.h"
+#include "collect/live.h"
 #include "collect/numa.h"
 #include "collect/proc.h"
 #include "collect/ptable.h"
@@ -20,6 +21,9 @@ typedef struct vt_top_data {
     vt_proc proc; /* the process view's process (pid 0: none) */
     int proc_gone;
     int sort;
+    /* the process view's process under `vitals run`: its agent's live figures */
+    int has_live;
+    struct vt_live_file live;
 } vt_top_data;
 
 /* Loads NVML if present and reads the NUMA topology. Returns 0 or VT_ENOMEM. */
@@ -44,5 +48,10 @@ double vt_top_rate(const vt_top_data *d, uint64_t before, uint64_t after);
 /* A thread's CPU share (% of one core) since the previous sample of the process view, or NAN
  * for a thread new in this sample. */
 double vt_top_thread_cpu(const vt_top_data *d, size_t i);
+
+/* The heap line of the process view, and the recording's line under it: "Heap 9.54 MiB in
+ * 1,000 blocks, peak ..." and "vitals trace ...", or what says the process is not traced.
+ * Writes into line1 and line2 (cap bytes each). */
+void vt_top_heap_lines(const vt_top_data *d, char *line1, char *line2, size_t cap);
 
 #endif

@@ -192,11 +192,14 @@ def case_monitor_errors(ctx):
     bad(["--pid", "1", "--", "true"], "not both")
     bad(["--no-trace", "--", "true"], "would record nothing")
     bad(["--bogus", "--", "true"], "unknown option '--bogus'")
+    bad(["--window", "0", "--", "true"], "option '--window' expects a duration from 1 ms")
+    bad(["--window", "2d", "--", "true"], "got '2d'")
     r = ctx.vitals_cmd(["monitor", "-q", "--no-trace", "--json", "--",
                         ctx.work / "no-such-program"])
     ctx.eq("a program that does not exist: status", r.returncode, 127)
     r = ctx.vitals_cmd(["monitor", "--list-metrics"])
-    ctx.check(r.returncode == 0 and b"major_faults" in r.stdout, "--list-metrics")
+    ctx.check(r.returncode == 0 and b"major_faults" in r.stdout and b"heap_blocks" in r.stdout,
+              "--list-metrics")
 
 
 def case_monitor_bounds(ctx):
@@ -467,6 +470,194 @@ def case_top_batch(ctx):
         r = ctx.vitals_cmd(["top"] + args)
         ctx.eq(f"top {' '.join(args)}: status", r.returncode, 2)
         ctx.check(want in r.stderr.decode(), f"top {' '.join(args)}: {r.stderr.decode()}")
+
+
+LIVE_HEAP = 10_000_000  # live_heap.c: 1000 blocks of 10,000 bytes
+LIVE_SIZE = 4312  # sizeof(struct vt_live_file), version 1 (src/collect/live.h)
+
+
+def start_live_heap(ctx, trace):
+    """live_heap under vitals run, once it has allocated its blocks: (vitals run, its pid)."""
+    run = ctx.spawn([ctx.vitals, "run", "-q", "-o", trace, "--", ctx.prog("live_heap")])
+    if run.stdout.read(6) != b"ready\n":
+        run.kill()
+        raise Failed("live_heap under vitals run did not say ready")
+    kids = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+    ctx.require(len(kids) == 1, f"vitals run has children {kids}")
+    return run, int(kids[0])
+
+
+def top_process(ctx, pid):
+    r = ctx.vitals_cmd(["top", "-b", "1", "-d", "0.1", "-p", pid, "--json"])
+    ctx.require(r.returncode == 0, f"top -p {pid}: {r.stderr.decode()}")
+    return json_lines(ctx, r.stdout, "top -p --json")[0]["process"]
+
+
+def wait_heap(ctx, pid, want):
+    """The process view's heap figures once the agent has published want bytes in use (its
+    writer merges the events a round or two after they happen)."""
+    end = time.monotonic() + 10
+    while True:
+        heap = top_process(ctx, pid)["heap"]
+        if (heap and heap["bytes"] == want) or time.monotonic() > end:
+            return heap
+        time.sleep(0.05)
+
+
+def case_top_live(ctx):
+    """The agent's live figures: a program under vitals run that holds exactly 1000 blocks of
+    10,000 bytes shows them in vitals top --batch (JSON and text) and as vitals monitor's heap
+    series (with an alert on them); the file is the user's alone and goes at exit; a process
+    not under vitals, and a stale file of another process with the same pid, show none."""
+    trace = ctx.work / "live.vtr"
+    run, pid = start_live_heap(ctx, trace)
+    path = Path(f"/dev/shm/vitals-{os.getuid()}-{pid}")
+    try:
+        heap = wait_heap(ctx, pid, LIVE_HEAP)
+        ctx.require(heap is not None, "top -p shows no heap figures for a process under vitals")
+        ctx.eq("heap in use, blocks, peak", (heap["bytes"], heap["blocks"], heap["peak"]),
+               (LIVE_HEAP, 1000, LIVE_HEAP))
+        ctx.eq("alloc and free calls and bytes",
+               (heap["alloc_calls"], heap["alloc_bytes"], heap["free_calls"], heap["free_bytes"]),
+               (1000, LIVE_HEAP, 0, 0))
+        ctx.eq("trace", heap["trace"], str(trace))
+        ctx.check(heap["trace_bytes"] > 0 and heap["agent_mapped_bytes"] > 0,
+                  f"trace and agent bytes: {heap}")
+        ctx.eq("dropped, cpu samples (no --cpu)", (heap["dropped"], heap["cpu_samples"]), (0, None))
+        ctx.check(0 < heap["peak_ns"] <= heap["elapsed_ns"], f"peak time: {heap}")
+        st = path.stat()
+        ctx.eq("live file: mode and owner", (oct(st.st_mode & 0o777), st.st_uid),
+               (oct(0o600), os.getuid()))
+        r = ctx.vitals_cmd(["top", "-b", "1", "-d", "0.1", "-p", pid])
+        out = r.stdout.decode()
+        ctx.check("Heap 9.54 MiB in 1,000 blocks  peak 9.54 MiB" in out and
+                  f"vitals: trace {trace}" in out, f"text batch:\n{out}")
+        mtrace = ctx.work / "monitor.vtr"
+        r = ctx.vitals_cmd(["monitor", "--pid", pid, "-i", "50ms", "-t", "400ms", "--json",
+                            "-o", mtrace, "--no-anomalies", "-a", "heap > 9MB",
+                            "-a", "heap_blocks >= 1001"])
+        lines = json_lines(ctx, r.stdout, "monitor --json")
+        snaps = [x for x in lines if x["type"] == "snapshot"]
+        ctx.check(len(snaps) >= 3, f"{len(snaps)} snapshots")
+        ctx.eq("monitor: heap, heap_blocks, heap_peak of every snapshot",
+               {(x["heap"], x["heap_blocks"], x["heap_peak"]) for x in snaps},
+               {(LIVE_HEAP, 1000, LIVE_HEAP)})
+        ctx.eq("monitor: allocs total", snaps[-1]["allocs"], 0)  # none since it started
+        alerts = [x for x in lines if x["type"] == "alert"]
+        ctx.eq("monitor: alerts (heap > 9MB once)", [(a["metric"], a["value"]) for a in alerts],
+               [("heap", LIVE_HEAP)])
+        mrep = ctx.report(mtrace)
+        ctx.eq("monitor trace: heap min and max", (metric(mrep, "heap")["min"],
+                                                   metric(mrep, "heap")["max"]),
+               (LIVE_HEAP, LIVE_HEAP))
+        ctx.eq("monitor trace: heap_blocks measured on every snapshot",
+               metric(mrep, "heap_blocks")["measured"], mrep["monitor"]["snapshots"])
+        run.stdin.write(b"\n")
+        run.stdin.flush()
+        r = ctx.finish(run)
+        ctx.eq("vitals run: exit status", r.returncode, 0)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    ctx.check(not path.exists(), f"{path} is still there after the run")
+    rep = ctx.report(trace)
+    ctx.eq("the trace's peak (the same figure)", rep["heap"]["peak_bytes"], LIVE_HEAP)
+
+    # A CPU profile alone: no heap figures, the samples counted.
+    run = ctx.spawn([ctx.vitals, "run", "-q", "--cpu", "--no-alloc", "-o", ctx.work / "cpu.vtr",
+                     "--", ctx.prog("monitor_child"), "burn", "1500"])
+    try:
+        heap, end = None, time.monotonic() + 10
+        while time.monotonic() < end and not (heap and heap["cpu_samples"]):
+            time.sleep(0.1)
+            kids = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+            heap = top_process(ctx, int(kids[0]))["heap"] if kids else None
+        ctx.require(heap is not None, "vitals run --cpu --no-alloc: no live figures")
+        ctx.eq("--no-alloc: heap figures", (heap["bytes"], heap["blocks"], heap["alloc_calls"]),
+               (None, None, None))
+        ctx.check(heap["cpu_samples"] > 0, f"--cpu: CPU samples {heap['cpu_samples']}")
+    finally:
+        ctx.finish(run)
+
+    child = start_child(ctx)
+    stale = Path(f"/dev/shm/vitals-{os.getuid()}-{child.pid}")
+    try:
+        p = top_process(ctx, child.pid)
+        ctx.eq("not under vitals: heap", p["heap"], None)
+        out = ctx.vitals_cmd(["top", "-b", "1", "-d", "0.1", "-p", child.pid]).stdout.decode()
+        ctx.check("Heap: not known (the process does not run under vitals run)" in out,
+                  f"text batch, not under vitals:\n{out}")
+        # A file left by an earlier process with this pid: right magic, version and size,
+        # another start time.
+        import struct
+        head = struct.pack("<IIIiQQQQQQQ", 0x564c5456, 1, LIVE_SIZE, child.pid, 1, 2, 1, 0, 0,
+                           12345, 1)
+        stale.write_bytes(head + b"\0" * (LIVE_SIZE - len(head)))
+        stale.chmod(0o600)
+        ctx.eq("stale file: heap", top_process(ctx, child.pid)["heap"], None)
+    finally:
+        if stale.exists():
+            stale.unlink()
+        child.kill()
+        child.wait()
+
+
+def case_top_live_tmux(ctx):
+    """The process view in a terminal (tmux, 80x24) of a program under vitals run shows its
+    heap line."""
+    if not shutil.which("tmux"):
+        raise Failed("tmux is missing (Debian package tmux; scripts/deps.sh installs it)")
+    run, pid = start_live_heap(ctx, ctx.work / "live.vtr")
+    t = Tmux(ctx)
+    try:
+        wait_heap(ctx, pid, LIVE_HEAP)
+        t.start(["top", "-d", "0.2", "-p", pid])
+        s = t.wait_for("Heap 9.54 MiB in 1,000 blocks")
+        ctx.check("vitals: trace" in s, f"the recording's line:\n{s}")
+        check_fits(ctx, s, 80, 24, "process view under vitals")
+        t.keys("q")
+        ctx.eq("exit status after q", t.wait_exit(), 0)
+    finally:
+        t.close()
+        run.stdin.write(b"\n")
+        run.stdin.flush()
+        ctx.finish(run)
+
+
+def case_monitor_phases(ctx):
+    """A program that burns the CPU for 2 s, then writes straight to the disk for 2 s
+    (O_DIRECT, O_DSYNC), then sleeps 2 s:
+    windows of 1 s give three phases, cpu-bound, io-bound and waiting, in that order, each
+    announced once as it begins (JSON lines), and the report of the trace finds the same."""
+    trace = ctx.work / "phases.vtr"
+    r = ctx.vitals_cmd(["monitor", "-i", "20ms", "--window", "1s", "-o", trace, "--json",
+                        "--no-anomalies", "--", ctx.prog("monitor_child"), "burn", "2000",
+                        "dwrite", "2000", "sleep", "2000"])
+    ctx.eq("exit status", r.returncode, 0)
+    lines = json_lines(ctx, r.stdout, "--json")
+    announced = [x["class"] for x in lines if x["type"] == "phase"]
+    end = lines[-1]
+    classes = [p["class"] for p in end["phases"]]
+    want = ["cpu-bound", "io-bound", "waiting"]
+    ctx.eq(f"phases at the end ({end['phases']})", classes, want)
+    ctx.eq("phases announced as they began", announced, want)
+    if classes == want:
+        b = [(p["from"], p["to"]) for p in end["phases"]]
+        # boundaries near 2 s and 4 s of the program's time (burning may take longer on a
+        # loaded machine: its 2 s are of CPU time); each phase at least a second long
+        ctx.check(all(t - f >= 1.0 for f, t in b), f"phase lengths: {b}")
+    r = ctx.vitals_cmd(["report", trace, "--format", "json", "--window", "1s"])
+    ph = json.loads(r.stdout)["monitor"]["phases"]
+    ctx.eq("report: window", ph["window_ns"], 1_000_000_000)
+    ctx.eq("report: phases", [p["class"] for p in ph["phases"]], want)
+    io = [p for p in ph["phases"] if p["class"] == "io-bound"]
+    if io:
+        ctx.check(max(io[0]["blkio_pct"] or 0, io[0]["disk_state_pct"] or 0) >= 20,
+                  f"the figures that decided io-bound: {io[0]}")
+    text = ctx.vitals_cmd(["report", trace, "--window", "1s"]).stdout.decode()
+    ctx.check("phases (windows of 1 s" in text and "io-bound" in text, f"text report:\n{text}")
+    r = ctx.vitals_cmd(["report", trace, "--window", "0s"])
+    ctx.eq("--window 0s: status", r.returncode, 2)
 
 
 def main():

@@ -7,6 +7,8 @@
  *   threads N        start N threads that sleep until exit
  *   fds N            open /dev/null N more times
  *   sleep MS         sleep
+ *   dwrite MS        for MS ms (wall time), write 4 MiB with O_DIRECT and O_DSYNC to a file
+ *                    in the working directory, again and again (removed at the end)
  *   exit STATUS      exit with STATUS
  * With arguments instead (for vitals monitor -- monitor_child ...), it runs them as commands
  * in order without answering, e.g. `monitor_child touch 200 sleep 500 exit 0`. */
@@ -31,6 +33,13 @@ static double cpu_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -66,6 +75,24 @@ static void run(const char *cmd, long a, long b)
     } else if (!strcmp(cmd, "fds")) {
         for (long i = 0; i < a; i++)
             open("/dev/null", O_RDONLY);
+    } else if (!strcmp(cmd, "dwrite")) {
+        /* Straight to the disk, each call waiting for it (state D): a page-cache write and
+         * fsync wait too briefly on a machine whose storage caches writes. */
+        enum { BLOCK = 4 << 20 };
+        void *buf;
+        char name[64];
+        snprintf(name, sizeof(name), "monitor_child.dwrite.%d", (int)getpid());
+        int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_DSYNC, 0600);
+        if (fd < 0 || posix_memalign(&buf, 4096, BLOCK))
+            exit(7);
+        memset(buf, 1, BLOCK);
+        double end = wall_ms() + (double)a;
+        for (long i = 0; wall_ms() < end; i++)
+            if (pwrite(fd, buf, BLOCK, (off_t)(i % 16) * BLOCK) != BLOCK)
+                exit(8);
+        close(fd);
+        unlink(name);
+        free(buf);
     } else if (!strcmp(cmd, "sleep")) {
         struct timespec ts = {a / 1000, (a % 1000) * 1000000};
         nanosleep(&ts, NULL);
