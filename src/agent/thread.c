@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/zone_agg.h"
 #include "util/varint.h"
 
 __thread int vt__guard;
@@ -256,6 +257,7 @@ static inline void track_made(struct vt_thread *t, uint8_t tag, const void *ptr,
 
 void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size, size_t usable)
 {
+    vt__zagg_alloc(t, size);
     track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size, usable > size ? usable - size : 0);
 }
 
@@ -340,6 +342,8 @@ static void thread_exit(void *arg)
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
         t->exiting = 1;
+        if (t->zones)
+            vt__zagg_publish(t, t->zones, vt__now(), 0);
         vt__track_stack_usage(t);
         track_marker(t, VT_TAG_THREAD_EXIT);
         handoff(t, t->last_tsc);
@@ -440,21 +444,60 @@ static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
     return p + sizeof(ptr);
 }
 
-/* A zone's two rows: the whole of libvitals' hot path, in one function each (lib-api.h). */
+uint8_t *vt__row_reserve(struct vt_thread *t, size_t need, int quiet)
+{
+    struct vt_buf *b = t->buf;
+    if (likely(b && b->len + need <= VT_BUF_CAP))
+        return b->data + b->len;
+    if (!quiet)
+        return reserve_n(t, need);
+    if (b && b->len)
+        vt__queue_push_quiet(b);
+    else if (b)
+        vt__buf_put(b);
+    t->buf = NULL;
+    if (!(b = vt__buf_get(t)))
+        return NULL;
+    b->first_tsc = t->last_tsc;
+    t->prev_ptr = 0;
+    t->buf = b;
+    return b->data;
+}
+
+uint64_t vt__row_tick(struct vt_thread *t, uint64_t tsc)
+{
+    return tick(t, tsc);
+}
+
+void vt__row_commit(struct vt_thread *t, uint8_t *end, int quiet)
+{
+    if (!quiet) {
+        commit(t, end);
+        return;
+    }
+    atomic_signal_fence(memory_order_release);
+    t->buf->len = (uint32_t)(end - t->buf->data);
+}
+
+/* A zone's begin and end: the whole of libvitals' hot path, in one function each
+ * (lib-api.h). The figures stay in the thread (zone_agg.h); z->slow leads to what is rarely
+ * done (spans). */
 uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
 {
     struct vt_thread *t = vt__enter();
     if (!t)
         return 0;
     uint64_t tsc = vt__now();
-    uint8_t *p = reserve_n(t, 24);
-    if (likely(p != NULL)) {
-        *p++ = VT_TAG_ZONE_BEGIN;
-        p = vt_varint_put(p, tick(t, tsc));
-        p = put_raw_ptr(p, loc);
-        commit(t, p);
-    } else {
-        tsc = 0;
+    struct vt_zthread *z = t->zones;
+    if (unlikely(!z) && !(z = vt__zagg_attach(t))) {
+        vt__leave(t);
+        return 0;
+    }
+    uint32_t d = z->depth++;
+    if (likely(d < VT_ZONE_DEPTH)) {
+        z->stack[d] = vt__zagg_site(z, loc);
+        if (unlikely(z->slow))
+            vt__zagg_begin_slow(t, z, d, loc, tsc);
     }
     vt__leave(t);
     return tsc;
@@ -466,13 +509,27 @@ void vt__zone_end_now(uint64_t start, int failed)
     if (!t)
         return;
     uint64_t tsc = vt__now();
-    uint8_t *p = reserve_n(t, 24);
-    if (likely(p != NULL)) {
-        *p++ = VT_TAG_ZONE_END;
-        p = vt_varint_put(p, tick(t, tsc));
-        p = vt_varint_put(p, tsc > start ? tsc - start : 0);
-        *p++ = failed ? VT_ZONE_FAILED : 0;
-        commit(t, p);
+    struct vt_zthread *z = t->zones;
+    if (unlikely(!z || !z->depth)) {
+        if (z)
+            z->unmatched++;
+        vt__leave(t);
+        return;
+    }
+    uint32_t d = --z->depth;
+    if (likely(d < VT_ZONE_DEPTH)) {
+        uint64_t dur = tsc > start ? tsc - start : 0;
+        struct vt_zsite *s = z->stack[d];
+        if (likely(s != NULL))
+            vt__zagg_add(s, start, dur, failed);
+        else
+            z->lost++;
+        if (unlikely(z->slow))
+            vt__zagg_end_slow(t, z, d, tsc, dur, failed);
+        if (unlikely(tsc >= z->deadline))
+            vt__zagg_publish(t, z, tsc, 0);
+    } else {
+        z->lost++;
     }
     vt__leave(t);
 }

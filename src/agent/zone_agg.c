@@ -1,0 +1,232 @@
+/* Zone figures aggregated in the recording thread (zone_agg.h): the thread's state, its table
+ * of call sites, spans, and the publication of the aggregates as rows. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/zone_agg.h"
+#include "util/varint.h"
+
+uint64_t vt__zagg_period = UINT64_MAX;
+static _Atomic int64_t spans_budget;
+
+/* Memory for a thread's state and its sites comes in pieces of this size. */
+#define VT_ZONE_CHUNK (256 * 1024)
+
+void vt__zagg_init(void)
+{
+    uint64_t hz = vt__tsc_hz();
+    vt__zagg_period = hz ? hz / 1000 * VT_ZONE_PUBLISH_MS : 3000000ull * VT_ZONE_PUBLISH_MS;
+    atomic_store(&spans_budget, vt__config.zone_spans);
+}
+
+struct vt_zthread *vt__zagg_attach(struct vt_thread *t)
+{
+    uint8_t *mem = vt__map(VT_ZONE_CHUNK, 1);
+    if (!mem)
+        return NULL;
+    struct vt_zthread *z = (struct vt_zthread *)mem;
+    size_t head = (sizeof(*z) + 63) & ~(size_t)63;
+    z->spare = mem + head;
+    z->spare_end = mem + VT_ZONE_CHUNK;
+    z->deadline = vt__now() + vt__zagg_period;
+    if (atomic_load_explicit(&spans_budget, memory_order_relaxed) > 0)
+        z->slow |= VT_ZSLOW_SPANS;
+    t->zones = z;
+    return z;
+}
+
+struct vt_zsite *vt__zagg_site_slow(struct vt_zthread *z, const struct vt_source_location *loc)
+{
+    size_t h = (size_t)(((uintptr_t)loc * 0x9E3779B97F4A7C15ull) >> 55) & (VT_ZONE_SLOTS - 1);
+    for (;; h = (h + 1) & (VT_ZONE_SLOTS - 1)) {
+        struct vt_zsite *s = z->slots[h];
+        if (!s)
+            break;
+        if (s->loc == loc)
+            return s;
+    }
+    if ((z->n_sites + 1) * 4 > VT_ZONE_SLOTS * 3)
+        return NULL;
+    size_t size = (sizeof(struct vt_zsite) + 63) & ~(size_t)63;
+    if ((size_t)(z->spare_end - z->spare) < size) {
+        uint8_t *mem = vt__map(VT_ZONE_CHUNK, 1);
+        if (!mem)
+            return NULL;
+        z->spare = mem;
+        z->spare_end = mem + VT_ZONE_CHUNK;
+    }
+    struct vt_zsite *s = (struct vt_zsite *)z->spare;
+    z->spare += size;
+    s->loc = loc;
+    z->slots[h] = s;
+    z->n_sites++;
+    return s;
+}
+
+/* Takes spans from the process's budget; 0 when it is spent. */
+static int64_t take_spans(void)
+{
+    int64_t left = atomic_load_explicit(&spans_budget, memory_order_relaxed);
+    while (left > 0) {
+        int64_t n = left < VT_ZONE_SPANS_CHUNK ? left : VT_ZONE_SPANS_CHUNK;
+        if (atomic_compare_exchange_weak_explicit(&spans_budget, &left, left - n,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return n;
+    }
+    return 0;
+}
+
+static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
+{
+    memcpy(p, &ptr, sizeof(ptr));
+    return p + sizeof(ptr);
+}
+
+void vt__zagg_begin_slow(struct vt_thread *t, struct vt_zthread *z, uint32_t d,
+                         const struct vt_source_location *loc, uint64_t tsc)
+{
+    if (z->slow & VT_ZSLOW_SPANS) {
+        if (!z->spans_left && (z->spans_left = take_spans()) == 0) {
+            if (!z->raw)
+                z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
+            return;
+        }
+        int saved_errno = errno;
+        uint8_t *p = vt__row_reserve(t, 24, 0);
+        if (p) {
+            *p++ = VT_TAG_ZONE_BEGIN;
+            p = vt_varint_put(p, vt__row_tick(t, tsc));
+            p = put_raw_ptr(p, loc);
+            vt__row_commit(t, p, 0);
+            z->raw |= 1ull << d;
+            z->spans_left--;
+        }
+        errno = saved_errno;
+    }
+}
+
+void vt__zagg_end_slow(struct vt_thread *t, struct vt_zthread *z, uint32_t d, uint64_t tsc,
+                       uint64_t dur, int failed)
+{
+    if ((z->slow & VT_ZSLOW_SPANS) && (z->raw & (1ull << d))) {
+        z->raw &= ~(1ull << d);
+        int saved_errno = errno;
+        uint8_t *p = vt__row_reserve(t, 24, 0);
+        if (p) {
+            *p++ = VT_TAG_ZONE_END;
+            p = vt_varint_put(p, vt__row_tick(t, tsc));
+            p = vt_varint_put(p, dur);
+            *p++ = failed ? VT_ZONE_FAILED : 0;
+            vt__row_commit(t, p, 0);
+        }
+        errno = saved_errno;
+        if (!z->spans_left && !z->raw &&
+            atomic_load_explicit(&spans_budget, memory_order_relaxed) <= 0)
+            z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
+    }
+}
+
+/* Histogram pairs per ZONE_HIST row. */
+#define VT_ZHIST_PAIRS 5
+
+static void publish_site(struct vt_thread *t, struct vt_zsite *s, uint64_t tsc, int final)
+{
+    uint8_t *p = vt__row_reserve(t, 128, final);
+    if (!p)
+        return;
+    double m2 = 0;
+    if (s->calls) {
+        double n = (double)s->calls, sum = (double)s->dsum;
+        m2 = s->dsq - sum * sum / n;
+        if (m2 < 0)
+            m2 = 0;
+    }
+    uint64_t m2_bits;
+    memcpy(&m2_bits, &m2, sizeof(m2_bits));
+    *p++ = VT_TAG_ZONE_STATS;
+    p = vt_varint_put(p, vt__row_tick(t, tsc));
+    p = put_raw_ptr(p, s->loc);
+    p = vt_varint_put(p, s->calls);
+    p = vt_varint_put(p, s->errors);
+    p = vt_varint_put(p, s->total);
+    p = vt_varint_put(p, s->min);
+    p = vt_varint_put(p, s->max);
+    p = vt_varint_put(p, m2_bits);
+    p = vt_varint_put(p, s->calls && tsc > s->first ? tsc - s->first : 0);
+    p = vt_varint_put(p, s->alloc_calls);
+    p = vt_varint_put(p, s->alloc_bytes);
+    vt__row_commit(t, p, final);
+    if (s->calls) {
+        /* Only the buckets between the least and the greatest duration can be in use. */
+        unsigned lo = vt_loghist_index(s->min), hi = vt_loghist_index(s->max);
+        uint64_t pairs[2 * VT_ZHIST_PAIRS];
+        int n = 0;
+        for (unsigned i = lo; i <= hi; i++) {
+            if (s->hist[i]) {
+                pairs[2 * n] = i;
+                pairs[2 * n + 1] = s->hist[i];
+                s->hist[i] = 0;
+                n++;
+            }
+            if (n == VT_ZHIST_PAIRS || (i == hi && n)) {
+                p = vt__row_reserve(t, 16 + 2 * VT_ZHIST_PAIRS * VT_VARINT_MAX, final);
+                if (!p)
+                    break;
+                *p++ = VT_TAG_ZONE_HIST;
+                p = vt_varint_put(p, vt__row_tick(t, tsc));
+                p = vt_varint_put(p, (uint64_t)n);
+                for (int k = 0; k < 2 * n; k++)
+                    p = vt_varint_put(p, pairs[k]);
+                vt__row_commit(t, p, final);
+                n = 0;
+            }
+        }
+        /* Any bucket left (out of memory above) is dropped with the rest of the figures. */
+        for (unsigned i = lo; i <= hi; i++)
+            s->hist[i] = 0;
+    }
+    const struct vt_source_location *loc = s->loc;
+    size_t keep = offsetof(struct vt_zsite, hist);
+    memset(s, 0, keep);
+    s->loc = loc;
+}
+
+void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int final)
+{
+    int saved_errno = errno;
+    z->deadline = tsc + vt__zagg_period;
+    for (size_t i = 0; i < VT_ZONE_SLOTS; i++) {
+        struct vt_zsite *s = z->slots[i];
+        if (s && (s->calls || s->alloc_calls))
+            publish_site(t, s, tsc, final);
+    }
+    uint64_t open = final ? z->depth : 0;
+    if (open || z->unmatched || z->lost) {
+        uint8_t *p = vt__row_reserve(t, 48, final);
+        if (p) {
+            *p++ = VT_TAG_ZONE_AGG;
+            p = vt_varint_put(p, vt__row_tick(t, tsc));
+            p = vt_varint_put(p, (uint64_t)vt__config.zone_spans);
+            p = vt_varint_put(p, open);
+            p = vt_varint_put(p, z->unmatched);
+            p = vt_varint_put(p, z->lost);
+            vt__row_commit(t, p, final);
+            z->unmatched = z->lost = 0;
+        }
+    }
+    errno = saved_errno;
+}
+
+void vt__zagg_publish_all(void)
+{
+    uint64_t now = vt__now();
+    for (struct vt_thread *t = vt__threads(); t; t = t->next_all) {
+        /* A thread still inside a hook is the one a fatal signal interrupted: its figures may
+         * be half updated. */
+        if (!t->zones || atomic_load_explicit(&t->retired, memory_order_relaxed) ||
+            atomic_load_explicit(&t->in_hook, memory_order_relaxed))
+            continue;
+        vt__zagg_publish(t, t->zones, now > t->last_tsc ? now : t->last_tsc, 1);
+    }
+}
