@@ -796,6 +796,13 @@ int vt__zones_finish(vt_zones *z, double ns_per_tick, uint64_t start_tsc, uint64
     for (size_t t = 0; t < P->threads_cap; t++)
         z->open_at_end += (z->aggregated ? 0 : P->threads[t].n_zones) + P->threads[t].n_tasks;
     z->open_at_end += P->open_agent;
+    if (z->aggregated) {
+        /* The agent wrote only the first calls as spans: the others are not drawn either. */
+        uint64_t calls = 0;
+        for (size_t i = 0; i < z->n_zones; i++)
+            calls += z->zones[i].calls;
+        z->spans_not_kept = calls > z->n_spans ? calls - z->n_spans : 0;
+    }
     for (size_t i = 0; i < z->n_zones; i++) {
         vt_zone_stats *s = &z->zones[i];
         s->total_ns = (double)s->total_t * ns_per_tick;
