@@ -479,6 +479,50 @@ void vt__row_commit(struct vt_thread *t, uint8_t *end, int quiet)
     t->buf->len = (uint32_t)(end - t->buf->data);
 }
 
+/* The cold parts of a zone's begin and end (z->slow set): the first calls are written as
+ * spans too, ZONE_BEGIN and ZONE_END rows (zone_agg.h). */
+static __attribute__((noinline)) void zone_begin_slow(struct vt_thread *t, struct vt_zthread *z,
+                                                      uint32_t d,
+                                                      const struct vt_source_location *loc,
+                                                      uint64_t tsc)
+{
+    if (z->slow & VT_ZSLOW_SPANS) {
+        if (!z->spans_left && (z->spans_left = vt__zagg_take_spans()) == 0) {
+            if (!z->raw)
+                z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
+            return;
+        }
+        uint8_t *p = reserve_n(t, 24);
+        if (likely(p != NULL)) {
+            *p++ = VT_TAG_ZONE_BEGIN;
+            p = vt_varint_put(p, tick(t, tsc));
+            p = put_raw_ptr(p, loc);
+            commit(t, p);
+            z->raw |= 1ull << d;
+            z->spans_left--;
+        }
+    }
+}
+
+static __attribute__((noinline)) void zone_end_slow(struct vt_thread *t, struct vt_zthread *z,
+                                                    uint32_t d, uint64_t tsc, uint64_t dur,
+                                                    int failed)
+{
+    if ((z->slow & VT_ZSLOW_SPANS) && (z->raw & (1ull << d))) {
+        z->raw &= ~(1ull << d);
+        uint8_t *p = reserve_n(t, 24);
+        if (likely(p != NULL)) {
+            *p++ = VT_TAG_ZONE_END;
+            p = vt_varint_put(p, tick(t, tsc));
+            p = vt_varint_put(p, dur);
+            *p++ = failed ? VT_ZONE_FAILED : 0;
+            commit(t, p);
+        }
+        if (!z->spans_left && !z->raw && !(z->spans_left = vt__zagg_take_spans()))
+            z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
+    }
+}
+
 /* A zone's begin and end: the whole of libvitals' hot path, in one function each
  * (lib-api.h). The figures stay in the thread (zone_agg.h); z->slow leads to what is rarely
  * done (spans). */
@@ -497,7 +541,7 @@ uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
     if (likely(d < VT_ZONE_DEPTH)) {
         z->stack[d] = vt__zagg_site(z, loc);
         if (unlikely(z->slow))
-            vt__zagg_begin_slow(t, z, d, loc, tsc);
+            zone_begin_slow(t, z, d, loc, tsc);
     }
     vt__leave(t);
     return tsc;
@@ -525,7 +569,7 @@ void vt__zone_end_now(uint64_t start, int failed)
         else
             z->lost++;
         if (unlikely(z->slow))
-            vt__zagg_end_slow(t, z, d, tsc, dur, failed);
+            zone_end_slow(t, z, d, tsc, dur, failed);
         if (unlikely(tsc >= z->deadline))
             vt__zagg_publish(t, z, tsc, 0);
     } else {

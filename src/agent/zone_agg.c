@@ -64,8 +64,7 @@ struct vt_zsite *vt__zagg_site_slow(struct vt_zthread *z, const struct vt_source
     return s;
 }
 
-/* Takes spans from the process's budget; 0 when it is spent. */
-static int64_t take_spans(void)
+int64_t vt__zagg_take_spans(void)
 {
     int64_t left = atomic_load_explicit(&spans_budget, memory_order_relaxed);
     while (left > 0) {
@@ -81,50 +80,6 @@ static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
 {
     memcpy(p, &ptr, sizeof(ptr));
     return p + sizeof(ptr);
-}
-
-void vt__zagg_begin_slow(struct vt_thread *t, struct vt_zthread *z, uint32_t d,
-                         const struct vt_source_location *loc, uint64_t tsc)
-{
-    if (z->slow & VT_ZSLOW_SPANS) {
-        if (!z->spans_left && (z->spans_left = take_spans()) == 0) {
-            if (!z->raw)
-                z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
-            return;
-        }
-        int saved_errno = errno;
-        uint8_t *p = vt__row_reserve(t, 24, 0);
-        if (p) {
-            *p++ = VT_TAG_ZONE_BEGIN;
-            p = vt_varint_put(p, vt__row_tick(t, tsc));
-            p = put_raw_ptr(p, loc);
-            vt__row_commit(t, p, 0);
-            z->raw |= 1ull << d;
-            z->spans_left--;
-        }
-        errno = saved_errno;
-    }
-}
-
-void vt__zagg_end_slow(struct vt_thread *t, struct vt_zthread *z, uint32_t d, uint64_t tsc,
-                       uint64_t dur, int failed)
-{
-    if ((z->slow & VT_ZSLOW_SPANS) && (z->raw & (1ull << d))) {
-        z->raw &= ~(1ull << d);
-        int saved_errno = errno;
-        uint8_t *p = vt__row_reserve(t, 24, 0);
-        if (p) {
-            *p++ = VT_TAG_ZONE_END;
-            p = vt_varint_put(p, vt__row_tick(t, tsc));
-            p = vt_varint_put(p, dur);
-            *p++ = failed ? VT_ZONE_FAILED : 0;
-            vt__row_commit(t, p, 0);
-        }
-        errno = saved_errno;
-        if (!z->spans_left && !z->raw &&
-            atomic_load_explicit(&spans_budget, memory_order_relaxed) <= 0)
-            z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
-    }
 }
 
 /* Histogram pairs per ZONE_HIST row. */

@@ -76,11 +76,8 @@ struct vt_zsite *vt__zagg_site_slow(struct vt_zthread *z, const struct vt_source
  * final set (the final flush, the thread stopped), full buffers are queued without waking the
  * writer, and a ZONE_AGG row says how many zones are still open. */
 void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int final);
-/* The cold parts of a begin and an end (z->slow set): spans. */
-void vt__zagg_begin_slow(struct vt_thread *t, struct vt_zthread *z, uint32_t d,
-                         const struct vt_source_location *loc, uint64_t tsc);
-void vt__zagg_end_slow(struct vt_thread *t, struct vt_zthread *z, uint32_t d, uint64_t tsc,
-                       uint64_t dur, int failed);
+/* Takes up to VT_ZONE_SPANS_CHUNK spans from the process's budget; 0 when it is spent. */
+int64_t vt__zagg_take_spans(void);
 /* Publishes every thread's aggregates: the final flush, with the threads stopped. */
 void vt__zagg_publish_all(void);
 
