@@ -341,9 +341,11 @@ static void thread_exit(void *arg)
     atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
-        t->exiting = 1;
+        /* Before exiting is set: the rows share buffers rather than being handed off one by
+         * one. */
         if (t->zones)
             vt__zagg_publish(t, t->zones, vt__now(), 0);
+        t->exiting = 1;
         vt__track_stack_usage(t);
         track_marker(t, VT_TAG_THREAD_EXIT);
         handoff(t, t->last_tsc);

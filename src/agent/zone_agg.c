@@ -8,6 +8,7 @@
 #include "util/varint.h"
 
 uint64_t vt__zagg_period = UINT64_MAX;
+static uint64_t start_tsc;
 static _Atomic int64_t spans_budget;
 
 /* Memory for a thread's state and its sites comes in pieces of this size. */
@@ -17,6 +18,7 @@ void vt__zagg_init(void)
 {
     uint64_t hz = vt__tsc_hz();
     vt__zagg_period = hz ? hz / 1000 * VT_ZONE_PUBLISH_MS : 3000000ull * VT_ZONE_PUBLISH_MS;
+    start_tsc = vt__now();
     atomic_store(&spans_budget, vt__config.zone_spans);
 }
 
@@ -29,7 +31,7 @@ struct vt_zthread *vt__zagg_attach(struct vt_thread *t)
     size_t head = (sizeof(*z) + 63) & ~(size_t)63;
     z->spare = mem + head;
     z->spare_end = mem + VT_ZONE_CHUNK;
-    z->deadline = vt__now() + vt__zagg_period;
+    z->deadline = vt__now() + vt__zagg_period / 64;
     if (atomic_load_explicit(&spans_budget, memory_order_relaxed) > 0)
         z->slow |= VT_ZSLOW_SPANS;
     t->zones = z;
@@ -150,7 +152,11 @@ static void publish_site(struct vt_thread *t, struct vt_zsite *s, uint64_t tsc, 
 void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int final)
 {
     int saved_errno = errno;
-    z->deadline = tsc + vt__zagg_period;
+    /* Early in a run the reader's trend windows are narrow: publish a 64th of the run so far,
+     * from a 64th of the period up to the period, so that a batch stays within a window. */
+    uint64_t age = tsc > start_tsc ? tsc - start_tsc : 0, period = age / 64;
+    period = period < vt__zagg_period / 64 ? vt__zagg_period / 64 : period;
+    z->deadline = tsc + (period < vt__zagg_period ? period : vt__zagg_period);
     for (size_t i = 0; i < VT_ZONE_SLOTS; i++) {
         struct vt_zsite *s = z->slots[i];
         if (s && (s->calls || s->alloc_calls))

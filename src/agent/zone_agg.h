@@ -3,10 +3,11 @@
  * A zone's begin pushes its call site on the thread's zone stack; its end pops it and adds the
  * duration to the site's aggregate for this thread: calls, errors, total, least and greatest,
  * shifted sums for the variance, and the log-linear histogram of util/loghist.h. Nothing else
- * is written per call, and the writer thread reads nothing of it: about once a millisecond of
- * activity (VT_ZONE_PUBLISH_MS), when the thread exits and at the end of the trace the
- * thread's aggregates become ZONE_STATS and ZONE_HIST rows of its own buffer, and start again
- * from zero. Allocations are counted to the zone on top of the stack as they are made.
+ * is written per call, and the writer thread reads nothing of it: at most once a millisecond
+ * of activity (VT_ZONE_PUBLISH_MS; more often in the first 64 ms), when the thread exits and at
+ * the end of the trace, the thread's aggregates become ZONE_STATS and ZONE_HIST rows of its own
+ * buffer and start again from zero. Allocations are counted to the zone on top of the stack as
+ * they are made.
  *
  * The first VT_ZONE_SPANS_DEFAULT calls of the process (VITALS_ZONE_SPANS) are written as
  * ZONE_BEGIN and ZONE_END rows as well, for the formats that draw each call (Chrome trace).
@@ -24,7 +25,8 @@
 #define VT_ZONE_DEPTH 64
 /* Slots of a thread's table of call sites (at most 3/4 of them used). */
 #define VT_ZONE_SLOTS 512
-/* How often an active thread publishes its aggregates, in milliseconds of its zones' time. */
+/* How often an active thread publishes its aggregates, in milliseconds of its zones' time (a
+ * 64th of the run so far while that is less, but not under a 64th of this). */
 #define VT_ZONE_PUBLISH_MS 1
 /* Calls written as spans (ZONE_BEGIN/ZONE_END rows) by default, over the whole process: as
  * many as the analyzer keeps (VT_ZONE_SPANS_KEPT). */
