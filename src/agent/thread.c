@@ -541,8 +541,9 @@ uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
     }
     uint32_t d = z->depth++;
     if (likely(d < VT_ZONE_DEPTH)) {
-        z->stack[d] = vt__zagg_site(z, loc);
-        if (unlikely(z->slow))
+        struct vt_zsite *s = vt__zagg_site(z, loc);
+        z->stack[d] = s;
+        if (unlikely(z->slow) && s)
             zone_begin_slow(t, z, d, loc, tsc);
     }
     vt__leave(t);

@@ -313,6 +313,34 @@ def case_zones_spans(ctx):
     ctx.eq("calls not drawn", [e["args"]["calls"] for e in not_drawn], [110])
 
 
+def case_zones_limits(ctx):
+    """What a thread cannot record is counted (tests/programs/zones_limits.c), with and without
+    spans; the rest is exact."""
+    for spans in ("0", "200000"):
+        env = dict(ctx.env)
+        env["VITALS_ZONE_SPANS"] = spans
+        trace = ctx.work / f"limits-{spans}.vtr"
+        r = ctx.run([ctx.vitals, "run", "-q", "-o", trace, "--", ctx.programs / "zones_limits"],
+                    env=env)
+        ctx.eq("output", r.stdout, b"zones_limits done\n")
+        zs = ctx.report(trace)["zones"]
+        label = f"spans {spans}"
+        ctx.eq(f"{label}: lost, unmatched, open", (zs["zones_lost"], zs["unmatched_ends"],
+                                                    zs["open_at_end"]), (25, 1, 1))
+        recorded = [z for z in zs["zones"] if z["calls"]]
+        ctx.eq(f"{label}: zones with calls", len(recorded), 384)
+        ctx.eq(f"{label}: zones listed", len(zs["zones"]), 384)
+        ctx.eq(f"{label}: deep", by_name(zs["zones"], "deep")["calls"], 64)
+        ctx.eq(f"{label}: twice", by_name(zs["zones"], "twice")["calls"], 1)
+        sites = sorted(z["line"] for z in zs["zones"] if z["name"] == "site")
+        ctx.eq(f"{label}: sites", sites, list(range(1000, 1381)))
+        wide = by_name(zs["zones"], "wide")
+        check_zone(ctx, wide, 2000, 0, 0, 0, f"{label} wide")
+        # durations spread evenly over 0 to 1999 iterations: the 99th percentile about twice
+        # the median
+        ctx.check(wide["p99_ns"] > 1.5 * wide["p50_ns"] > 0, f"{label} wide: {wide}")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
