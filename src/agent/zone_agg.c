@@ -164,7 +164,7 @@ void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, i
     }
     uint64_t open = final ? z->depth : 0;
     if (open || z->unmatched || z->lost) {
-        uint8_t *p = vt__row_reserve(t, 48, final);
+        uint8_t *p = vt__row_reserve(t, 64, final);
         if (p) {
             *p++ = VT_TAG_ZONE_AGG;
             p = vt_varint_put(p, vt__row_tick(t, tsc));
