@@ -343,8 +343,7 @@ static void thread_exit(void *arg)
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
         /* Before exiting is set: the rows share buffers rather than being handed off one by
          * one. */
-        if (t->zones)
-            vt__zagg_publish(t, t->zones, vt__now(), 0);
+        vt__zagg_detach(t);
         t->exiting = 1;
         vt__track_stack_usage(t);
         track_marker(t, VT_TAG_THREAD_EXIT);
@@ -392,6 +391,7 @@ struct vt_thread *vt__thread_attach(void)
 void vt__threads_after_fork(void)
 {
     atomic_flag_clear(&pool_lock);
+    vt__zagg_after_fork();
     /* Buffers queued or held by the parent's threads hold the parent's events: recycle them,
      * and forget the parent's threads: the child starts with only the one that forked. */
     struct vt_buf *b = atomic_exchange(&queue_head, NULL);

@@ -1,6 +1,7 @@
 /* Zone figures aggregated in the recording thread (zone_agg.h): the thread's state, its table
  * of call sites, spans, and the publication of the aggregates as rows. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,20 +23,71 @@ void vt__zagg_init(void)
     atomic_store(&spans_budget, vt__config.zone_spans);
 }
 
+/* Zone states of exited threads, for the next threads. */
+static struct vt_zthread *free_states;
+static atomic_flag free_lock = ATOMIC_FLAG_INIT;
+
+static void free_lock_take(void)
+{
+    while (atomic_flag_test_and_set_explicit(&free_lock, memory_order_acquire))
+        sched_yield();
+}
+
+static void free_lock_give(void)
+{
+    atomic_flag_clear_explicit(&free_lock, memory_order_release);
+}
+
+/* Where a state's sites start in its first chunk. */
+#define VT_ZONE_HEAD ((sizeof(struct vt_zthread) + 63) & ~(size_t)63)
+
 struct vt_zthread *vt__zagg_attach(struct vt_thread *t)
 {
-    uint8_t *mem = vt__map(VT_ZONE_CHUNK, 1);
-    if (!mem)
-        return NULL;
-    struct vt_zthread *z = (struct vt_zthread *)mem;
-    size_t head = (sizeof(*z) + 63) & ~(size_t)63;
-    z->spare = mem + head;
-    z->spare_end = mem + VT_ZONE_CHUNK;
+    free_lock_take();
+    struct vt_zthread *z = free_states;
+    if (z)
+        free_states = z->next_free;
+    free_lock_give();
+    if (z) {
+        uint8_t *chunks[VT_ZONE_CHUNKS];
+        uint32_t n = z->n_chunks;
+        memcpy(chunks, z->chunks, sizeof(chunks));
+        memset(z, 0, sizeof(*z));
+        memcpy(z->chunks, chunks, sizeof(chunks));
+        z->n_chunks = n;
+    } else {
+        uint8_t *mem = vt__map(VT_ZONE_CHUNK, 1);
+        if (!mem)
+            return NULL;
+        z = (struct vt_zthread *)mem;
+        z->chunks[0] = mem;
+        z->n_chunks = 1;
+    }
+    z->spare = z->chunks[0] + VT_ZONE_HEAD;
+    z->spare_end = z->chunks[0] + VT_ZONE_CHUNK;
     z->deadline = vt__now() + vt__zagg_period / 64;
     if (atomic_load_explicit(&spans_budget, memory_order_relaxed) > 0)
         z->slow |= VT_ZSLOW_SPANS;
     t->zones = z;
     return z;
+}
+
+void vt__zagg_detach(struct vt_thread *t)
+{
+    struct vt_zthread *z = t->zones;
+    if (!z)
+        return;
+    vt__zagg_publish(t, z, vt__now(), VT_ZPUB_OPEN);
+    t->zones = NULL;
+    free_lock_take();
+    z->next_free = free_states;
+    free_states = z;
+    free_lock_give();
+}
+
+void vt__zagg_after_fork(void)
+{
+    atomic_flag_clear(&free_lock);
 }
 
 struct vt_zsite *vt__zagg_site_slow(struct vt_zthread *z, const struct vt_source_location *loc)
@@ -52,14 +104,20 @@ struct vt_zsite *vt__zagg_site_slow(struct vt_zthread *z, const struct vt_source
         return NULL;
     size_t size = (sizeof(struct vt_zsite) + 63) & ~(size_t)63;
     if ((size_t)(z->spare_end - z->spare) < size) {
-        uint8_t *mem = vt__map(VT_ZONE_CHUNK, 1);
-        if (!mem)
-            return NULL;
-        z->spare = mem;
-        z->spare_end = mem + VT_ZONE_CHUNK;
+        /* The next chunk: one a former thread left, or a new one. */
+        if (z->cur_chunk + 1 >= z->n_chunks) {
+            uint8_t *mem = z->n_chunks < VT_ZONE_CHUNKS ? vt__map(VT_ZONE_CHUNK, 1) : NULL;
+            if (!mem)
+                return NULL;
+            z->chunks[z->n_chunks++] = mem;
+        }
+        z->cur_chunk++;
+        z->spare = z->chunks[z->cur_chunk];
+        z->spare_end = z->spare + VT_ZONE_CHUNK;
     }
     struct vt_zsite *s = (struct vt_zsite *)z->spare;
     z->spare += size;
+    memset(s, 0, sizeof(*s)); /* a former thread's, perhaps */
     s->loc = loc;
     z->slots[h] = s;
     z->n_sites++;
@@ -149,8 +207,9 @@ static void publish_site(struct vt_thread *t, struct vt_zsite *s, uint64_t tsc, 
     s->loc = loc;
 }
 
-void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int final)
+void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int flags)
 {
+    int final = (flags & VT_ZPUB_QUIET) != 0;
     int saved_errno = errno;
     /* Early in a run the reader's trend windows are narrow: publish a 64th of the run so far,
      * from a 64th of the period up to the period, so that a batch stays within a window. */
@@ -162,7 +221,7 @@ void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, i
         if (s && (s->calls || s->alloc_calls))
             publish_site(t, s, tsc, final);
     }
-    uint64_t open = final ? z->depth : 0;
+    uint64_t open = flags & VT_ZPUB_OPEN ? z->depth : 0;
     if (open || z->unmatched || z->lost) {
         uint8_t *p = vt__row_reserve(t, 64, final);
         if (p) {
@@ -188,6 +247,7 @@ void vt__zagg_publish_all(void)
         if (!t->zones || atomic_load_explicit(&t->retired, memory_order_relaxed) ||
             atomic_load_explicit(&t->in_hook, memory_order_relaxed))
             continue;
-        vt__zagg_publish(t, t->zones, now > t->last_tsc ? now : t->last_tsc, 1);
+        vt__zagg_publish(t, t->zones, now > t->last_tsc ? now : t->last_tsc,
+                         VT_ZPUB_OPEN | VT_ZPUB_QUIET);
     }
 }

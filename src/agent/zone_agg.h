@@ -31,6 +31,8 @@
 /* Calls written as spans (ZONE_BEGIN/ZONE_END rows) by default, over the whole process: as
  * many as the analyzer keeps (VT_ZONE_SPANS_KEPT). */
 #define VT_ZONE_SPANS_DEFAULT 200000
+/* The most pieces of memory (VT_ZONE_CHUNK bytes each) a thread's zone state takes. */
+#define VT_ZONE_CHUNKS 16
 /* Spans a thread takes from the process's budget at a time. */
 #define VT_ZONE_SPANS_CHUNK 1024
 
@@ -62,6 +64,9 @@ struct vt_zthread {
     uint32_t n_sites;
     uint8_t *spare; /* room for more sites, up to spare_end */
     uint8_t *spare_end;
+    uint8_t *chunks[VT_ZONE_CHUNKS]; /* its memory: the first holds this struct */
+    uint32_t n_chunks, cur_chunk;
+    struct vt_zthread *next_free;
 };
 
 /* The number of ticks between publications (set by vt__zagg_init). */
@@ -69,15 +74,22 @@ extern VT_HIDDEN uint64_t vt__zagg_period;
 
 /* Reads the configuration (VITALS_ZONE_SPANS) once the clock is known. */
 void vt__zagg_init(void);
-/* Makes t's zone state; NULL when out of memory. */
+/* Makes t's zone state (or takes one an exited thread left); NULL when out of memory. */
 struct vt_zthread *vt__zagg_attach(struct vt_thread *t);
+/* The calling thread t is exiting: publishes its figures (its zones still open counted as open
+ * at the end) and keeps its zone state for another thread. */
+void vt__zagg_detach(struct vt_thread *t);
+/* In a forked child: the lock of the kept states is free. */
+void vt__zagg_after_fork(void);
 /* The site of loc on z, made at its first call there; NULL when the table is full or out of
  * memory (the call is then counted as lost). */
 struct vt_zsite *vt__zagg_site_slow(struct vt_zthread *z, const struct vt_source_location *loc);
 /* Writes z's aggregates as rows of t's buffer at tsc and starts them again from zero. With
- * final set (the final flush, the thread stopped), full buffers are queued without waking the
- * writer, and a ZONE_AGG row says how many zones are still open. */
-void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int final);
+ * VT_ZPUB_OPEN a ZONE_AGG row says how many zones are still open; with VT_ZPUB_QUIET (the final
+ * flush, the thread stopped) full buffers are queued without waking the writer. */
+#define VT_ZPUB_OPEN 0x1
+#define VT_ZPUB_QUIET 0x2
+void vt__zagg_publish(struct vt_thread *t, struct vt_zthread *z, uint64_t tsc, int flags);
 /* Takes up to VT_ZONE_SPANS_CHUNK spans from the process's budget; 0 when it is spent. */
 int64_t vt__zagg_take_spans(void);
 /* Publishes every thread's aggregates: the final flush, with the threads stopped. */

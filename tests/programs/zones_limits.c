@@ -9,7 +9,11 @@
  *            384 call sites, the three above among them, so the first 381 are recorded and 19
  *            counted as not recorded
  *   "open"   still open at exit (beyond the call sites a thread records: not in the figures)
- * So: zones_lost 25, unmatched_ends 1, open_at_end 1. */
+ *   "worker" 300 threads one after the other (each takes the zone state the one before left),
+ *            each 10 calls making one allocation of 10 bytes, then a zone "left" it never ends
+ * So: zones_lost 25, unmatched_ends 1, open_at_end 301; "worker" 3000 calls, 3000 allocations
+ * of 30000 bytes. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,8 +30,25 @@ static void deep(int n)
 
 static struct vt_source_location sites[400];
 
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10; i++) {
+        VT_ZONE("worker");
+        free(malloc(10));
+    }
+    VT_ZONE_BEGIN(left, "left");
+    (void)left;
+    return NULL;
+}
+
 int main(void)
 {
+    for (int i = 0; i < 300; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, worker, NULL) != 0 || pthread_join(t, NULL) != 0)
+            return 1;
+    }
     VT_ZONE_BEGIN(twice, "twice");
     vt_zone_end(twice);
     vt_zone_end(twice);
