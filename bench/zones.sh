@@ -2,7 +2,9 @@
 # What a zone costs (docs/BENCHMARKS.md, "Zones"): a VT_ZONE_BEGIN + vt_zone_end pair with
 # recording off (no recorder), recording under VITALS_TRACE (libvitals loads the agent, zones
 # only) and under `vitals run` (the agent preloaded, allocations traced too), on one and two
-# threads; and for scale one rdtsc and one clock_gettime.
+# threads; and for scale one rdtsc and one clock_gettime. The first 200,000 calls of a run are
+# also written as spans (VITALS_ZONE_SPANS); the rows with VITALS_ZONE_SPANS=0 show the cost of
+# a pair after them.
 #
 #   bench/zones.sh [RUNS]      (default 5 runs of each; medians are reported)
 #
@@ -32,6 +34,7 @@ run() {
         case $mode in
         off) "$OUT/zb" pair "$n" "$threads" ;;
         trace) VITALS_TRACE="$OUT/z.vtr" "$OUT/zb" pair "$n" "$threads"; rm -f "$OUT/z.vtr" ;;
+        trace0) VITALS_ZONE_SPANS=0 VITALS_TRACE="$OUT/z.vtr" "$OUT/zb" pair "$n" "$threads"; rm -f "$OUT/z.vtr" ;;
         run) "$B/vitals" run -q -o "$OUT/r.vtr" -- "$OUT/zb" pair "$n" "$threads"; rm -f "$OUT/r.vtr" ;;
         esac
     done | median
@@ -50,6 +53,8 @@ echo "| recording off (no recorder) | 1 | $(run off 200000000 1 off) |"
 echo "| recording off (no recorder) | 2 | $(run off 200000000 2 off) |"
 echo "| recording, VITALS_TRACE (zones only) | 1 | $(run trace 2000000 1 trace) |"
 echo "| recording, VITALS_TRACE (zones only) | 2 | $(run trace 2000000 2 trace) |"
+echo "| recording, VITALS_TRACE, VITALS_ZONE_SPANS=0 (no spans) | 1 | $(run trace0 2000000 1 trace0) |"
+echo "| recording, VITALS_TRACE, VITALS_ZONE_SPANS=0 (no spans) | 2 | $(run trace0 2000000 2 trace0) |"
 echo "| recording, vitals run | 1 | $(run run 2000000 1 run) |"
 echo "| recording, vitals run | 2 | $(run run 2000000 2 run) |"
 echo

@@ -103,6 +103,7 @@ struct vt_thread {
     uint64_t stack_lo, stack_hi, stack_size;
     uint64_t stack_seen; /* an address in its stack, from its first event */
     int stack_main;
+    struct vt_zthread *zones; /* the thread's own zone figures (zone_agg.h), made at its first */
 };
 
 struct vt_config {
@@ -114,6 +115,7 @@ struct vt_config {
     char output[4096];   /* the trace path for this process */
     char manifest[4096]; /* file listing every trace written, or empty */
     int no_alloc;        /* --no-alloc: the allocation hooks only forward (CPU profile only) */
+    long zone_spans;     /* zone calls written as spans (VITALS_ZONE_SPANS) */
 };
 
 extern VT_HIDDEN _Atomic int vt__state;
@@ -153,6 +155,13 @@ uint64_t vt__zone_begin_now(const struct vt_source_location *loc);
 void vt__zone_end_now(uint64_t start, int failed);
 void vt__track_named(struct vt_thread *t, int tag, const void *name, uint64_t value);
 void vt__track_task(struct vt_thread *t, const char *name, const char *kind, uint64_t *usage);
+/* Room for a row of up to need bytes at the end of t's buffer (a new buffer when it is full;
+ * with quiet set, for the final flush, the full one is queued without waking the writer), its
+ * time delta for tsc (the thread's clock advances), and the row's end once written. Used by
+ * the rows of zone_agg.c. NULL when out of memory. */
+uint8_t *vt__row_reserve(struct vt_thread *t, size_t need, int quiet);
+uint64_t vt__row_tick(struct vt_thread *t, uint64_t tsc);
+void vt__row_commit(struct vt_thread *t, uint8_t *end, int quiet);
 struct vt_buf *vt__buf_get(struct vt_thread *owner);
 void vt__buf_put(struct vt_buf *b);
 void vt__queue_push(struct vt_buf *b);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/zone_agg.h"
 #include "agent/sampler.h"
 #include "util/error.h"
 
@@ -286,6 +287,7 @@ void vt__agent_init(void)
     vt__config.zstd_level = (int)env_long("VITALS_ZSTD_LEVEL", 1, -7, 19);
     vt__config.leak_check = (int)env_long("VITALS_LEAK_CHECK", 1, 0, 1);
     vt__config.no_alloc = (int)env_long("VITALS_ALLOC", 1, 0, 1) == 0;
+    vt__config.zone_spans = env_long("VITALS_ZONE_SPANS", VT_ZONE_SPANS_DEFAULT, 0, 1000000000);
     if (vt__zones_only)
         vt__config.leak_check = 0; /* no allocation is recorded */
     const char *s = getenv("VITALS_MANIFEST");
@@ -307,6 +309,7 @@ void vt__agent_init(void)
     vt__thread_key_init();
     vt__membarrier_init();
     vt__clock_init();
+    vt__zagg_init();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     install_signal_handlers();
     atomic_store(&vt__state, VT_STATE_TRACING);

@@ -15,6 +15,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/live-int.h"
+#include "agent/zone_agg.h"
 #include "agent/sampler.h"
 #include "util/error.h"
 
@@ -278,6 +279,7 @@ static int stop_and_drain(int in_signal)
     }
     int guard = vt__guard;
     vt__guard = 1;
+    vt__zagg_publish_all();
     int have_events = 0;
     for (struct vt_thread *t = vt__threads(); t && !have_events; t = t->next_all)
         have_events = (t->buf && t->buf->len) || t->pend;

@@ -305,6 +305,12 @@ void vt__emit_info(int forked, uint64_t start_tsc, uint64_t start_ns, uint64_t t
     if (last_q == 0)
         last_q = block_base_q = start_tsc >> VT_TIME_SHIFT;
     info_start_tsc = start_tsc;
+    /* From version 1.4: zone figures come from the threads' ZONE_STATS (zone_agg.c). */
+    vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_ZONE_AGG);
+    put_time(start_tsc);
+    vt_stream_put(&enc, VT_COL_MISC, (uint64_t)vt__config.zone_spans);
+    for (int i = 1; i < VT_ZAGG_FIELDS; i++)
+        vt_stream_put(&enc, VT_COL_MISC, 0);
 }
 
 void vt__emit_clock(void)
@@ -1103,6 +1109,21 @@ static int decode_lib_row(const uint8_t **pp, const uint8_t *end, struct vt_even
             if (vt_varint_get(&p, end, &ev->aux[i]))
                 return -1;
         break;
+    case VT_TAG_ZONE_STATS: /* zone_agg.c: the site, then VT_ZSTATS_FIELDS values */
+    case VT_TAG_ZONE_HIST:  /* n, then n pairs */
+    case VT_TAG_ZONE_AGG:   /* VT_ZAGG_FIELDS values */
+        if (ev->tag == VT_TAG_ZONE_STATS && get_raw_ptr(&p, end, &ev->ptr))
+            return -1;
+        ev->size = ev->tag == VT_TAG_ZONE_STATS ? VT_ZSTATS_FIELDS : VT_ZAGG_FIELDS;
+        if (ev->tag == VT_TAG_ZONE_HIST) {
+            if (vt_varint_get(&p, end, &ev->size) || ev->size > VT_TASK_FIELDS / 2)
+                return -1;
+            ev->size *= 2;
+        }
+        for (uint64_t i = 0; i < ev->size; i++)
+            if (vt_varint_get(&p, end, &ev->aux[i]))
+                return -1;
+        break;
     default:
         return -1;
     }
@@ -1116,6 +1137,7 @@ static void resolve_lib_ids(const struct vt_event *ev)
     lib_ids[0] = lib_ids[1] = 0;
     switch (ev->tag) {
     case VT_TAG_ZONE_BEGIN:
+    case VT_TAG_ZONE_STATS:
         lib_ids[0] = location_id(a, VT_LOC_ZONE, NULL);
         break;
     case VT_TAG_COUNTER:
@@ -1159,6 +1181,16 @@ static void put_lib_record(const struct vt_event *ev)
             vt_stream_put(&enc, VT_COL_MISC, lib_ids[1]);
         }
         for (int i = 0; i < VT_TASK_FIELDS; i++)
+            vt_stream_put(&enc, VT_COL_MISC, ev->aux[i]);
+        break;
+    case VT_TAG_ZONE_STATS:
+    case VT_TAG_ZONE_HIST:
+    case VT_TAG_ZONE_AGG:
+        if (ev->tag == VT_TAG_ZONE_STATS)
+            vt_stream_put(&enc, VT_COL_MISC, lib_ids[0]);
+        if (ev->tag == VT_TAG_ZONE_HIST)
+            vt_stream_put(&enc, VT_COL_MISC, ev->size / 2);
+        for (uint64_t i = 0; i < ev->size; i++)
             vt_stream_put(&enc, VT_COL_MISC, ev->aux[i]);
         break;
     }

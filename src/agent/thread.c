@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/zone_agg.h"
 #include "util/varint.h"
 
 __thread int vt__guard;
@@ -256,6 +257,7 @@ static inline void track_made(struct vt_thread *t, uint8_t tag, const void *ptr,
 
 void vt__track_alloc(struct vt_thread *t, int fn, const void *ptr, size_t size, size_t usable)
 {
+    vt__zagg_alloc(t, size);
     track_made(t, (uint8_t)(VT_TAG_ALLOC | fn), ptr, size, usable > size ? usable - size : 0);
 }
 
@@ -339,6 +341,9 @@ static void thread_exit(void *arg)
     atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed);
     atomic_signal_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&vt__state, memory_order_relaxed) == VT_STATE_TRACING) {
+        /* Before exiting is set: the rows share buffers rather than being handed off one by
+         * one. */
+        vt__zagg_detach(t);
         t->exiting = 1;
         vt__track_stack_usage(t);
         track_marker(t, VT_TAG_THREAD_EXIT);
@@ -386,6 +391,7 @@ struct vt_thread *vt__thread_attach(void)
 void vt__threads_after_fork(void)
 {
     atomic_flag_clear(&pool_lock);
+    vt__zagg_after_fork();
     /* Buffers queued or held by the parent's threads hold the parent's events: recycle them,
      * and forget the parent's threads: the child starts with only the one that forked. */
     struct vt_buf *b = atomic_exchange(&queue_head, NULL);
@@ -440,21 +446,105 @@ static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
     return p + sizeof(ptr);
 }
 
-/* A zone's two rows: the whole of libvitals' hot path, in one function each (lib-api.h). */
+uint8_t *vt__row_reserve(struct vt_thread *t, size_t need, int quiet)
+{
+    struct vt_buf *b = t->buf;
+    if (likely(b && b->len + need <= VT_BUF_CAP))
+        return b->data + b->len;
+    if (!quiet)
+        return reserve_n(t, need);
+    if (b && b->len)
+        vt__queue_push_quiet(b);
+    else if (b)
+        vt__buf_put(b);
+    t->buf = NULL;
+    if (!(b = vt__buf_get(t)))
+        return NULL;
+    b->first_tsc = t->last_tsc;
+    t->prev_ptr = 0;
+    t->buf = b;
+    return b->data;
+}
+
+uint64_t vt__row_tick(struct vt_thread *t, uint64_t tsc)
+{
+    return tick(t, tsc);
+}
+
+void vt__row_commit(struct vt_thread *t, uint8_t *end, int quiet)
+{
+    if (!quiet) {
+        commit(t, end);
+        return;
+    }
+    atomic_signal_fence(memory_order_release);
+    t->buf->len = (uint32_t)(end - t->buf->data);
+}
+
+/* The cold parts of a zone's begin and end (z->slow set): the first calls are written as
+ * spans too, ZONE_BEGIN and ZONE_END rows (zone_agg.h). */
+static __attribute__((noinline)) void zone_begin_slow(struct vt_thread *t, struct vt_zthread *z,
+                                                      uint32_t d,
+                                                      const struct vt_source_location *loc,
+                                                      uint64_t tsc)
+{
+    if (z->slow & VT_ZSLOW_SPANS) {
+        if (!z->spans_left && (z->spans_left = vt__zagg_take_spans()) == 0) {
+            if (!z->raw)
+                z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
+            return;
+        }
+        uint8_t *p = reserve_n(t, 24);
+        if (likely(p != NULL)) {
+            *p++ = VT_TAG_ZONE_BEGIN;
+            p = vt_varint_put(p, tick(t, tsc));
+            p = put_raw_ptr(p, loc);
+            commit(t, p);
+            z->raw |= 1ull << d;
+            z->spans_left--;
+        }
+    }
+}
+
+static __attribute__((noinline)) void zone_end_slow(struct vt_thread *t, struct vt_zthread *z,
+                                                    uint32_t d, uint64_t tsc, uint64_t dur,
+                                                    int failed)
+{
+    if ((z->slow & VT_ZSLOW_SPANS) && (z->raw & (1ull << d))) {
+        z->raw &= ~(1ull << d);
+        uint8_t *p = reserve_n(t, 24);
+        if (likely(p != NULL)) {
+            *p++ = VT_TAG_ZONE_END;
+            p = vt_varint_put(p, tick(t, tsc));
+            p = vt_varint_put(p, dur);
+            *p++ = failed ? VT_ZONE_FAILED : 0;
+            commit(t, p);
+        }
+        if (!z->spans_left && !z->raw && !(z->spans_left = vt__zagg_take_spans()))
+            z->slow &= ~(uint32_t)VT_ZSLOW_SPANS;
+    }
+}
+
+/* A zone's begin and end: the whole of libvitals' hot path, in one function each
+ * (lib-api.h). The figures stay in the thread (zone_agg.h); z->slow leads to what is rarely
+ * done (spans). */
 uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
 {
     struct vt_thread *t = vt__enter();
     if (!t)
         return 0;
     uint64_t tsc = vt__now();
-    uint8_t *p = reserve_n(t, 24);
-    if (likely(p != NULL)) {
-        *p++ = VT_TAG_ZONE_BEGIN;
-        p = vt_varint_put(p, tick(t, tsc));
-        p = put_raw_ptr(p, loc);
-        commit(t, p);
-    } else {
-        tsc = 0;
+    struct vt_zthread *z = t->zones;
+    if (unlikely(!z) && !(z = vt__zagg_attach(t))) {
+        vt__leave(t);
+        return 0;
+    }
+    uint32_t d = z->depth++;
+    if (likely(d < VT_ZONE_DEPTH)) {
+        struct vt_zsite *s = vt__zagg_site(z, loc);
+        z->stack[d] = s;
+        if (unlikely(z->slow) && s)
+            zone_begin_slow(t, z, d, loc, tsc);
     }
     vt__leave(t);
     return tsc;
@@ -466,13 +556,27 @@ void vt__zone_end_now(uint64_t start, int failed)
     if (!t)
         return;
     uint64_t tsc = vt__now();
-    uint8_t *p = reserve_n(t, 24);
-    if (likely(p != NULL)) {
-        *p++ = VT_TAG_ZONE_END;
-        p = vt_varint_put(p, tick(t, tsc));
-        p = vt_varint_put(p, tsc > start ? tsc - start : 0);
-        *p++ = failed ? VT_ZONE_FAILED : 0;
-        commit(t, p);
+    struct vt_zthread *z = t->zones;
+    if (unlikely(!z || !z->depth)) {
+        if (z)
+            z->unmatched++;
+        vt__leave(t);
+        return;
+    }
+    uint32_t d = --z->depth;
+    if (likely(d < VT_ZONE_DEPTH)) {
+        uint64_t dur = tsc > start ? tsc - start : 0;
+        struct vt_zsite *s = z->stack[d];
+        if (likely(s != NULL))
+            vt__zagg_add(s, start, dur, failed);
+        else
+            z->lost++;
+        if (unlikely(z->slow))
+            zone_end_slow(t, z, d, tsc, dur, failed);
+        if (unlikely(tsc >= z->deadline))
+            vt__zagg_publish(t, z, tsc, 0);
+    } else {
+        z->lost++;
     }
     vt__leave(t);
 }

@@ -25,6 +25,7 @@ struct open_task {
 };
 
 struct zthread {
+    uint32_t stats_zone; /* zone index + 1 of its last ZONE_STATS: its ZONE_HIST go there */
     struct open_zone *zones;
     size_t n_zones, zones_cap;
     struct open_task *tasks;
@@ -41,6 +42,7 @@ struct priv {
     size_t locs_cap, zones_cap, counters_cap, frames_cap, tasks_cap, objects_cap, spans_cap;
     uint64_t base; /* the first record's time: windows start there */
     int have_base;
+    uint64_t open_agent; /* zones open at the end, by the agent's ZONE_AGG records */
     uint32_t main_frame; /* frame index + 1 of the unnamed frame */
 };
 
@@ -211,6 +213,8 @@ static void zone_end(vt_zones *z, struct zthread *th, uint64_t dur, uint64_t fla
     else
         z->spans[z->n_spans++] = (vt_zone_span){s->loc, (uint32_t)(th - P->threads),
                                                 oz.start /* ticks until finish */, dur};
+    if (z->aggregated)
+        return; /* the figures come from ZONE_STATS */
     s->calls++;
     if (flags & VT_ZONE_FAILED)
         s->errors++;
@@ -230,6 +234,96 @@ static void zone_end(vt_zones *z, struct zthread *th, uint64_t dur, uint64_t fla
     w->max = fmax(w->max, (double)dur);
 }
 
+/* Adds a ZONE_STATS record's figures v (VT_ZSTATS_FIELDS, at tick tsc) to s: Chan's pairwise
+ * update of the mean and the squared deviations, so that the result is that of the calls one
+ * by one. */
+static void zone_stats_add(vt_zones *z, vt_zone_stats *s, const uint64_t *v, uint64_t tsc)
+{
+    struct priv *P = z->priv;
+    uint64_t n = v[0], before = s->calls;
+    s->alloc_calls += v[7];
+    s->alloc_bytes += v[8];
+    if (!n)
+        return;
+    double m2;
+    memcpy(&m2, &v[5], sizeof(m2));
+    if (!(m2 >= 0))
+        m2 = 0;
+    s->calls += n;
+    s->errors += v[1];
+    s->total_t += v[2];
+    if (!before || v[3] < s->min_t)
+        s->min_t = v[3];
+    if (v[4] > s->max_t)
+        s->max_t = v[4];
+    double mean = (double)v[2] / (double)n, delta = mean - s->mean_t;
+    s->mean_t += delta * (double)n / (double)s->calls;
+    s->m2_t += m2 + delta * delta * (double)before * (double)n / (double)s->calls;
+    uint64_t first = tsc > v[6] ? tsc - v[6] : 0;
+    vt_window *w = window_at(s->windows, &s->n_windows, &s->win_width, P->base, first);
+    w->n += n;
+    w->sum += (double)v[2];
+    w->min = fmin(w->min, (double)v[3]);
+    w->max = fmax(w->max, (double)v[4]);
+}
+
+static int zone_agg_record(vt_zones *z, int tag, vt_stream_dec *d, struct zthread *th, uint64_t tsc)
+{
+    struct priv *P = z->priv;
+    uint64_t a, v[2 * 64];
+    int is_new;
+    if (tag == VT_TAG_ZONE_HIST) {
+        uint64_t n;
+        if (vt_stream_get(d, VT_COL_MISC, &n) || n > 64)
+            return -1;
+        for (uint64_t i = 0; i < 2 * n; i++)
+            if (vt_stream_get(d, VT_COL_MISC, &v[i]) || (i % 2 == 0 && v[i] >= VT_LOGHIST_BUCKETS))
+                return -1;
+        if (!th || !th->stats_zone)
+            return 0;
+        vt_zone_stats *s = &z->zones[th->stats_zone - 1];
+        for (uint64_t i = 0; i < n; i++)
+            if (vt_loghist_add_bucket(&s->hist, (unsigned)v[2 * i], v[2 * i + 1]))
+                return VT_ENOMEM;
+        return 0;
+    }
+    int stats = tag == VT_TAG_ZONE_STATS;
+    if (stats && vt_stream_get(d, VT_COL_MISC, &a))
+        return -1;
+    for (int i = 0; i < (stats ? VT_ZSTATS_FIELDS : VT_ZAGG_FIELDS); i++)
+        if (vt_stream_get(d, VT_COL_MISC, &v[i]))
+            return -1;
+    if (!stats) {
+        if (!z->aggregated)
+            z->spans_limit = v[0];
+        z->aggregated = 1;
+        P->open_agent += v[1];
+        z->unmatched_ends += v[2];
+        z->zones_lost += v[3];
+        return 0;
+    }
+    if (!P->have_base) {
+        /* The windows start with the first call, before the record's time. */
+        P->base = tsc > v[6] ? tsc - v[6] : 0;
+        P->have_base = 1;
+    }
+    if (!th)
+        return 0;
+    th->stats_zone = 0;
+    int64_t loc = loc_of(z, a, VT_LOC_ZONE);
+    if (loc < 0)
+        return 0;
+    uint32_t i =
+        obj_index(z, loc, &z->n_zones, &z->zones, &P->zones_cap, sizeof(*z->zones), &is_new);
+    if (i == UINT32_MAX)
+        return VT_ENOMEM;
+    if (is_new)
+        z->zones[i].loc = (uint32_t)loc;
+    th->stats_zone = i + 1;
+    zone_stats_add(z, &z->zones[i], v, tsc);
+    return 0;
+}
+
 static int do_record(vt_zones *z, int tag, vt_stream_dec *d, int64_t thread, uint64_t tsc)
 {
     struct priv *P = z->priv;
@@ -237,6 +331,8 @@ static int do_record(vt_zones *z, int tag, vt_stream_dec *d, int64_t thread, uin
     uint64_t a = 0, b = 0, u[VT_TASK_FIELDS];
     int is_new;
     int64_t loc, kind;
+    if (tag == VT_TAG_ZONE_AGG || tag == VT_TAG_ZONE_HIST || tag == VT_TAG_ZONE_STATS)
+        return zone_agg_record(z, tag, d, th, tsc);
     if (!P->have_base) {
         P->base = tsc;
         P->have_base = 1;
@@ -446,7 +542,7 @@ void vt__zones_alloc(vt_zones *z, int64_t thread, uint64_t size)
     if (!P || thread < 0 || (size_t)thread >= P->threads_cap)
         return;
     struct zthread *th = &P->threads[thread];
-    if (th->n_zones) {
+    if (th->n_zones && !z->aggregated) {
         vt_zone_stats *s = &z->zones[th->zones[th->n_zones - 1].zone];
         s->alloc_calls++;
         s->alloc_bytes += size;
@@ -696,8 +792,17 @@ int vt__zones_finish(vt_zones *z, double ns_per_tick, uint64_t start_tsc, uint64
                            : 0;
         sp->dur_ns = (uint64_t)((double)sp->dur_ns * ns_per_tick);
     }
+    /* With aggregates the agent counts open zones; a thread's open spans are among them. */
     for (size_t t = 0; t < P->threads_cap; t++)
-        z->open_at_end += P->threads[t].n_zones + P->threads[t].n_tasks;
+        z->open_at_end += (z->aggregated ? 0 : P->threads[t].n_zones) + P->threads[t].n_tasks;
+    z->open_at_end += P->open_agent;
+    if (z->aggregated) {
+        /* The agent wrote only the first calls as spans: the others are not drawn either. */
+        uint64_t calls = 0;
+        for (size_t i = 0; i < z->n_zones; i++)
+            calls += z->zones[i].calls;
+        z->spans_not_kept = calls > z->n_spans ? calls - z->n_spans : 0;
+    }
     for (size_t i = 0; i < z->n_zones; i++) {
         vt_zone_stats *s = &z->zones[i];
         s->total_ns = (double)s->total_t * ns_per_tick;

@@ -161,6 +161,9 @@ typedef struct vt_zones {
     uint64_t unmatched_ends; /* ZONE_END or TASK_END with nothing open on the thread */
     uint64_t open_at_end;    /* zones and tasks still open when the trace ended */
     uint64_t unknown_ids;    /* records naming a location the trace never defined */
+    int aggregated;          /* from version 1.4: figures from the threads' ZONE_STATS */
+    uint64_t spans_limit;    /* then: the calls the agent wrote as spans (ZONE_BEGIN/END) */
+    uint64_t zones_lost;     /* zones not recorded (too deep, out of memory) */
     /* private to the pass */
     void *priv;
 } vt_zones;

@@ -239,10 +239,13 @@ void vt__json_zones(FILE *out, const vt_model *m)
     const vt_zones *z = &m->zones;
     fprintf(out,
             ",\"zones\":{\"present\":%s,\"zones_only\":%s,\"unmatched_ends\":%llu,"
-            "\"open_at_end\":%llu,\"unknown_ids\":%llu,\"tasks_not_kept\":%llu,\"zones\":",
+            "\"open_at_end\":%llu,\"unknown_ids\":%llu,\"tasks_not_kept\":%llu",
             z->present ? "true" : "false", z->zones_only ? "true" : "false",
             (unsigned long long)z->unmatched_ends, (unsigned long long)z->open_at_end,
             (unsigned long long)z->unknown_ids, (unsigned long long)z->tasks_not_kept);
+    fprintf(out, ",\"aggregated\":%s,\"spans_limit\":%llu,\"zones_lost\":%llu,\"zones\":",
+            z->aggregated ? "true" : "false", (unsigned long long)z->spans_limit,
+            (unsigned long long)z->zones_lost);
     zones_json(out, z);
     fputs(",\"counters\":", out);
     counters_json(out, z, 0);

@@ -58,6 +58,9 @@ static void zones_section(const struct ctx *c, const vt_zones *z)
     if (z->unmatched_ends || z->open_at_end)
         fprintf(out, "  %llu zone or task ends without a begin; %llu still open at the end\n",
                 (unsigned long long)z->unmatched_ends, (unsigned long long)z->open_at_end);
+    if (z->zones_lost)
+        fprintf(out, "  %llu zone calls not recorded (nested too deep, or too many call sites)\n",
+                (unsigned long long)z->zones_lost);
 }
 
 static void counters_section(const struct ctx *c, const vt_zones *z)

@@ -8,7 +8,7 @@
 /* File header: 8-byte magic, u16 major, u16 minor, u32 header size, 16 reserved bytes. */
 #define VT_TRACE_MAGIC "\x89VTR\r\n\x1a\n"
 #define VT_TRACE_MAJOR 1
-#define VT_TRACE_MINOR 3
+#define VT_TRACE_MINOR 4
 #define VT_TRACE_HEADER_SIZE 32
 
 /* Every block starts with this 40-byte little-endian header:
@@ -138,6 +138,20 @@ enum vt_tag {
     /* TIME, MISC: location id, flags, then VT_CACHE_FIELDS figures of a vt_cache (enum
      * vt_cache_field). From version 1.3. */
     VT_TAG_CACHE_STATS = 0x88,
+    /* Zone figures aggregated by the recording thread, from version 1.4 (docs/TRACE_FORMAT.md,
+     * "Zone aggregates"). TIME, MISC: location id, calls, errors, total ticks, least, greatest,
+     * sum of squared deviations from the mean (the bits of an IEEE double), ticks from the
+     * first call's start to TIME, allocation calls, allocation bytes. The current thread's
+     * calls of that zone since its last ZONE_STATS of it; the ZONE_HIST records that follow
+     * on the thread belong to it. */
+    VT_TAG_ZONE_STATS = 0x89,
+    /* TIME, MISC: n, then n times: histogram bucket (util/loghist.h), calls. From 1.4. */
+    VT_TAG_ZONE_HIST = 0x8a,
+    /* TIME, MISC: spans written (the agent's limit), zones open, ends with no zone open,
+     * zones not recorded. Once at the start of a trace (thread none, counts 0): the zone
+     * figures are those of the ZONE_STATS records, and ZONE_BEGIN and ZONE_END are the first
+     * calls only, as spans; then on a thread, with its counts. From version 1.4. */
+    VT_TAG_ZONE_AGG = 0x8b,
 };
 
 /* What a LOCATION record names. */
@@ -155,6 +169,9 @@ enum vt_loc_kind {
 
 #define VT_ZONE_FAILED 0x1 /* ZONE_END flags: the zone ended as an error */
 #define VT_STATS_FINAL 0x1 /* POOL_STATS, CACHE_STATS flags: the last, as it was freed */
+/* The values of a ZONE_STATS record after its location id, and of a ZONE_AGG record. */
+#define VT_ZSTATS_FIELDS 9
+#define VT_ZAGG_FIELDS 4
 
 /* The usage of a thread that TASK_BEGIN and TASK_END carry, in this order. */
 enum vt_task_field {

@@ -54,6 +54,16 @@ static inline int vt_loghist_add(vt_loghist *h, uint64_t v)
     return 0;
 }
 
+/* Adds count values that fall in bucket i (< VT_LOGHIST_BUCKETS). Returns 0 or VT_ENOMEM. */
+static inline int vt_loghist_add_bucket(vt_loghist *h, unsigned i, uint64_t count)
+{
+    if (!h->counts && !(h->counts = calloc(VT_LOGHIST_BUCKETS, sizeof(*h->counts))))
+        return VT_ENOMEM;
+    h->counts[i] += count;
+    h->n += count;
+    return 0;
+}
+
 /* The q-quantile (0 < q <= 1) by nearest rank: the value of rank ceil(q * n), as its
  * bucket's midpoint (exact for values below 2^SUB_BITS). 0 when empty. */
 static inline double vt_loghist_quantile(const vt_loghist *h, double q)

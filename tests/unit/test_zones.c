@@ -288,6 +288,103 @@ static void test_zone_figures(void **state)
     vt_model_free(m);
 }
 
+/* A ZONE_STATS record and its ZONE_HIST records, as the agent publishes n calls of durations
+ * dur[0..n) (ticks) that started from first on, with errors, allocations and bytes. */
+static void publish(tb *b, int th, uint64_t tsc, uint64_t id, const uint64_t *dur, int n,
+                    uint64_t first, uint64_t errors, uint64_t alloc_calls, uint64_t alloc_bytes)
+{
+    uint64_t total = 0, lo = UINT64_MAX, hi = 0;
+    int64_t dsum = 0;
+    double dsq = 0;
+    uint32_t counts[VT_LOGHIST_BUCKETS] = {0};
+    for (int i = 0; i < n; i++) {
+        int64_t x = (int64_t)(dur[i] - dur[0]);
+        total += dur[i];
+        lo = dur[i] < lo ? dur[i] : lo;
+        hi = dur[i] > hi ? dur[i] : hi;
+        dsum += x;
+        dsq += (double)x * (double)x;
+        counts[vt_loghist_index(dur[i])]++;
+    }
+    double m2 = dsq - (double)dsum * (double)dsum / n;
+    uint64_t bits;
+    memcpy(&bits, &m2, sizeof(bits));
+    rec(b, th, VT_TAG_ZONE_STATS, tsc, 10, id, (uint64_t)n, errors, total, lo, hi, bits,
+        tsc - first, alloc_calls, alloc_bytes);
+    for (unsigned i = 0; i < VT_LOGHIST_BUCKETS; i++)
+        if (counts[i])
+            rec(b, th, VT_TAG_ZONE_HIST, tsc, 3, (uint64_t)1, (uint64_t)i, (uint64_t)counts[i]);
+}
+
+/* The same zone as test_zone_figures, recorded as from version 1.4: the figures aggregated by
+ * the thread (ZONE_STATS, ZONE_HIST every 100 calls), the first 5 calls also as spans. Every
+ * figure is the one the rows gave; allocations are the agent's count, not the rows'. */
+static void test_zone_aggregates(void **state)
+{
+    (void)state;
+    tb b;
+    const char *path = begin(&b, "zones-agg.vtr");
+    int th = tb_thread_start(&b, T(1), 100);
+    uint64_t f[1] = {0x401000};
+    tb_stack(&b, 1, f, 1);
+    rec(&b, th, VT_TAG_ZONE_AGG, T(1), 4, (uint64_t)5, (uint64_t)0, (uint64_t)0, (uint64_t)0);
+    loc(&b, 1, VT_LOC_ZONE, "outer", "run", "/src/a.c", 10);
+    uint64_t t = 10, dur[100], first = 0;
+    double sum = 0, sq = 0;
+    vt_loghist exact = {0};
+    for (int i = 0; i < 1000; i++) {
+        if (i % 100 == 0)
+            first = T(t);
+        if (i < 5)
+            rec(&b, th, VT_TAG_ZONE_BEGIN, T(t), 1, (uint64_t)1);
+        tb_alloc(&b, th, T(t), VT_FN_MALLOC, 100, 1);
+        if (i < 5)
+            rec(&b, th, VT_TAG_ZONE_END, T(t + 10), 2, (uint64_t)(1000 + i), (uint64_t)0);
+        dur[i % 100] = 1000 + (uint64_t)i;
+        assert_int_equal(vt_loghist_add(&exact, 1000 + (uint64_t)i), 0);
+        sum += 1000 + i;
+        sq += (1000.0 + i) * (1000.0 + i);
+        t += 20;
+        if (i % 100 == 99)
+            publish(&b, th, T(t), 1, dur, 100, first, 10, 100, 10000);
+    }
+    rec(&b, th, VT_TAG_ZONE_AGG, T(t + 1), 4, (uint64_t)5, (uint64_t)1, (uint64_t)1, (uint64_t)2);
+    tb_end(&b, VT_END_EXIT, 0, 0, T(t + 3));
+    tb_close(&b);
+
+    vt_model *m = load(path);
+    const vt_zones *z = &m->zones;
+    assert_true(z->present && z->aggregated);
+    assert_int_equal(z->spans_limit, 5);
+    assert_int_equal(z->n_zones, 1);
+    const vt_zone_stats *o = zone_named(m, "outer");
+    assert_int_equal(o->calls, 1000);
+    assert_int_equal(o->errors, 100);
+    assert_true(o->min_ns == 1000 && o->max_ns == 1999 && o->total_ns == sum);
+    assert_true(fabs(o->mean_ns - 1499.5) < 1e-9);
+    double sd = sqrt((sq - sum * sum / 1000) / 999);
+    assert_true(fabs(o->stddev_ns - sd) < 1e-6);
+    /* the histogram of every call, as the rows would have made it (within min and max) */
+    const double q[] = {0.5, 0.9, 0.95, 0.99, 0.999};
+    const double est[] = {o->p50_ns, o->p90_ns, o->p95_ns, o->p99_ns, o->p999_ns};
+    for (int i = 0; i < 5; i++)
+        assert_true(est[i] == fmin(fmax(vt_loghist_quantile(&exact, q[i]), 1000), 1999));
+    vt_loghist_release(&exact);
+    assert_int_equal(o->alloc_calls, 1000);
+    assert_int_equal(o->alloc_bytes, 100000);
+    assert_true(fabs(o->trend_ns_per_s - 1e9 / (20 * 128.0)) < 0.05 * 1e9 / (20 * 128.0));
+    uint64_t wn = 0;
+    for (size_t i = 0; i < o->n_windows; i++)
+        wn += o->windows[i].n;
+    assert_int_equal(wn, 1000);
+    assert_int_equal(z->n_spans, 5);
+    assert_int_equal(z->spans[4].dur_ns, 1004);
+    assert_int_equal(z->unmatched_ends, 1);
+    assert_int_equal(z->open_at_end, 1);
+    assert_int_equal(z->zones_lost, 2);
+    vt_model_free(m);
+}
+
 static void test_tasks_and_objects(void **state)
 {
     (void)state;
@@ -398,8 +495,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_histogram_accuracy), cmocka_unit_test(test_histogram_buckets),
-        cmocka_unit_test(test_zone_figures),       cmocka_unit_test(test_tasks_and_objects),
-        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_zone_figures),       cmocka_unit_test(test_zone_aggregates),
+        cmocka_unit_test(test_tasks_and_objects),  cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, ut_setup_tmp_dir, ut_teardown_tmp_dir);
 }

@@ -271,6 +271,78 @@ def case_pool_cache(ctx):
               "the text report does not show the pool and the cache")
 
 
+def case_zones_aggregated(ctx):
+    """VITALS_ZONE_SPANS=0: no call written as a span, every figure from the threads'
+    aggregates (two threads under `vitals run`, one under VITALS_TRACE)."""
+    env = dict(ctx.env)
+    env["VITALS_ZONE_SPANS"] = "0"
+    trace = ctx.work / "agg.vtr"
+    ctx.run([ctx.vitals, "run", "-q", "-o", trace, "--", ctx.programs / "zones", "2"], env=env)
+    rep = ctx.report(trace)
+    check_zones_program(ctx, rep, 2, "aggregated, 2 threads")
+    zs = rep["zones"]
+    ctx.eq("aggregated, spans limit, lost", (zs["aggregated"], zs["spans_limit"],
+                                             zs["zones_lost"]), (True, 0, 0))
+    env["VITALS_TRACE"] = str(ctx.work / "agg-env.vtr")
+    ctx.run([ctx.programs / "zones"], env=env)
+    check_zones_program(ctx, ctx.report(ctx.work / "agg-env.vtr"), 1, "aggregated, VITALS_TRACE",
+                        allocs=False)
+
+
+def case_zones_spans(ctx):
+    """VITALS_ZONE_SPANS=50: the first 50 calls are drawn in the Chrome trace, the other 110
+    are counted there as not drawn, and every figure is the same as with all of them."""
+    env = dict(ctx.env)
+    env["VITALS_ZONE_SPANS"] = "50"
+    trace = ctx.work / "spans.vtr"
+    ctx.run([ctx.vitals, "run", "-q", "-o", trace, "--", ctx.programs / "zones"], env=env)
+    rep = ctx.report(trace)
+    check_zones_program(ctx, rep, 1, "50 spans")
+    ctx.eq("spans limit", rep["zones"]["spans_limit"], 50)
+    chrome = ctx.work / "spans.json"
+    ctx.run([ctx.vitals, "report", trace, "-f", "chrome", "-o", chrome])
+    events = json.loads(chrome.read_text())
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    slices = [e for e in events if e.get("cat") == "zone" and e.get("ph") == "X"]
+    ctx.eq("zone slices drawn", len(slices), 50)
+    # The program's first zones: 20 of "sleep", then "outer" with 3 of "inner" inside each.
+    ctx.eq("slices by name", {n: sum(1 for e in slices if e["name"] == n)
+                              for n in ("sleep", "outer", "inner")},
+           {"sleep": 20, "outer": 8, "inner": 22})
+    not_drawn = [e for e in events if e.get("name") == "zone calls not drawn"]
+    ctx.eq("calls not drawn", [e["args"]["calls"] for e in not_drawn], [110])
+
+
+def case_zones_limits(ctx):
+    """What a thread cannot record is counted (tests/programs/zones_limits.c), with and without
+    spans; the rest is exact."""
+    for spans in ("0", "200000"):
+        env = dict(ctx.env)
+        env["VITALS_ZONE_SPANS"] = spans
+        trace = ctx.work / f"limits-{spans}.vtr"
+        r = ctx.run([ctx.vitals, "run", "-q", "-o", trace, "--", ctx.programs / "zones_limits"],
+                    env=env)
+        ctx.eq("output", r.stdout, b"zones_limits done\n")
+        zs = ctx.report(trace)["zones"]
+        label = f"spans {spans}"
+        ctx.eq(f"{label}: lost, unmatched, open", (zs["zones_lost"], zs["unmatched_ends"],
+                                                    zs["open_at_end"]), (25, 1, 301))
+        recorded = [z for z in zs["zones"] if z["calls"]]
+        ctx.eq(f"{label}: zones with calls", len(recorded), 385)
+        # "left" never ended: listed (with no calls) only when its begins were written as spans
+        ctx.eq(f"{label}: zones listed", len(zs["zones"]), 385 + (spans != "0"))
+        check_zone(ctx, by_name(zs["zones"], "worker"), 3000, 0, 3000, 30000, f"{label} worker")
+        ctx.eq(f"{label}: deep", by_name(zs["zones"], "deep")["calls"], 64)
+        ctx.eq(f"{label}: twice", by_name(zs["zones"], "twice")["calls"], 1)
+        sites = sorted(z["line"] for z in zs["zones"] if z["name"] == "site")
+        ctx.eq(f"{label}: sites", sites, list(range(1000, 1381)))
+        wide = by_name(zs["zones"], "wide")
+        check_zone(ctx, wide, 2000, 0, 0, 0, f"{label} wide")
+        # durations spread evenly over 0 to 1999 iterations: the 99th percentile about twice
+        # the median
+        ctx.check(wide["p99_ns"] > 1.5 * wide["p50_ns"] > 0, f"{label} wide: {wide}")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
