@@ -15,8 +15,8 @@
 
 #include "agent/agent-int.h"
 #include "agent/live-int.h"
-#include "agent/zone_agg.h"
 #include "agent/sampler.h"
+#include "agent/zone_agg.h"
 #include "util/error.h"
 
 vt_trace_writer vt__writer = {.fd = -1};
