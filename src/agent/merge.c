@@ -21,6 +21,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/sampler.h"
+#include "agent/zone_counters.h"
 #include "agent/lib-api.h"
 #include "trace/stream.h"
 #include "util/error.h"
@@ -517,10 +518,17 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                 if (decode_lib_row(&p, end, ev))
                     goto bad;
                 break;
-            default: /* THREAD_START, THREAD_EXIT, STACK_USAGE */
+            default: /* THREAD_START, THREAD_EXIT, STACK_USAGE, ZONE_COUNTERS */
                 if (ev->tag == VT_TAG_STACK_USAGE &&
                     (vt_varint_get(&p, end, &ev->size) || vt_varint_get(&p, end, &ev->ptr)))
                     goto bad;
+                if (ev->tag == VT_TAG_ZONE_COUNTERS) {
+                    /* the fields' length, then the fields: emit() copies them from here */
+                    if (vt_varint_get(&p, end, &ev->size) || ev->size > (uint64_t)(end - p))
+                        goto bad;
+                    ev->ptr = (uint64_t)(uintptr_t)p;
+                    p += ev->size;
+                }
                 break;
             }
             t->rp = p;
@@ -602,7 +610,7 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
         ensure_stack(ev->stack);
     if (kind == 0x80)
         resolve_lib_ids(ev);
-    if (room(kind == 0x80 ? 320 : 128))
+    if (room(kind == 0x80 ? 320 : 128 + (ev->tag == VT_TAG_ZONE_COUNTERS ? ev->size : 0)))
         return;
     if (cur_thread != t) {
         if (!t->announced) {
@@ -670,6 +678,13 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
             put_time(ev->tsc);
         } else if (ev->tag == VT_TAG_STACK_USAGE) {
             put_stack_usage(t->index, ev->size, ev->ptr);
+        } else if (ev->tag == VT_TAG_ZONE_COUNTERS) {
+            const uint8_t *f = (const uint8_t *)(uintptr_t)ev->ptr, *f_end = f + ev->size;
+            uint64_t v;
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_ZONE_COUNTERS);
+            put_time(ev->tsc);
+            while (f < f_end && !vt_varint_get(&f, f_end, &v))
+                vt_stream_put(&enc, VT_COL_MISC, v);
         }
         /* THREAD_START rows are implied by the thread's announcement above. */
         break;
@@ -860,6 +875,7 @@ long vt__merge_round(int final, int compress)
         atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
     }
     /* CPU samples older than the watermark, each after the events older than it. */
+    vt__zc_round(); /* the zone counters' events, before the rows that name them */
     long cpu = vt__sampler_round(watermark, final, final && !compress);
     long n;
     if (sample_pending && pending_sample.tsc <= watermark) {

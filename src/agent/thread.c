@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/zone_counters.h"
 #include "util/varint.h"
 
 __thread int vt__guard;
@@ -453,6 +454,8 @@ uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
         p = vt_varint_put(p, tick(t, tsc));
         p = put_raw_ptr(p, loc);
         commit(t, p);
+        if (unlikely(vt__zc_on))
+            vt__zc_begin(tsc);
     } else {
         tsc = 0;
     }
@@ -465,6 +468,8 @@ void vt__zone_end_now(uint64_t start, int failed)
     struct vt_thread *t = vt__enter();
     if (!t)
         return;
+    if (unlikely(vt__zc_on))
+        vt__zc_end(t, start);
     uint64_t tsc = vt__now();
     uint8_t *p = reserve_n(t, 24);
     if (likely(p != NULL)) {
@@ -507,4 +512,17 @@ void vt__track_task(struct vt_thread *t, const char *name, const char *kind, uin
     for (int i = 0; i < VT_TASK_FIELDS; i++)
         p = vt_varint_put(p, usage[i]);
     commit(t, p);
+}
+
+void vt__track_fields(struct vt_thread *t, uint8_t tag, uint64_t tsc, const uint8_t *body,
+                      size_t len)
+{
+    uint8_t *p = reserve_n(t, 1 + 2 * VT_VARINT_MAX + len);
+    if (!p)
+        return;
+    *p++ = tag;
+    p = vt_varint_put(p, tick(t, tsc));
+    p = vt_varint_put(p, len);
+    memcpy(p, body, len);
+    commit(t, p + len);
 }

@@ -809,3 +809,14 @@ const char *vt_zones_name(const vt_zones *z, uint32_t loc)
         return "frame";
     return loc < z->n_locs ? z->locs[loc].name : "?";
 }
+
+int64_t vt__zones_innermost(const vt_zones *z, int64_t thread)
+{
+    const struct priv *P = z->priv;
+    if (!P || thread < 0 || (size_t)thread >= P->threads_cap)
+        return -1;
+    const struct zthread *th = &P->threads[thread];
+    if (!th->n_zones)
+        return -1;
+    return z->zones[th->zones[th->n_zones - 1].zone].loc;
+}

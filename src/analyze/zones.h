@@ -183,4 +183,7 @@ const char *vt_task_class_key(int cls);
 /* The location's display name ("parse", or "?" for an index out of range). */
 const char *vt_zones_name(const vt_zones *z, uint32_t loc);
 
+/* During the pass: the loc index (into locs) of the innermost zone open on thread, or -1. */
+int64_t vt__zones_innermost(const vt_zones *z, int64_t thread);
+
 #endif
