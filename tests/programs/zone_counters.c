@@ -5,7 +5,9 @@
  *   "outer"  4 calls, each touching 32 fresh pages itself and calling "touch" once: 96 faults;
  *   "sleep"  5 calls, each sleeping 10 ms: at least one context switch per call, little CPU;
  *   "burn"   5 calls, each spinning until its thread has run 20 ms of CPU time;
- *   "worker" 10 calls on a second thread, each touching 16 fresh pages.
+ *   "worker" 10 calls on a second thread, each touching 16 fresh pages;
+ *   "deep"   40 calls nested in each other (recursion): the 32 outermost carry counters, the
+ *            8 nested deeper (VT_ZC_DEPTH, src/agent/zone_counters.h) none.
  * It prints the CPU time the "burn" calls took, measured by the thread's own CPU clock around
  * each call (zone begin and end included): "burn_cpu_ns N". */
 #include <pthread.h>
@@ -62,6 +64,14 @@ static unsigned long long thread_cpu_ns(void)
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
+static void deep(int n)
+{
+    VT_ZONE_BEGIN(z, "deep");
+    if (n > 1)
+        deep(n - 1);
+    vt_zone_end(z);
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
@@ -98,6 +108,7 @@ int main(void)
         vt_zone_end(z);
         burn += thread_cpu_ns() - t0;
     }
+    deep(40);
     pthread_t t;
     if (pthread_create(&t, NULL, worker, NULL) != 0 || pthread_join(t, NULL) != 0)
         return 1;

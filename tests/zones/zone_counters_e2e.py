@@ -51,7 +51,7 @@ def check_counts(ctx, rep, stdout, label):
             ctx.eq(f"{label} {name} status", events[name]["status"], "unsupported")
             ctx.eq(f"{label} {name} group", events[name]["group"], None)
     ctx.eq(f"{label} unmatched records", zc["unmatched"], 0)
-    ctx.eq(f"{label} records", zc["records"], 24 + 4 + 5 + 5 + 10)
+    ctx.eq(f"{label} records", zc["records"], 24 + 4 + 5 + 5 + 10 + 32)
     zones = {z["name"]: z for z in zc["zones"]}
     calls = {"touch": 24, "outer": 4, "sleep": 5, "burn": 5, "worker": 10}
     for name, n in calls.items():
@@ -62,6 +62,11 @@ def check_counts(ctx, rep, stdout, label):
         ctx.eq(f"{label} {name} calls", (z["calls"], z["counted_calls"]), (n, n))
         for e in SOFTWARE:
             ctx.check(z["counters"][e] is not None, f"{label} {name}: {e} not counted")
+    # Nested deeper than 32 zones on a thread: those calls carry no counters.
+    deep = zones.get("deep")
+    ctx.check(deep is not None and (deep["calls"], deep["counted_calls"]) == (40, 32),
+              f"{label} deep: (calls, counted) {deep and (deep['calls'], deep['counted_calls'])}, "
+              f"expected (40, 32)")
     # Fresh pages written once each: one minor fault per page, by construction.
     for name, pages in (("touch", 64), ("outer", 96), ("worker", 16)):
         n = calls[name]
