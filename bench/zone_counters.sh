@@ -4,6 +4,9 @@
 # under VITALS_TRACE, measured A/B in the same run (alternating), on one thread.
 #
 #   bench/zone_counters.sh [RUNS]      (default 5 runs of each; medians are reported)
+#   BASE_AGENT=/path/to/libvitals-agent.so bench/zone_counters.sh
+#                                      also times the pair under VITALS_TRACE with that agent
+#                                      (one built without zone counters: the cost with them off)
 #
 # Builds bench/zones_bench.c with gcc -O2 against the shared libvitals of the build tree BUILD
 # (default build) and prints a Markdown table. With counters each boundary makes a read(2) of
@@ -33,13 +36,15 @@ one() {
     run-zc) "$B/vitals" run -q --zone-counters -o "$OUT/r.vtr" -- "$OUT/zb" pair "$N" 1 ;;
     trace) VITALS_TRACE="$OUT/t.vtr" "$OUT/zb" pair "$N" 1 ;;
     trace-zc) VITALS_ZONE_COUNTERS=1 VITALS_TRACE="$OUT/t.vtr" "$OUT/zb" pair "$N" 1 ;;
+    trace-base) VITALS_AGENT="$BASE_AGENT" VITALS_TRACE="$OUT/t.vtr" "$OUT/zb" pair "$N" 1 ;;
     esac
     rm -f "$OUT/r.vtr" "$OUT/t.vtr"
 }
 
-for m in run run-zc trace trace-zc; do : >"$OUT/$m"; done
+MODES="run run-zc trace trace-zc${BASE_AGENT:+ trace-base}"
+for m in $MODES; do : >"$OUT/$m"; done
 for ((i = 0; i < RUNS; i++)); do
-    for m in run run-zc trace trace-zc; do one $m >>"$OUT/$m"; done
+    for m in $MODES; do one $m >>"$OUT/$m"; done
 done
 echo "| what | ns of thread CPU time per begin+end pair: median (least) of $RUNS, $N pairs each |"
 echo "| --- | --- |"
@@ -47,6 +52,7 @@ echo "| vitals run | $(median <"$OUT/run") |"
 echo "| vitals run --zone-counters | $(median <"$OUT/run-zc") |"
 echo "| VITALS_TRACE (zones only) | $(median <"$OUT/trace") |"
 echo "| VITALS_TRACE, VITALS_ZONE_COUNTERS=1 | $(median <"$OUT/trace-zc") |"
+[ -z "${BASE_AGENT:-}" ] || echo "| VITALS_TRACE, agent $BASE_AGENT | $(median <"$OUT/trace-base") |"
 echo
 sc=$(for ((i = 0; i < RUNS; i++)); do "$OUT/sc" 200000; done)
 col() { echo "$sc" | awk -v k="$1" '{print $k}' | median; }
