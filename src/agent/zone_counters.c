@@ -140,8 +140,9 @@ static void close_groups(struct zc_thread *z, int check)
     z->deeper = 0;
 }
 
-/* Opens event e on the calling thread into group g; returns 0 or a negative errno. */
-static int open_into(struct zc_group *g, const struct zc_event *e, int index)
+/* Opens event e on the calling thread into group g; returns 0 or a negative errno, and sets
+ * *user_only when only user mode could be counted. */
+static int open_into(struct zc_group *g, const struct zc_event *e, int index, int *user_only)
 {
     if (g->n == VT_ZC_MAX_EVENTS || atomic_load(&held_fds) >= max_fds)
         return -EMFILE;
@@ -160,9 +161,11 @@ static int open_into(struct zc_group *g, const struct zc_event *e, int index)
      * milliseconds). */
     a.disabled = g->n == 0;
     int fd = vt_perf_open(&a, 0, g->fd);
+    *user_only = 0;
     if (fd == -EACCES || fd == -EPERM) {
         a.exclude_kernel = 1;
         fd = vt_perf_open(&a, 0, g->fd);
+        *user_only = 1;
     }
     if (fd < 0)
         return fd;
@@ -199,10 +202,13 @@ static int open_groups(struct zc_thread *z, int probe)
         if (!probe && e->status)
             continue; /* not on this machine: said once in its ZONE_COUNTER_EVENT record */
         int gi = e->type == PERF_TYPE_SOFTWARE ? VT_ZC_GROUP_SOFTWARE : VT_ZC_GROUP_HARDWARE;
-        int r = open_into(&z->g[gi], e, i);
+        int user_only;
+        int r = open_into(&z->g[gi], e, i, &user_only);
         if (probe) {
             e->status = r < 0 ? -r : 0;
             e->group = r < 0 ? VT_ZC_GROUP_NONE : gi;
+            if (r == 0 && user_only)
+                e->flags |= VT_CPU_EV_USER_ONLY;
         }
         counted += r == 0;
     }

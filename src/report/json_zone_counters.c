@@ -95,9 +95,10 @@ void vt__json_zone_counters(FILE *out, const vt_model *m)
         fprintf(out, ",\"status\":\"%s\",\"errno\":%d,\"group\":", status_name(ev->status),
                 ev->status);
         vt__json_str(out, group_name(ev->group));
-        fprintf(out, ",\"software\":%s,\"user\":%s}",
+        fprintf(out, ",\"software\":%s,\"user\":%s,\"user_mode_only\":%s}",
                 ev->flags & VT_CPU_EV_SOFTWARE ? "true" : "false",
-                ev->flags & VT_CPU_EV_USER ? "true" : "false");
+                ev->flags & VT_CPU_EV_USER ? "true" : "false",
+                ev->flags & VT_CPU_EV_USER_ONLY ? "true" : "false");
     }
     fputs("],\"zones\":[", out);
     for (size_t i = 0; i < z->n_zones; i++) {

@@ -70,9 +70,10 @@ static void zone_row(const struct ctx *c, const vt_zone_counters *zc, const vt_z
         else
             fprintf(out, " %10.2f", s->scaled[e] * per);
         if (k == 0) {
-            /* The share of the zone's wall time it ran on a CPU (over the counted calls). */
-            double wall = zs->mean_ns * (double)s->calls;
-            if (e >= 0 && vt_zc_has(zc, s, (size_t)e) && wall > 0)
+            /* The share of the zone's wall time it ran on a CPU; only when every call was
+             * counted (the wall time of the counted calls alone is not kept). */
+            double wall = zs->total_ns;
+            if (e >= 0 && vt_zc_has(zc, s, (size_t)e) && wall > 0 && s->calls == zs->calls)
                 fprintf(out, " %8.0f%%", 100.0 * s->scaled[e] / wall);
             else
                 fprintf(out, " %9s", "-");
@@ -129,18 +130,24 @@ void vt__text_zone_counters(const struct ctx *c)
         for (size_t i = 0; i < n; i++)
             zone_row(c, zc, &z->zones[i]);
     }
-    int hw_missing = 0, hw_counted = 0;
+    int hw_missing = 0, hw_counted = 0, user_only = 0;
     for (size_t e = 0; e < zc->n_events; e++) {
         const vt_zc_event *ev = &zc->events[e];
         int hw = !(ev->flags & VT_CPU_EV_SOFTWARE);
         if (!ev->status) {
             hw_counted += hw;
+            user_only += (ev->flags & VT_CPU_EV_USER_ONLY) != 0;
             continue;
         }
         hw_missing += hw;
         fprintf(out, "  %-24s unsupported on this machine (%s)\n", ev->name ? ev->name : "?",
                 reason(ev->status, hw));
     }
+    if (user_only)
+        fprintf(out,
+                "  (counted in user mode only, as perf_event_paranoid allows: context switches "
+                "and migrations, which happen in the kernel, read 0, and task-clock leaves "
+                "out the time in the kernel)\n");
     if (hw_missing && !hw_counted)
         fprintf(out, "  (no hardware counter: this machine, often a VM, has no PMU; so no IPC or "
                      "miss rates per zone; the software counters above still count)\n");

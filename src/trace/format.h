@@ -250,6 +250,9 @@ enum vt_cpu_kind {
 #define VT_CPU_F_COUNTERS 0x4  /* --counters */
 #define VT_CPU_EV_SOFTWARE 0x1 /* a software event (always available with perf events) */
 #define VT_CPU_EV_USER 0x2     /* asked for with --event */
+/* ZONE_COUNTER_EVENT (from 1.4): counted in user mode only (perf_event_paranoid allows no
+ * more); events that happen in the kernel, such as context switches, are not seen */
+#define VT_CPU_EV_USER_ONLY 0x4
 #define VT_CPU_T_CPU_EXACT 0x1 /* CPU ns from the task-clock count (else from the clock) */
 #define VT_CPU_T_SWITCHES 0x2  /* migrations and context switches were counted */
 #define VT_CPU_T_ENDED 0x4     /* the thread ended before the trace did */
