@@ -123,12 +123,22 @@ def hw_missing(rep):
 
 
 def case_zone_counters(ctx):
-    """vitals run --zone-counters: per-zone faults, switches and CPU time, two threads."""
+    """vitals run --zone-counters: per-zone faults, switches and CPU time, two threads; an
+    --event is read at the boundaries too."""
     trace = ctx.work / "zone_counters.vtr"
-    r = ctx.run([ctx.vitals, "run", "-q", "--zone-counters", "-o", trace, "--",
-                 ctx.programs / "zone_counters"])
+    r = ctx.run([ctx.vitals, "run", "-q", "--zone-counters", "--event", "page-faults", "-o",
+                 trace, "--", ctx.programs / "zone_counters"])
     rep = ctx.report(trace)
     check_counts(ctx, rep, r.stdout, "--zone-counters")
+    zc = rep["zones"]["zone_counters"]
+    user = [e for e in zc["events"] if e["user"]]
+    ctx.eq("--event page-faults", [(e["name"], e["status"], e["group"]) for e in user],
+           [("page-faults", "counted", "software")])
+    for z in zc["zones"]:
+        pf, minor = total(z, "page-faults"), total(z, "minor-faults")
+        # The same faults, counted in the same group over the same span.
+        ctx.check(pf is not None and minor <= pf <= minor + SLACK,
+                  f"{z['name']}: page-faults {pf}, minor-faults {minor}")
     check_text(ctx, trace, "--zone-counters", hw_missing(rep))
     # The whole-run counters of --counters come along.
     ctx.check(rep["cpu"] is not None and rep["cpu"]["counters"], "--zone-counters: no --counters")
