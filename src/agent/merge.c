@@ -874,8 +874,8 @@ long vt__merge_round(int final, int compress)
         walk_modules();
         atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
     }
-    /* CPU samples older than the watermark, each after the events older than it. */
     vt__zc_round(); /* the zone counters' events, before the rows that name them */
+    /* CPU samples older than the watermark, each after the events older than it. */
     long cpu = vt__sampler_round(watermark, final, final && !compress);
     long n;
     if (sample_pending && pending_sample.tsc <= watermark) {
