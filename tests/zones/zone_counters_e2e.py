@@ -11,7 +11,6 @@ Python 3 standard library only.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
