@@ -13,6 +13,7 @@
 #include "agent/agent-int.h"
 #include "agent/zone_agg.h"
 #include "agent/sampler.h"
+#include "agent/zone_counters.h"
 #include "util/error.h"
 
 _Atomic int vt__state;
@@ -314,6 +315,7 @@ void vt__agent_init(void)
     install_signal_handlers();
     atomic_store(&vt__state, VT_STATE_TRACING);
     vt__sampler_init();
+    vt__zc_init();
     vt__writer_start();
 out:
     atomic_store(&vt__initialized, 1);

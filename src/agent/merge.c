@@ -21,6 +21,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/sampler.h"
+#include "agent/zone_counters.h"
 #include "agent/lib-api.h"
 #include "agent/live-int.h"
 #include "collect/proc.h"
@@ -478,6 +479,7 @@ static void ensure_stack(uint32_t id)
 
 static int decode_lib_row(const uint8_t **pp, const uint8_t *end, struct vt_event *ev);
 static void resolve_lib_ids(const struct vt_event *ev);
+static uint32_t lib_ids[2]; /* the ids of the record being written (resolve_lib_ids) */
 static void put_lib_record(const struct vt_event *ev);
 
 /* Decodes the thread's next row into *ev; 0 when its handed-over buffers are used up. */
@@ -525,10 +527,17 @@ static int next_event_into(struct vt_thread *t, struct vt_event *ev)
                 if (decode_lib_row(&p, end, ev))
                     goto bad;
                 break;
-            default: /* THREAD_START, THREAD_EXIT, STACK_USAGE */
+            default: /* THREAD_START, THREAD_EXIT, STACK_USAGE, ZONE_COUNTERS */
                 if (ev->tag == VT_TAG_STACK_USAGE &&
                     (vt_varint_get(&p, end, &ev->size) || vt_varint_get(&p, end, &ev->ptr)))
                     goto bad;
+                if (ev->tag == VT_TAG_ZONE_COUNTERS) {
+                    /* the fields' length, then the fields: emit() copies them from here */
+                    if (vt_varint_get(&p, end, &ev->size) || ev->size > (uint64_t)(end - p))
+                        goto bad;
+                    ev->ptr = (uint64_t)(uintptr_t)p;
+                    p += ev->size;
+                }
                 break;
             }
             t->rp = p;
@@ -608,9 +617,9 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
     int kind = ev->tag & 0xf0;
     if (kind == VT_TAG_ALLOC || ev->tag == VT_TAG_MMAP)
         ensure_stack(ev->stack);
-    if (kind == 0x80)
+    if (kind == 0x80 || ev->tag == VT_TAG_ZONE_COUNTERS)
         resolve_lib_ids(ev);
-    if (room(kind == 0x80 ? 320 : 128))
+    if (room(kind == 0x80 ? 320 : 128 + (ev->tag == VT_TAG_ZONE_COUNTERS ? ev->size : 0)))
         return;
     if (cur_thread != t) {
         if (!t->announced) {
@@ -691,6 +700,17 @@ static void emit(struct vt_thread *t, const struct vt_event *ev, uint64_t h)
             put_time(ev->tsc);
         } else if (ev->tag == VT_TAG_STACK_USAGE) {
             put_stack_usage(t->index, ev->size, ev->ptr);
+        } else if (ev->tag == VT_TAG_ZONE_COUNTERS) {
+            const uint8_t *f = (const uint8_t *)(uintptr_t)ev->ptr, *f_end = f + ev->size;
+            uint64_t v;
+            /* The zone's call site comes first: resolve_lib_ids made it a LOCATION id. */
+            if (vt_varint_get(&f, f_end, &v))
+                break;
+            vt_stream_put_byte(&enc, VT_COL_TAG, VT_TAG_ZONE_COUNTERS);
+            put_time(ev->tsc);
+            vt_stream_put(&enc, VT_COL_MISC, lib_ids[0]);
+            while (f < f_end && !vt_varint_get(&f, f_end, &v))
+                vt_stream_put(&enc, VT_COL_MISC, v);
         }
         /* THREAD_START rows are implied by the thread's announcement above. */
         break;
@@ -880,6 +900,7 @@ long vt__merge_round(int final, int compress)
         walk_modules();
         atomic_fetch_add_explicit(&modules_walks, 1, memory_order_release);
     }
+    vt__zc_round(); /* the zone counters' events, before the rows that name them */
     /* CPU samples older than the watermark, each after the events older than it. */
     long cpu = vt__sampler_round(watermark, final, final && !compress);
     long n;
@@ -997,7 +1018,6 @@ struct lslot {
 static struct lslot *lmap;
 static size_t lmask, lcount;
 static uint32_t next_loc_id = 1;
-static uint32_t lib_ids[2]; /* the ids of the record being written (resolve_lib_ids) */
 #define VT_LOC_DEAD 0x80    /* a slot of a pool or cache that was freed */
 
 static int lmap_grow(void)
@@ -1153,6 +1173,13 @@ static void resolve_lib_ids(const struct vt_event *ev)
         lib_ids[0] = location_id(a, VT_LOC_TASK, NULL);
         lib_ids[1] = location_id((const void *)(uintptr_t)ev->waste, VT_LOC_TASK_KIND, NULL);
         break;
+    case VT_TAG_ZONE_COUNTERS: { /* its fields start with the zone's call site */
+        const uint8_t *f = a, *f_end = f + ev->size;
+        uint64_t site;
+        if (!vt_varint_get(&f, f_end, &site) && site)
+            lib_ids[0] = location_id((const void *)(uintptr_t)site, VT_LOC_ZONE, NULL);
+        break;
+    }
     }
 }
 

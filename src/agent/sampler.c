@@ -1006,3 +1006,16 @@ void vt__sampler_after_fork(void)
     attach((int)syscall(SYS_gettid));
     vt__writer_start();
 }
+
+int vt__sampler_event(int i, const char **name, uint32_t *type, uint64_t config[3], int *flags)
+{
+    if (i < 0 || i >= n_events)
+        return -1;
+    *name = events[i].name;
+    *type = events[i].type;
+    config[0] = events[i].config;
+    config[1] = events[i].config1;
+    config[2] = events[i].config2;
+    *flags = events[i].flags;
+    return 0;
+}

@@ -49,4 +49,8 @@ void vt__merge_put_cpu(const struct vt_cpu_rec *r);
 /* stacks.c: the id of frames (n of them), interned like an allocation's stack. */
 uint32_t vt__stack_intern(const uint64_t *frames, uint32_t n);
 
+/* The i-th event of VITALS_EVENTS (as the CLI resolved it): sets its name (borrowed), perf
+ * type, config, config1, config2 and flags (VT_CPU_EV_*). Returns 0, or -1 past the last. */
+int vt__sampler_event(int i, const char **name, uint32_t *type, uint64_t config[3], int *flags);
+
 #endif

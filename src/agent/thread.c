@@ -12,6 +12,7 @@
 
 #include "agent/agent-int.h"
 #include "agent/zone_agg.h"
+#include "agent/zone_counters.h"
 #include "util/varint.h"
 
 __thread int vt__guard;
@@ -546,8 +547,20 @@ uint64_t vt__zone_begin_now(const struct vt_source_location *loc)
         if (unlikely(z->slow) && s)
             zone_begin_slow(t, z, d, loc, tsc);
     }
+    if (unlikely(vt__zc_on))
+        vt__zc_begin(tsc);
     vt__leave(t);
     return tsc;
+}
+
+/* --zone-counters: the counts of the zone that ends, named by its call site (NULL when it was
+ * nested too deep to have one). */
+static __attribute__((noinline, cold)) void zone_counters_end(struct vt_thread *t, uint64_t start)
+{
+    const struct vt_zthread *z = t->zones;
+    const struct vt_zsite *s =
+        z && z->depth && z->depth <= VT_ZONE_DEPTH ? z->stack[z->depth - 1] : NULL;
+    vt__zc_end(t, start, s ? s->loc : NULL);
 }
 
 void vt__zone_end_now(uint64_t start, int failed)
@@ -555,6 +568,8 @@ void vt__zone_end_now(uint64_t start, int failed)
     struct vt_thread *t = vt__enter();
     if (!t)
         return;
+    if (unlikely(vt__zc_on))
+        zone_counters_end(t, start);
     uint64_t tsc = vt__now();
     struct vt_zthread *z = t->zones;
     if (unlikely(!z || !z->depth)) {
@@ -611,4 +626,17 @@ void vt__track_task(struct vt_thread *t, const char *name, const char *kind, uin
     for (int i = 0; i < VT_TASK_FIELDS; i++)
         p = vt_varint_put(p, usage[i]);
     commit(t, p);
+}
+
+void vt__track_fields(struct vt_thread *t, uint8_t tag, uint64_t tsc, const uint8_t *body,
+                      size_t len)
+{
+    uint8_t *p = reserve_n(t, 1 + 2 * VT_VARINT_MAX + len);
+    if (!p)
+        return;
+    *p++ = tag;
+    p = vt_varint_put(p, tick(t, tsc));
+    p = vt_varint_put(p, len);
+    memcpy(p, body, len);
+    commit(t, p + len);
 }

@@ -272,16 +272,26 @@ double vt_cpu_event_total(const vt_cpu *cpu, const char *name)
     return -1;
 }
 
+static double cpu_total(const void *cpu, const char *name)
+{
+    return vt_cpu_event_total(cpu, name);
+}
+
 int vt_cpu_ratios(const vt_cpu *cpu, vt_cpu_ratio *r)
 {
-    double cyc = vt_cpu_event_total(cpu, "cycles"), ins = vt_cpu_event_total(cpu, "instructions");
-    double br = vt_cpu_event_total(cpu, "branches"), brm = vt_cpu_event_total(cpu, "branch-misses");
-    double l1 = vt_cpu_event_total(cpu, "L1-dcache-loads");
-    double l1m = vt_cpu_event_total(cpu, "L1-dcache-load-misses");
-    double llc = vt_cpu_event_total(cpu, "LLC-loads"),
-           llcm = vt_cpu_event_total(cpu, "LLC-load-misses");
-    double dtlb = vt_cpu_event_total(cpu, "dTLB-load-misses");
-    double itlb = vt_cpu_event_total(cpu, "iTLB-load-misses");
+    return vt_cpu_ratios_by(cpu_total, cpu, r);
+}
+
+int vt_cpu_ratios_by(double (*total)(const void *arg, const char *name), const void *arg,
+                     vt_cpu_ratio *r)
+{
+    double cyc = total(arg, "cycles"), ins = total(arg, "instructions");
+    double br = total(arg, "branches"), brm = total(arg, "branch-misses");
+    double l1 = total(arg, "L1-dcache-loads");
+    double l1m = total(arg, "L1-dcache-load-misses");
+    double llc = total(arg, "LLC-loads"), llcm = total(arg, "LLC-load-misses");
+    double dtlb = total(arg, "dTLB-load-misses");
+    double itlb = total(arg, "iTLB-load-misses");
     struct {
         const char *name, *formula;
         double num, den, mul;

@@ -184,6 +184,11 @@ enum {
 /* Fills out[VT_RATIOS] from the counter totals (scaled) of cpu; returns how many are valid. */
 int vt_cpu_ratios(const vt_cpu *cpu, vt_cpu_ratio *out);
 
+/* The same formulas over any totals: total(arg, name) is the scaled total of the event called
+ * name, or -1 when it was not counted (a zone's counts: zone_counters.h). */
+int vt_cpu_ratios_by(double (*total)(const void *arg, const char *name), const void *arg,
+                     vt_cpu_ratio *out);
+
 /* A one-line reading of the ratios ("memory-bound: ..."), or NULL when they say too little. */
 const char *vt_cpu_interpret(const vt_cpu_ratio *r, char *buf, size_t n);
 

@@ -8,6 +8,7 @@
 
 #include "analyze/cpu.h"
 #include "analyze/frag.h"
+#include "analyze/zone_counters.h"
 #include "trace/reader.h"
 #include "trace/stream.h"
 #include "util/array.h"
@@ -916,6 +917,17 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                 do_munmap(L, map_addr, a);
             break;
         case 0x90: /* the CPU profile (cpu.c) */
+            if (tag == VT_TAG_ZONE_COUNTERS || tag == VT_TAG_ZONE_COUNTER_EVENT) {
+                /* counters at zone boundaries (zone_counters.c), from version 1.4 */
+                if (tag == VT_TAG_ZONE_COUNTERS)
+                    TIME();
+                int r = vt__zc_decode(&m->zone_counters, &m->zones, tag, &d);
+                if (r == VT_ENOMEM)
+                    L->err = r;
+                if (r)
+                    goto bad;
+                break;
+            }
             if (tag == VT_TAG_CPU_SAMPLE)
                 TIME();
             {
@@ -1051,6 +1063,7 @@ void vt_model_free(vt_model *m)
     free(m->warnings);
     vt_series_release(&m->series);
     vt__cpu_free(m->cpu);
+    vt__zc_free(m->zone_counters);
     free(m);
 }
 

@@ -173,6 +173,9 @@ typedef struct vt_model {
 
     /* metric time series and alerts of vitals monitor (series.h; traces from version 1.3) */
     vt_series series;
+
+    /* counters read at zone boundaries (zone_counters.h; version 1.4, --zone-counters), or NULL */
+    struct vt_zone_counters *zone_counters;
 } vt_model;
 
 /* Progress callback: done and total in bytes of the trace; may be NULL. */

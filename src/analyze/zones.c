@@ -914,3 +914,12 @@ const char *vt_zones_name(const vt_zones *z, uint32_t loc)
         return "frame";
     return loc < z->n_locs ? z->locs[loc].name : "?";
 }
+
+int64_t vt__zones_zone_loc(const vt_zones *z, uint64_t id)
+{
+    const struct priv *P = z->priv;
+    if (!P || !id || id >= P->ids_cap || !P->loc_of_id[id] ||
+        z->locs[P->loc_of_id[id] - 1].kind != VT_LOC_ZONE)
+        return -1;
+    return P->loc_of_id[id] - 1;
+}

@@ -186,4 +186,8 @@ const char *vt_task_class_key(int cls);
 /* The location's display name ("parse", or "?" for an index out of range). */
 const char *vt_zones_name(const vt_zones *z, uint32_t loc);
 
+/* During the pass: the loc index (into locs) of the zone whose LOCATION record had id, or -1
+ * when no zone location has that id. */
+int64_t vt__zones_zone_loc(const vt_zones *z, uint64_t id);
+
 #endif

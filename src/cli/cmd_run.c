@@ -272,6 +272,7 @@ int cmd_run(int argc, char **argv)
         case VT_OPT_COUNTERS:
         case VT_OPT_EVENT:
         case VT_OPT_NO_ALLOC:
+        case VT_OPT_ZONE_COUNTERS:
             if (vt_run_cpu_option(&cpu, c, optarg))
                 return 2;
             break;

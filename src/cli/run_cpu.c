@@ -19,7 +19,12 @@ const char vt_run_cpu_usage[] =
     "                     and migrations per thread (hardware ones where the CPU has a PMU)\n"
     "      --event NAME   count NAME too (any event libpfm4 knows; repeatable)\n"
     "      --no-alloc, --cpu-only\n"
-    "                     do not trace allocations: CPU profile only (implies --cpu)\n";
+    "                     do not trace allocations: CPU profile only (implies --cpu)\n"
+    "      --zone-counters\n"
+    "                     also read the counters of --counters (and --event) at each libvitals\n"
+    "                     zone's begin and end: per-zone task-clock, faults, switches, and\n"
+    "                     IPC and miss rates where the CPU has a PMU (implies --counters;\n"
+    "                     one read(2) per counter group at each zone boundary)\n";
 
 static int add_event(vt_run_cpu *o, const char *name, int flags)
 {
@@ -60,12 +65,21 @@ int vt_run_cpu_option(vt_run_cpu *o, int code, const char *arg)
     case VT_OPT_NO_ALLOC:
         o->no_alloc = 1;
         return 0;
+    case VT_OPT_ZONE_COUNTERS:
+        o->zone_counters = 1;
+        o->counters = 1;
+        return 0;
     }
     return 2;
 }
 
 int vt_run_cpu_finish(vt_run_cpu *o)
 {
+    if (o->zone_counters && o->no_alloc) {
+        vt_cli_error("--zone-counters: zones are not recorded with --no-alloc (a CPU profile "
+                     "only); drop one of the two");
+        return 2;
+    }
     if ((o->no_alloc || o->wall) && !o->hz)
         o->hz = VT_RUN_CPU_DEFAULT_HZ;
     if (o->counters) {
@@ -91,6 +105,8 @@ void vt_run_cpu_env(const vt_run_cpu *o)
     }
     if (o->wall)
         setenv("VITALS_CPU_WALL", "1", 1);
+    if (o->zone_counters)
+        setenv("VITALS_ZONE_COUNTERS", "1", 1);
     if (o->no_alloc) {
         setenv("VITALS_ALLOC", "0", 1);
         setenv("VITALS_LEAK_CHECK", "0", 1);

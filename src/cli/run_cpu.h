@@ -17,6 +17,7 @@ enum {
     VT_OPT_COUNTERS,
     VT_OPT_EVENT,
     VT_OPT_NO_ALLOC,
+    VT_OPT_ZONE_COUNTERS,
 };
 
 #define VT_RUN_CPU_OPTIONS                                                                         \
@@ -24,11 +25,13 @@ enum {
         {"counters", no_argument, NULL, VT_OPT_COUNTERS},                                          \
         {"event", required_argument, NULL, VT_OPT_EVENT},                                          \
         {"no-alloc", no_argument, NULL, VT_OPT_NO_ALLOC},                                          \
-        {"cpu-only", no_argument, NULL, VT_OPT_NO_ALLOC},
+        {"cpu-only", no_argument, NULL, VT_OPT_NO_ALLOC},                                          \
+        {"zone-counters", no_argument, NULL, VT_OPT_ZONE_COUNTERS},
 
 typedef struct vt_run_cpu {
     long hz; /* 0: no sampling */
     int wall, counters, no_alloc;
+    int zone_counters; /* --zone-counters: counters read at libvitals zone boundaries */
     vt_event_spec events[VT_RUN_CPU_MAX_EVENTS];
     size_t n_events;
 } vt_run_cpu;

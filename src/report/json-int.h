@@ -32,5 +32,7 @@ void vt__json_advice_fields(FILE *out, const vt_model *m, const vt_advice *a,
 
 /* The "zones" object (json_zones.c), with a leading comma. */
 void vt__json_zones(FILE *out, const vt_model *m);
+/* json_zone_counters.c: the zones object's "zone_counters" member (null without them). */
+void vt__json_zone_counters(FILE *out, const vt_model *m);
 
 #endif

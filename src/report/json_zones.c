@@ -259,5 +259,6 @@ void vt__json_zones(FILE *out, const vt_model *m)
     objects_json(out, z, 0);
     fputs(",\"caches\":", out);
     objects_json(out, z, 1);
+    vt__json_zone_counters(out, m);
     fputc('}', out);
 }

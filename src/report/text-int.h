@@ -41,5 +41,7 @@ void vt__text_patterns(const struct ctx *c);
 void vt__text_zones(const struct ctx *c);
 /* The lines of `vitals run`'s summary about them. */
 void vt__text_zones_summary(const vt_model *m, FILE *out);
+/* text_zone_counters.c: the counters read at zone boundaries (--zone-counters), per zone. */
+void vt__text_zone_counters(const struct ctx *c);
 
 #endif

@@ -210,6 +210,7 @@ void vt__text_zones(const struct ctx *c)
         fprintf(c->out, "\nRecorded with VITALS_TRACE, without `vitals run`: zones, counters and "
                         "tasks only, no allocations.\n");
     zones_section(c, z);
+    vt__text_zone_counters(c);
     counters_section(c, z);
     frames_section(c, z);
     tasks_section(c, z);

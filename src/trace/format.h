@@ -99,6 +99,15 @@ enum vt_tag {
     /* MISC: tid, start tsc, end tsc, CPU ns, samples, lost samples, migrations, context
      * switches, flags (VT_CPU_T_*), str name. A thread the sampler followed, when it ended. */
     VT_TAG_CPU_THREAD = 0x94,
+    /* Counters at zone boundaries (--zone-counters), from version 1.4 (docs/TRACE_FORMAT.md,
+     * "Zone counters"). TIME. MISC: n groups, then per group: ns enabled, ns running, m, then
+     * m times: event index, count. The counts of the current thread's innermost open zone from
+     * its begin to now (a ZONE_END of that zone follows). */
+    VT_TAG_ZONE_COUNTERS = 0x95,
+    /* MISC: event index, status (0 counted, else the errno of perf_event_open), group
+     * (VT_ZC_GROUP_*), perf type, perf config, flags (VT_CPU_EV_*), str name. An event of the
+     * zone counters; once per event, before the ZONE_COUNTERS that name it. From version 1.4. */
+    VT_TAG_ZONE_COUNTER_EVENT = 0x96,
     /* Live monitoring (vitals monitor, docs/MONITOR.md), from version 1.3. MISC: interval ns,
      * flags (VT_MONITOR_SPAWNED), CPUs, memory total. Once, after INFO. */
     VT_TAG_MONITOR = 0xa0,
@@ -258,9 +267,21 @@ enum vt_cpu_kind {
 #define VT_CPU_F_COUNTERS 0x4  /* --counters */
 #define VT_CPU_EV_SOFTWARE 0x1 /* a software event (always available with perf events) */
 #define VT_CPU_EV_USER 0x2     /* asked for with --event */
+/* ZONE_COUNTER_EVENT (from 1.4): counted in user mode only (perf_event_paranoid allows no
+ * more); events that happen in the kernel, such as context switches, are not seen */
+#define VT_CPU_EV_USER_ONLY 0x4
 #define VT_CPU_T_CPU_EXACT 0x1 /* CPU ns from the task-clock count (else from the clock) */
 #define VT_CPU_T_SWITCHES 0x2  /* migrations and context switches were counted */
 #define VT_CPU_T_ENDED 0x4     /* the thread ended before the trace did */
+
+/* The group of a ZONE_COUNTER_EVENT (from version 1.4): software events are read in one group,
+ * hardware ones in another, so that multiplexing the hardware group never scales the software
+ * counts. */
+enum vt_zc_group {
+    VT_ZC_GROUP_SOFTWARE = 0,
+    VT_ZC_GROUP_HARDWARE = 1,
+    VT_ZC_GROUP_NONE = 2, /* not counted (status says why) */
+};
 
 /* The classes of the reachability scan, with valgrind memcheck's meanings. */
 enum vt_leak_class {

@@ -747,6 +747,23 @@
           fmtCount(z.open_at_end) + ' zones open at the end' : '') +
         (alloc ? '' : '; allocations were not traced (zones only)') + '. Percentiles of each zone\'s durations.';
       var ns = function (k, label) { return {key: k, label: label, num: true, fmt: fmtNs, get: function (r) { return r[k] === null ? -1 : r[k]; }}; };
+      /* --zone-counters: per-call counters and IPC beside each zone (D.zones.zone_counters). */
+      var zc = z.zone_counters, zcOf = {}, zcSays = {};
+      if (zc) {
+        zc.zones.forEach(function (c) { zcOf[c.name] = c; });
+        zc.events.forEach(function (e) { zcSays[e.name] = e.status; });
+      }
+      var zcCol = function (ev, label, fmt) {
+        var v = function (r) { var c = zcOf[r.name]; return c && c.counters[ev] ? c.counters[ev].per_call : null; };
+        return {key: 'zc_' + ev, label: label, num: true, title: ev + ' per call, read at the zone\'s begin and end',
+          get: function (r) { var x = v(r); return x === null ? -1 : x; },
+          render: function (r) { var x = v(r); return x !== null ? fmt(x) : zcSays[ev] && zcSays[ev] !== 'counted' ? zcSays[ev] : '-'; }};
+      };
+      var zcCols = !zc ? [] : [zcCol('task-clock', 'CPU/call', fmtNs), zcCol('minor-faults', 'Faults/call', fmtNum),
+        zcCol('context-switches', 'Switches/call', fmtNum),
+        {key: 'zc_ipc', label: 'IPC', num: true, title: 'instructions / cycles over the zone\'s calls',
+          get: function (r) { var c = zcOf[r.name]; return c && c.ratios.IPC ? c.ratios.IPC.value : -1; },
+          render: function (r) { var c = zcOf[r.name]; return c && c.ratios.IPC ? c.ratios.IPC.value.toFixed(2) : zcSays.cycles && zcSays.cycles !== 'counted' ? zcSays.cycles : '-'; }}];
       makeTable($('zones-table'), {
         id: 'zones-tbl', sort: 'total_ns', rows: z.zones, placeholder: 'Filter by zone, function or file',
         rowAttrs: function (r) { return {'data-zone': r.name}; },
@@ -760,7 +777,7 @@
           {key: 'alloc_calls', label: 'Allocations', num: true, get: function (r) { return r.alloc_calls === null ? -1 : r.alloc_calls; },
             render: function (r) { return r.alloc_calls === null ? 'not traced' : fmtCount(r.alloc_calls); }},
           {key: 'alloc_bytes', label: 'Alloc bytes', num: true, get: function (r) { return r.alloc_bytes === null ? -1 : r.alloc_bytes; },
-            render: function (r) { return r.alloc_bytes === null ? 'not traced' : fmtBytes(r.alloc_bytes); }}]
+            render: function (r) { return r.alloc_bytes === null ? 'not traced' : fmtBytes(r.alloc_bytes); }}].concat(zcCols)
       });
       if (z.frames.length) {
         $('frames-box').hidden = false;
