@@ -1018,7 +1018,7 @@ struct lslot {
 static struct lslot *lmap;
 static size_t lmask, lcount;
 static uint32_t next_loc_id = 1;
-#define VT_LOC_DEAD 0x80    /* a slot of a pool or cache that was freed */
+#define VT_LOC_DEAD 0x80 /* a slot of a pool or cache that was freed */
 
 static int lmap_grow(void)
 {
