@@ -50,23 +50,6 @@ void vt__cpu_free(vt_cpu *cpu)
             return -1;                                                                             \
     } while (0)
 
-static int get_str(struct vt_stream_dec *d, char **out)
-{
-    uint64_t n;
-    if (vt_stream_get(d, VT_COL_MISC, &n) ||
-        n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
-        return -1;
-    char *s = malloc(n + 1);
-    if (!s)
-        return VT_ENOMEM;
-    memcpy(s, d->p[VT_COL_MISC], n);
-    s[n] = 0;
-    d->p[VT_COL_MISC] += n;
-    free(*out);
-    *out = s;
-    return 0;
-}
-
 /* The thread with this tid (the latest one, as tids are reused), made if new. */
 static vt_cpu_thread *thread_of(vt_cpu *cpu, uint64_t tid, int fresh)
 {
@@ -168,7 +151,7 @@ int vt__cpu_decode(vt_cpu **cpup, uint8_t tag, struct vt_stream_dec *d, uint64_t
         cpu->hz = b;
         cpu->flags = c;
         cpu->period_ns = e;
-        return get_str(d, &cpu->note);
+        return vt_stream_get_str(d, &cpu->note);
     case VT_TAG_CPU_EVENT: {
         uint64_t v[5];
         for (int i = 0; i < 5; i++)
@@ -187,7 +170,7 @@ int vt__cpu_decode(vt_cpu **cpup, uint8_t tag, struct vt_stream_dec *d, uint64_t
         ev->type = (uint32_t)v[2];
         ev->config = v[3];
         ev->flags = (int)v[4];
-        return get_str(d, &ev->name);
+        return vt_stream_get_str(d, &ev->name);
     }
     case VT_TAG_CPU_COUNTERS: {
         GET(a);
@@ -229,7 +212,7 @@ int vt__cpu_decode(vt_cpu **cpup, uint8_t tag, struct vt_stream_dec *d, uint64_t
         t->flags = v[8];
         cpu->lost += v[5];
         (void)f;
-        return get_str(d, &t->name);
+        return vt_stream_get_str(d, &t->name);
     }
     }
     return -1;

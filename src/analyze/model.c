@@ -259,22 +259,6 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth, 
     return (int64_t)m->n_stacks++;
 }
 
-static int get_str(vt_stream_dec *d, char **out)
-{
-    uint64_t n;
-    if (vt_stream_get(d, VT_COL_MISC, &n) ||
-        n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
-        return -1;
-    char *s = malloc(n + 1);
-    if (!s)
-        return -1;
-    memcpy(s, d->p[VT_COL_MISC], n);
-    s[n] = 0;
-    d->p[VT_COL_MISC] += n;
-    *out = s;
-    return 0;
-}
-
 /* A duration of ticks in ns (saturating: a damaged trace may hold any time). */
 static uint64_t ticks_to_ns(uint64_t ticks, double ns_per_tick)
 {
@@ -610,7 +594,7 @@ static int decode_info(struct loader *L, vt_stream_dec *dp)
         goto bad;
     free(m->exe);
     m->exe = NULL;
-    if (get_str(&d, &m->exe))
+    if (vt_stream_get_str(&d, &m->exe))
         goto bad;
     uint64_t argc;
     GET(VT_COL_MISC, argc);
@@ -624,7 +608,7 @@ static int decode_info(struct loader *L, vt_stream_dec *dp)
     if (!m->argv)
         goto bad;
     for (; m->argc < argc; m->argc++)
-        if (get_str(&d, &m->argv[m->argc]))
+        if (vt_stream_get_str(&d, &m->argv[m->argc]))
             goto bad;
     L->have_info = 1;
     *dp = d;
@@ -639,7 +623,7 @@ static int decode_module(struct loader *L, vt_stream_dec *dp)
     vt_model *m = L->m;
     vt_module mod = {0};
     uint64_t blen;
-    if (get_str(&d, &mod.path))
+    if (vt_stream_get_str(&d, &mod.path))
         return -1;
     GET(VT_COL_MISC, mod.bias);
     GET(VT_COL_MISC, mod.start);
@@ -826,7 +810,7 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
             case VT_TAG_STOPPED:
                 free(m->stopped);
                 m->stopped = NULL;
-                if (get_str(&d, &m->stopped))
+                if (vt_stream_get_str(&d, &m->stopped))
                     goto bad;
                 break;
             case VT_TAG_SCAN:
@@ -854,7 +838,7 @@ static void decode_block(struct loader *L, const vt_block_info *b, const uint8_t
                 GET(VT_COL_MISC, a);
                 free(m->exec_path);
                 m->exec_path = NULL;
-                if (get_str(&d, &m->exec_path))
+                if (vt_stream_get_str(&d, &m->exec_path))
                     goto bad;
                 if (a > L->last_tsc)
                     L->last_tsc = a;

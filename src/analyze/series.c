@@ -258,23 +258,6 @@ const char *vt_alert_kind_name(int kind)
             goto bad;                                                                              \
     } while (0)
 
-static int get_str(vt_stream_dec *d, char **out)
-{
-    uint64_t n;
-    GET(n);
-    if (n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
-        goto bad;
-    *out = malloc(n + 1);
-    if (!*out)
-        return VT_ENOMEM;
-    memcpy(*out, d->p[VT_COL_MISC], n);
-    (*out)[n] = 0;
-    d->p[VT_COL_MISC] += n;
-    return 0;
-bad:
-    return -1;
-}
-
 static double unzig_milli(uint64_t v)
 {
     return (double)vt_unzigzag(v) / 1000.0;
@@ -297,7 +280,7 @@ int vt__series_decode(vt_series *s, int tag, vt_stream_dec *d, uint64_t ns)
         GET(a);
         GET(b);
         GET(c);
-        if ((err = get_str(d, &name)))
+        if ((err = vt_stream_get_str(d, &name)))
             goto out;
         err = a > UINT32_MAX ? -1 : vt_series_define(s, (uint32_t)a, name, (int)b, (int)c);
         if (err == VT_EINVAL)
@@ -343,7 +326,7 @@ int vt__series_decode(vt_series *s, int tag, vt_stream_dec *d, uint64_t ns)
         al.metric = (uint32_t)c;
         al.value = unzig_milli(e);
         al.threshold = unzig_milli(f);
-        if ((err = get_str(d, &rule)) || (err = get_str(d, &name)))
+        if ((err = vt_stream_get_str(d, &rule)) || (err = vt_stream_get_str(d, &name)))
             goto out;
         al.rule = rule;
         al.message = name;

@@ -35,23 +35,6 @@ void vt__zc_free(vt_zone_counters *zc)
     free(zc);
 }
 
-static int get_str(struct vt_stream_dec *d, char **out)
-{
-    uint64_t n;
-    if (vt_stream_get(d, VT_COL_MISC, &n) || n > 4096 ||
-        (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]) < n)
-        return -1;
-    char *s = malloc(n + 1);
-    if (!s)
-        return VT_ENOMEM;
-    memcpy(s, d->p[VT_COL_MISC], n);
-    s[n] = 0;
-    d->p[VT_COL_MISC] += n;
-    free(*out);
-    *out = s;
-    return 0;
-}
-
 /* The arrays of each zone hold VT_ZC_EVENTS_MAX events, whatever the events say. */
 #define VT_ZC_EVENTS_MAX 64
 
@@ -106,7 +89,7 @@ static int decode_event(vt_zone_counters *zc, struct vt_stream_dec *d)
     e->type = (uint32_t)v[3];
     e->config = v[4];
     e->flags = (int)v[5];
-    return get_str(d, &e->name);
+    return vt_stream_get_str(d, &e->name);
 }
 
 static int decode_counts(vt_zone_counters *zc, const vt_zones *zones, struct vt_stream_dec *d)

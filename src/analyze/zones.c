@@ -53,22 +53,6 @@ static struct priv *priv_of(vt_zones *z)
     return z->priv;
 }
 
-static int get_str(vt_stream_dec *d, char **out)
-{
-    uint64_t n;
-    if (vt_stream_get(d, VT_COL_MISC, &n) || n > 4096 ||
-        (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]) < n)
-        return -1;
-    char *s = malloc(n + 1);
-    if (!s)
-        return VT_ENOMEM;
-    memcpy(s, d->p[VT_COL_MISC], n);
-    s[n] = 0;
-    d->p[VT_COL_MISC] += n;
-    *out = s;
-    return 0;
-}
-
 int vt__zones_location(vt_zones *z, vt_stream_dec *d)
 {
     struct priv *P = priv_of(z);
@@ -80,8 +64,8 @@ int vt__zones_location(vt_zones *z, vt_stream_dec *d)
     if (vt_stream_get(d, VT_COL_MISC, &id) || vt_stream_get(d, VT_COL_MISC, &kind) || id == 0 ||
         id > (1u << 20) || kind >= VT_LOC_KINDS)
         return -1;
-    if ((r = get_str(d, &loc.name)) || (r = get_str(d, &loc.function)) ||
-        (r = get_str(d, &loc.file)))
+    if ((r = vt_stream_get_str(d, &loc.name)) || (r = vt_stream_get_str(d, &loc.function)) ||
+        (r = vt_stream_get_str(d, &loc.file)))
         goto fail;
     r = -1;
     if (vt_stream_get(d, VT_COL_MISC, &line) || line > UINT32_MAX)

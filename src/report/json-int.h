@@ -35,4 +35,8 @@ void vt__json_zones(FILE *out, const vt_model *m);
 /* json_zone_counters.c: the zones object's "zone_counters" member (null without them). */
 void vt__json_zone_counters(FILE *out, const vt_model *m);
 
+/* json_cpu.c: a perf event's status (0, or the errno of perf_event_open) as the reports name
+ * it: "counted", "unsupported", "refused", "not opened" or "failed". */
+const char *vt__json_event_status(int status);
+
 #endif

@@ -80,7 +80,7 @@ static void functions_json(FILE *out, const vt_cpu_profile *p, size_t top)
     fputs("]}", out);
 }
 
-static const char *status_name(int s)
+const char *vt__json_event_status(int s)
 {
     if (!s)
         return "counted";
@@ -190,7 +190,8 @@ void vt__json_cpu(FILE *out, vt_symbols *syms, const vt_model *m, const vt_repor
         fprintf(out, "%s{\"name\":", i ? "," : "");
         vt__json_str(out, e->name);
         fprintf(out, ",\"status\":\"%s\",\"errno\":%d,\"software\":%s,\"user\":%s",
-                status_name(e->status), e->status, e->flags & VT_CPU_EV_SOFTWARE ? "true" : "false",
+                vt__json_event_status(e->status), e->status,
+                e->flags & VT_CPU_EV_SOFTWARE ? "true" : "false",
                 e->flags & VT_CPU_EV_USER ? "true" : "false");
         if (!e->status && e->total.running)
             fprintf(out,

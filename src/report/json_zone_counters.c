@@ -16,19 +16,6 @@ static void num(FILE *out, double v)
         fputs("null", out);
 }
 
-static const char *status_name(int s)
-{
-    if (!s)
-        return "counted";
-    if (s == ENOENT || s == EOPNOTSUPP || s == ENODEV)
-        return "unsupported";
-    if (s == EACCES || s == EPERM)
-        return "refused";
-    if (s == ENODATA)
-        return "not opened";
-    return "failed";
-}
-
 static const char *group_name(int g)
 {
     return g == VT_ZC_GROUP_SOFTWARE ? "software" : g == VT_ZC_GROUP_HARDWARE ? "hardware" : NULL;
@@ -92,7 +79,8 @@ void vt__json_zone_counters(FILE *out, const vt_model *m)
         const vt_zc_event *ev = &zc->events[e];
         fputs(e ? ",{\"name\":" : "{\"name\":", out);
         vt__json_str(out, ev->name);
-        fprintf(out, ",\"status\":\"%s\",\"errno\":%d,\"group\":", status_name(ev->status),
+        fprintf(out,
+                ",\"status\":\"%s\",\"errno\":%d,\"group\":", vt__json_event_status(ev->status),
                 ev->status);
         vt__json_str(out, group_name(ev->group));
         fprintf(out, ",\"software\":%s,\"user\":%s,\"user_mode_only\":%s}",

@@ -10,8 +10,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/error.h"
 #include "util/varint.h"
 
 enum vt_column {
@@ -135,6 +137,26 @@ static inline int vt_stream_dec_init(vt_stream_dec *d, const uint8_t *raw, size_
 static inline int vt_stream_get(vt_stream_dec *d, int col, uint64_t *v)
 {
     return vt_varint_get(&d->p[col], d->end[col], v);
+}
+
+/* A string of the MISC column (its length, then its bytes) into *out, NUL-terminated; what *out
+ * held (NULL or a string from malloc) is freed, and the caller frees the new one. Returns 0, -1
+ * when the column does not hold that many bytes, or VT_ENOMEM. */
+static inline int vt_stream_get_str(vt_stream_dec *d, char **out)
+{
+    uint64_t n;
+    if (vt_stream_get(d, VT_COL_MISC, &n) ||
+        n > (uint64_t)(d->end[VT_COL_MISC] - d->p[VT_COL_MISC]))
+        return -1;
+    char *s = malloc(n + 1);
+    if (!s)
+        return VT_ENOMEM;
+    memcpy(s, d->p[VT_COL_MISC], n);
+    s[n] = 0;
+    d->p[VT_COL_MISC] += n;
+    free(*out);
+    *out = s;
+    return 0;
 }
 
 /* Whether any records are left (the tag column drives decoding). */
