@@ -1,7 +1,6 @@
 /* The JSON report's zone counters (docs/JSON.md, "zone_counters" in "zones"): the events with
  * their status, and per zone the totals and per-call averages of each counted event, and the
  * derived ratios (null where the machine did not count what they need). */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 
