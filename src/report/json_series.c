@@ -4,16 +4,13 @@
 #include "analyze/bottleneck.h"
 #include "report/json-int.h"
 #include "report/series-int.h"
+#include "util/json.h"
 #include "trace/format.h"
 
+/* A JSON number (6 significant digits), or null. */
 static void num(FILE *out, double v)
 {
-    if (isnan(v) || !isfinite(v))
-        fputs("null", out);
-    else if (v == floor(v) && fabs(v) < 9e15)
-        fprintf(out, "%.0f", v);
-    else
-        fprintf(out, "%.6g", v);
+    vt_json_num_digits(out, v, 6);
 }
 
 void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o)

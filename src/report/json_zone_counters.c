@@ -1,18 +1,16 @@
 /* The JSON report's zone counters (docs/JSON.md, "zone_counters" in "zones"): the events with
  * their status, and per zone the totals and per-call averages of each counted event, and the
  * derived ratios (null where the machine did not count what they need). */
-#include <math.h>
 #include <stdio.h>
 
 #include "analyze/zone_counters.h"
 #include "report/json-int.h"
+#include "util/json.h"
 
+/* A JSON number (17 significant digits), or null. */
 static void num(FILE *out, double v)
 {
-    if (isfinite(v))
-        fprintf(out, "%.17g", v);
-    else
-        fputs("null", out);
+    vt_json_num_digits(out, v, 17);
 }
 
 static const char *group_name(int g)

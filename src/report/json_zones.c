@@ -1,16 +1,14 @@
 /* The JSON report's "zones" object: libvitals' records (docs/JSON.md, from schema version 2).
  * Times in ns; durations are fractional (they come from TSC ticks). */
-#include <math.h>
 #include <stdio.h>
 
 #include "report/json-int.h"
+#include "util/json.h"
 
+/* A JSON number (17 significant digits), or null. */
 static void num(FILE *out, double v)
 {
-    if (isfinite(v))
-        fprintf(out, "%.17g", v);
-    else
-        fputs("null", out);
+    vt_json_num_digits(out, v, 17);
 }
 
 static void loc_fields(FILE *out, const vt_location *l)

@@ -1,20 +1,16 @@
 /* The bottleneck's phases of a monitor trace (analyze/bottleneck.h: vt_phases), as a text
  * section and a JSON object. */
-#include <math.h>
 #include <stdio.h>
 
 #include "analyze/bottleneck.h"
 #include "report/json-int.h"
 #include "report/series-int.h"
+#include "util/json.h"
 
+/* A JSON number (6 significant digits), or null. */
 static void num(FILE *out, double v)
 {
-    if (isnan(v) || !isfinite(v))
-        fputs("null", out);
-    else if (v == floor(v) && fabs(v) < 9e15)
-        fprintf(out, "%.0f", v);
-    else
-        fprintf(out, "%.6g", v);
+    vt_json_num_digits(out, v, 6);
 }
 
 void vt__text_phases(const vt_series *s, const vt_report_opts *o, FILE *out)

@@ -37,6 +37,9 @@ const char *vt__text_reset(const struct ctx *c);
 void vt__text_over_time(const struct ctx *c);
 void vt__text_patterns(const struct ctx *c);
 
+/* text_zones.c: ns as "850 ns", "12.3 us", "4.56 ms", "2.1 s" in buf; returns buf. */
+const char *vt__text_ns(double ns, char *buf, size_t n);
+
 /* text_zones.c: zones, counters, frames, tasks, pools and caches, when the trace has them. */
 void vt__text_zones(const struct ctx *c);
 /* The lines of `vitals run`'s summary about them. */

@@ -26,19 +26,6 @@ static const char *reason(int status, int hw)
     return strerror(status);
 }
 
-static const char *fmt_ns(double ns, char *buf, size_t n)
-{
-    if (ns < 1e3)
-        snprintf(buf, n, "%.0f ns", ns);
-    else if (ns < 1e6)
-        snprintf(buf, n, "%.3g us", ns / 1e3);
-    else if (ns < 1e9)
-        snprintf(buf, n, "%.3g ms", ns / 1e6);
-    else
-        snprintf(buf, n, "%.3g s", ns / 1e9);
-    return buf;
-}
-
 static int is_column(const char *name)
 {
     for (size_t k = 0; k < N_COLUMNS; k++)
@@ -66,7 +53,7 @@ static void zone_row(const struct ctx *c, const vt_zone_counters *zc, const vt_z
         if (e < 0 || !vt_zc_has(zc, s, (size_t)e))
             fprintf(out, " %10s", "-");
         else if (k == 0)
-            fprintf(out, " %10s", fmt_ns(s->scaled[e] * per, b, sizeof(b)));
+            fprintf(out, " %10s", vt__text_ns(s->scaled[e] * per, b, sizeof(b)));
         else
             fprintf(out, " %10.2f", s->scaled[e] * per);
         if (k == 0) {

@@ -5,8 +5,7 @@
 
 #include "report/text-int.h"
 
-/* ns as "12.3 us", "4.56 ms"... in buf. */
-static const char *fmt_ns(double ns, char *buf, size_t n)
+const char *vt__text_ns(double ns, char *buf, size_t n)
 {
     if (ns < 1e3)
         snprintf(buf, n, "%.0f ns", ns);
@@ -40,13 +39,14 @@ static void zones_section(const struct ctx *c, const vt_zones *z)
         const vt_location *l = &z->locs[s->loc];
         fprintf(out, "  %-24s %9llu %7llu %10s %10s %10s %10s %10s %10s %10s\n", l->name,
                 (unsigned long long)s->calls, (unsigned long long)s->errors,
-                fmt_ns(s->total_ns, b[0], 32), fmt_ns(s->mean_ns, b[1], 32),
-                fmt_ns(s->p50_ns, b[2], 32), fmt_ns(s->p90_ns, b[3], 32),
-                fmt_ns(s->p99_ns, b[4], 32), fmt_ns(s->p999_ns, b[5], 32),
-                fmt_ns(s->max_ns, b[6], 32));
+                vt__text_ns(s->total_ns, b[0], 32), vt__text_ns(s->mean_ns, b[1], 32),
+                vt__text_ns(s->p50_ns, b[2], 32), vt__text_ns(s->p90_ns, b[3], 32),
+                vt__text_ns(s->p99_ns, b[4], 32), vt__text_ns(s->p999_ns, b[5], 32),
+                vt__text_ns(s->max_ns, b[6], 32));
         fprintf(out, "  %-24s at %s:%u in %s; min %s, stddev %s, p95 %s; %.1f calls/s", "",
-                base_name(l->file), l->line, l->function, fmt_ns(s->min_ns, b[0], 32),
-                fmt_ns(s->stddev_ns, b[1], 32), fmt_ns(s->p95_ns, b[2], 32), s->rate_per_s);
+                base_name(l->file), l->line, l->function, vt__text_ns(s->min_ns, b[0], 32),
+                vt__text_ns(s->stddev_ns, b[1], 32), vt__text_ns(s->p95_ns, b[2], 32),
+                s->rate_per_s);
         if (s->trend_pct != 0)
             fprintf(out, "; trend %+.1f%% over the run", s->trend_pct);
         if (!z->zones_only)
@@ -93,9 +93,9 @@ static void frames_section(const struct ctx *c, const vt_zones *z)
                 "  %-24s %llu marks, %.1f per second; interval mean %s, p50 %s, p99 %s, "
                 "max %s\n",
                 f->loc == UINT32_MAX ? "(main loop)" : z->locs[f->loc].name,
-                (unsigned long long)f->marks, f->per_s, fmt_ns(f->mean_ns, b[0], 32),
-                fmt_ns(f->p50_ns, b[1], 32), fmt_ns(f->p99_ns, b[2], 32),
-                fmt_ns(f->max_ns, b[3], 32));
+                (unsigned long long)f->marks, f->per_s, vt__text_ns(f->mean_ns, b[0], 32),
+                vt__text_ns(f->p50_ns, b[1], 32), vt__text_ns(f->p99_ns, b[2], 32),
+                vt__text_ns(f->max_ns, b[3], 32));
     }
 }
 
@@ -115,8 +115,8 @@ static void tasks_section(const struct ctx *c, const vt_zones *z)
                 "  %-20s %s: %llu task%s, median wall %s, CPU %s (efficiency %.0f%%, with the "
                 "wait for a CPU %.0f%%)\n",
                 vt_zones_name(z, k->kind), vt_task_class_name(k->cls), (unsigned long long)k->tasks,
-                k->tasks == 1 ? "" : "s", fmt_ns((double)k->wall_ns, b[0], 32),
-                fmt_ns((double)k->cpu_ns, b[1], 32), 100 * k->efficiency, 100 * k->demand);
+                k->tasks == 1 ? "" : "s", vt__text_ns((double)k->wall_ns, b[0], 32),
+                vt__text_ns((double)k->cpu_ns, b[1], 32), 100 * k->efficiency, 100 * k->demand);
         fprintf(out, "  %-20s because %s\n", "", k->evidence);
     }
     size_t n = z->n_tasks < c->o->top ? z->n_tasks : c->o->top;
@@ -142,10 +142,11 @@ static void tasks_section(const struct ctx *c, const vt_zones *z)
         const vt_task *t = &z->tasks[idx[i]];
         fprintf(out, "  %-20s %-16s %6.2f %10s %10s %10s %5llu %10s %10s %6llu %6llu\n",
                 vt_zones_name(z, t->name), vt_zones_name(z, t->kind), t->vs_baseline,
-                fmt_ns((double)t->wall_ns, b[0], 32), fmt_ns((double)t->user_ns, b[1], 32),
-                fmt_ns((double)t->sys_ns, b[2], 32), (unsigned long long)t->alloc_calls,
-                vt_fmt_bytes(t->alloc_bytes, b[3], 32), vt_fmt_bytes(t->rchar + t->wchar, b[4], 32),
-                (unsigned long long)t->vcsw, (unsigned long long)t->ivcsw);
+                vt__text_ns((double)t->wall_ns, b[0], 32),
+                vt__text_ns((double)t->user_ns, b[1], 32), vt__text_ns((double)t->sys_ns, b[2], 32),
+                (unsigned long long)t->alloc_calls, vt_fmt_bytes(t->alloc_bytes, b[3], 32),
+                vt_fmt_bytes(t->rchar + t->wchar, b[4], 32), (unsigned long long)t->vcsw,
+                (unsigned long long)t->ivcsw);
     }
     free(idx);
 }
@@ -194,8 +195,8 @@ static void objects_section(const struct ctx *c, const vt_zones *z)
                     "(%llu timed)\n",
                     "", vt_fmt_bytes(v[VT_CACHE_BYTES], b[0], 32),
                     vt_fmt_bytes(v[VT_CACHE_BYTES_COMPRESSED], b[1], 32), ratio,
-                    fmt_ns((double)v[VT_CACHE_LOOKUP_AVG_PS] / 1000, b[2], 32),
-                    fmt_ns((double)v[VT_CACHE_LOOKUP_P99_PS] / 1000, b[3], 32),
+                    vt__text_ns((double)v[VT_CACHE_LOOKUP_AVG_PS] / 1000, b[2], 32),
+                    vt__text_ns((double)v[VT_CACHE_LOOKUP_P99_PS] / 1000, b[3], 32),
                     (unsigned long long)v[VT_CACHE_TIMED_GETS]);
         }
     }
@@ -229,8 +230,8 @@ void vt__text_zones_summary(const vt_model *m, FILE *out)
     if (z->n_zones) {
         const vt_zone_stats *s = &z->zones[0];
         fprintf(out, ", most time in '%s': %s over %llu calls, p99 %s", z->locs[s->loc].name,
-                fmt_ns(s->total_ns, b, sizeof(b)), (unsigned long long)s->calls,
-                fmt_ns(s->p99_ns, (char[32]){0}, 32));
+                vt__text_ns(s->total_ns, b, sizeof(b)), (unsigned long long)s->calls,
+                vt__text_ns(s->p99_ns, (char[32]){0}, 32));
     }
     if (z->n_counters)
         fprintf(out, "; %zu counters and gauges", z->n_counters);

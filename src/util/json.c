@@ -36,10 +36,15 @@ void vt_json_str(FILE *out, const char *s)
 
 void vt_json_num(FILE *out, double v)
 {
+    vt_json_num_digits(out, v, 10);
+}
+
+void vt_json_num_digits(FILE *out, double v, int digits)
+{
     if (isnan(v) || isinf(v))
         fputs("null", out);
     else if (v == floor(v) && fabs(v) < 9e15)
         fprintf(out, "%.0f", v);
     else
-        fprintf(out, "%.10g", v);
+        fprintf(out, "%.*g", digits, v);
 }

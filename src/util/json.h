@@ -13,4 +13,7 @@ void vt_json_str(FILE *out, const char *s);
  * digits; null when it is not finite. */
 void vt_json_num(FILE *out, double v);
 
+/* The same with digits significant digits for a number that is not an integer (17: exact). */
+void vt_json_num_digits(FILE *out, double v, int digits);
+
 #endif
