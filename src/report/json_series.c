@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "analyze/bottleneck.h"
@@ -11,6 +12,29 @@
 static void num(FILE *out, double v)
 {
     vt_json_num_digits(out, v, 6);
+}
+
+void vt__json_bottleneck_evidence(FILE *out, const vt_bottleneck *b)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } fields[] = {
+        {"cpu_pct", offsetof(vt_bottleneck, cpu_pct)},
+        {"blkio_pct", offsetof(vt_bottleneck, blkio_pct)},
+        {"disk_state_pct", offsetof(vt_bottleneck, disk_state_pct)},
+        {"running_pct", offsetof(vt_bottleneck, running_pct)},
+        {"major_faults_per_s", offsetof(vt_bottleneck, major_faults_s)},
+        {"psi_memory_pct", offsetof(vt_bottleneck, psi_memory_pct)},
+        {"psi_io_pct", offsetof(vt_bottleneck, psi_io_pct)},
+        {"steal_pct", offsetof(vt_bottleneck, steal_pct)},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        fprintf(out, ",\"%s\":", fields[i].key);
+        num(out, *(const double *)((const char *)b + fields[i].off));
+    }
+    fputs(",\"reason\":", out);
+    vt__json_str(out, b->reason);
 }
 
 void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o)
@@ -34,24 +58,7 @@ void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o)
     vt__json_str(out, vt_bottleneck_name(b.cls));
     fprintf(out, ",\"seconds\":");
     num(out, b.seconds);
-    fputs(",\"cpu_pct\":", out);
-    num(out, b.cpu_pct);
-    fputs(",\"blkio_pct\":", out);
-    num(out, b.blkio_pct);
-    fputs(",\"disk_state_pct\":", out);
-    num(out, b.disk_state_pct);
-    fputs(",\"running_pct\":", out);
-    num(out, b.running_pct);
-    fputs(",\"major_faults_per_s\":", out);
-    num(out, b.major_faults_s);
-    fputs(",\"psi_memory_pct\":", out);
-    num(out, b.psi_memory_pct);
-    fputs(",\"psi_io_pct\":", out);
-    num(out, b.psi_io_pct);
-    fputs(",\"steal_pct\":", out);
-    num(out, b.steal_pct);
-    fputs(",\"reason\":", out);
-    vt__json_str(out, b.reason);
+    vt__json_bottleneck_evidence(out, &b);
     fputs("},\"phases\":", out);
     vt__json_phases(out, s, o);
     fputs(",\"metrics\":[", out);

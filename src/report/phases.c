@@ -5,13 +5,6 @@
 #include "analyze/bottleneck.h"
 #include "report/json-int.h"
 #include "report/series-int.h"
-#include "util/json.h"
-
-/* A JSON number (6 significant digits), or null. */
-static void num(FILE *out, double v)
-{
-    vt_json_num_digits(out, v, 6);
-}
 
 void vt__text_phases(const vt_series *s, const vt_report_opts *o, FILE *out)
 {
@@ -42,22 +35,7 @@ void vt__json_phases(FILE *out, const vt_series *s, const vt_report_opts *o)
                 (unsigned long long)p->from_ns, (unsigned long long)p->to_ns,
                 (unsigned long long)p->snapshots);
         vt__json_str(out, vt_bottleneck_name(p->b.cls));
-        fputs(",\"cpu_pct\":", out);
-        num(out, p->b.cpu_pct);
-        fputs(",\"blkio_pct\":", out);
-        num(out, p->b.blkio_pct);
-        fputs(",\"disk_state_pct\":", out);
-        num(out, p->b.disk_state_pct);
-        fputs(",\"running_pct\":", out);
-        num(out, p->b.running_pct);
-        fputs(",\"major_faults_per_s\":", out);
-        num(out, p->b.major_faults_s);
-        fputs(",\"psi_memory_pct\":", out);
-        num(out, p->b.psi_memory_pct);
-        fputs(",\"steal_pct\":", out);
-        num(out, p->b.steal_pct);
-        fputs(",\"reason\":", out);
-        vt__json_str(out, p->b.reason);
+        vt__json_bottleneck_evidence(out, &p->b);
         fputc('}', out);
     }
     fputs("]}", out);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "analyze/bottleneck.h"
 #include "analyze/model.h"
 #include "report/report.h"
 
@@ -14,6 +15,10 @@ int vt__text_series(const vt_model *m, const vt_report_opts *o, FILE *out);
 
 /* ,"monitor":{...} (or ,"monitor":null), appended to the JSON report (docs/JSON.md). */
 void vt__json_series(FILE *out, const vt_model *m, const vt_report_opts *o);
+
+/* The evidence of a bottleneck class as JSON members, each with a leading comma: "cpu_pct"
+ * to "steal_pct", then "reason" (json_series.c). */
+void vt__json_bottleneck_evidence(FILE *out, const vt_bottleneck *b);
 
 /* The bottleneck's phases over sliding windows of o->window_ns (phases.c): a text section,
  * and a JSON object {"window_ns":...,"phases":[...]}. */
