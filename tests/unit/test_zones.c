@@ -199,6 +199,18 @@ static const vt_zone_stats *zone_named(const vt_model *m, const char *name)
     return NULL;
 }
 
+/* The figures of the "outer" zone the tests record: 1000 calls of 1000 to 1999 ns, every tenth
+ * an error, whose durations sum to sum and their squares to sq. */
+static void check_outer(const vt_zone_stats *o, double sum, double sq)
+{
+    assert_int_equal(o->calls, 1000);
+    assert_int_equal(o->errors, 100);
+    assert_true(o->min_ns == 1000 && o->max_ns == 1999 && o->total_ns == sum);
+    assert_true(fabs(o->mean_ns - 1499.5) < 1e-9);
+    double sd = sqrt((sq - sum * sum / 1000) / 999);
+    assert_true(fabs(o->stddev_ns - sd) < 1e-6);
+}
+
 static void test_zone_figures(void **state)
 {
     (void)state;
@@ -245,12 +257,7 @@ static void test_zone_figures(void **state)
     assert_int_equal(z->n_zones, 2);
     const vt_zone_stats *o = zone_named(m, "outer"), *h = zone_named(m, "helper");
     assert_ptr_equal(o, &z->zones[0]); /* the most total time first */
-    assert_int_equal(o->calls, 1000);
-    assert_int_equal(o->errors, 100);
-    assert_true(o->min_ns == 1000 && o->max_ns == 1999 && o->total_ns == sum);
-    assert_true(fabs(o->mean_ns - 1499.5) < 1e-9);
-    double sd = sqrt((sq - sum * sum / 1000) / 999);
-    assert_true(fabs(o->stddev_ns - sd) < 1e-6);
+    check_outer(o, sum, sq);
     /* nearest rank: p50 is 1499, p90 1899, p99 1989, p99.9 1998 */
     const double exact[] = {1499, 1899, 1949, 1989, 1998};
     const double est[] = {o->p50_ns, o->p90_ns, o->p95_ns, o->p99_ns, o->p999_ns};
@@ -358,12 +365,7 @@ static void test_zone_aggregates(void **state)
     assert_int_equal(z->spans_limit, 5);
     assert_int_equal(z->n_zones, 1);
     const vt_zone_stats *o = zone_named(m, "outer");
-    assert_int_equal(o->calls, 1000);
-    assert_int_equal(o->errors, 100);
-    assert_true(o->min_ns == 1000 && o->max_ns == 1999 && o->total_ns == sum);
-    assert_true(fabs(o->mean_ns - 1499.5) < 1e-9);
-    double sd = sqrt((sq - sum * sum / 1000) / 999);
-    assert_true(fabs(o->stddev_ns - sd) < 1e-6);
+    check_outer(o, sum, sq);
     /* the histogram of every call, as the rows would have made it (within min and max) */
     const double q[] = {0.5, 0.9, 0.95, 0.99, 0.999};
     const double est[] = {o->p50_ns, o->p90_ns, o->p95_ns, o->p99_ns, o->p999_ns};
