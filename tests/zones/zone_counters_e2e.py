@@ -8,14 +8,13 @@ Usage: zone_counters_e2e.py --vitals PATH --agent PATH --programs DIR --work DIR
 Python 3 standard library only.
 """
 
-import argparse
 import os
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zones_e2e import Ctx, by_name  # noqa: E402
+from zones_e2e import by_name, run  # noqa: E402
 
 SOFTWARE = ["task-clock", "minor-faults", "major-faults", "context-switches", "cpu-migrations"]
 HARDWARE = ["cycles", "instructions", "branches", "branch-misses", "L1-dcache-loads",
@@ -221,23 +220,7 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vitals", required=True)
-    ap.add_argument("--agent", required=True)
-    ap.add_argument("--programs", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    args = ap.parse_args()
-    ctx = Ctx(args)
-    ctx.work = ctx.work / args.case
-    shutil.rmtree(ctx.work, ignore_errors=True)
-    ctx.work.mkdir(parents=True)
-    CASES[args.case](ctx)
-    if ctx.problems:
-        print(f"FAIL: {args.case}:\n  " + "\n  ".join(ctx.problems))
-        return 1
-    print(f"ok: {args.case}")
-    return 0
+    return run(CASES, __doc__)
 
 
 if __name__ == "__main__":

@@ -346,24 +346,30 @@ def case_zones_limits(ctx):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run(cases, doc):
+    """The command line of the zones runners: --vitals, --agent, --programs, --work and one
+    case of cases (name -> function of a Ctx). Returns the exit status."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--vitals", required=True)
     ap.add_argument("--agent", required=True)
     ap.add_argument("--programs", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("case", choices=sorted(cases))
     args = ap.parse_args()
     ctx = Ctx(args)
     ctx.work = ctx.work / args.case
     shutil.rmtree(ctx.work, ignore_errors=True)
     ctx.work.mkdir(parents=True)
-    CASES[args.case](ctx)
+    cases[args.case](ctx)
     if ctx.problems:
         print(f"FAIL {args.case}:\n  - " + "\n  - ".join(ctx.problems), file=sys.stderr)
         return 1
     print(f"PASS {args.case}")
     return 0
+
+
+def main():
+    return run(CASES, __doc__)
 
 
 if __name__ == "__main__":
