@@ -4,6 +4,7 @@
  * static pool. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/agent-int.h"
+#include "agent/sampler.h"
 
 #define VT_EXPORT __attribute__((visibility("default")))
 
@@ -41,6 +43,7 @@ static struct {
     int (*execve)(const char *, char *const[], char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
+    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 } real;
 
 /* C++ allocation functions, looked up on first use: the program may load libstdc++ late. */
@@ -143,6 +146,7 @@ static void resolve(void)
     RESOLVE(execve);
     RESOLVE(execvpe);
     RESOLVE(fexecve);
+    RESOLVE(pthread_create);
     /* malloc_usable_size is asked about blocks malloc made: both must come from the same
      * allocator (a replacement malloc without it would leave the C library's in its place). */
     Dl_info a, b;
@@ -530,6 +534,40 @@ VT_EXPORT void _Exit(int status)
     starting();
     vt__final_flush(VT_END__EXIT, status, 0);
     real._Exit(status);
+}
+
+/* A thread made with pthread_create starts in thread_start, which lets the CPU sampler open
+ * the thread's events before the program's start routine runs (sampler.c). The agent's own
+ * threads (made with the guard set) and all threads when nothing is sampled start as asked. */
+struct start_arg {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *thread_start(void *p)
+{
+    struct start_arg a = *(struct start_arg *)p;
+    real.free(p);
+    vt__sampler_thread_start();
+    return a.fn(a.arg);
+}
+
+VT_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+                             void *arg)
+{
+    if (unlikely(!real.pthread_create))
+        resolve();
+    starting();
+    struct start_arg *a = NULL;
+    if (!vt__guard && vt__sampler_thread_wanted() && (a = real.malloc(sizeof(*a)))) {
+        a->fn = fn;
+        a->arg = arg;
+        int err = real.pthread_create(th, attr, thread_start, a);
+        if (err)
+            real.free(a);
+        return err;
+    }
+    return real.pthread_create(th, attr, fn, arg);
 }
 
 /* exec replaces the image without running destructors: the trace is written first, and

@@ -13,16 +13,21 @@
  *   the copy, and stores the addresses in the thread's own ring. It calls nothing but
  *   process_vm_readv and gettid: no loader, no libunwind, no lock.
  * The writer finds threads as they start and end by reading /proc/self/task each round, so
- * threads made by any means are followed, and a forked child samples its own threads. */
+ * threads made by any means are followed, and a forked child samples its own threads. A thread
+ * made with pthread_create does not wait for that: before the program's code runs in it, it
+ * opens its own events (vt__sampler_thread_start, from hooks.c) and leaves them for the writer
+ * to take over at its next round, so that a thread shorter than a round is profiled whole. */
 #include "agent/sampler.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -190,15 +195,16 @@ static void parse_events(const char *s)
 
 /* The events' file descriptors count against the program's RLIMIT_NOFILE: the sampler keeps
  * to a quarter of it, so that the program never runs out because of it. */
-static int held_fds, max_fds = 256;
+static _Atomic int held_fds;
+static int max_fds = 256;
 
 static int ev_open(struct perf_event_attr *a, int tid)
 {
-    if (held_fds >= max_fds)
+    if (atomic_load_explicit(&held_fds, memory_order_relaxed) >= max_fds)
         return -EMFILE;
     int fd = vt_perf_open(a, tid, -1);
     if (fd >= 0)
-        held_fds++;
+        atomic_fetch_add_explicit(&held_fds, 1, memory_order_relaxed);
     return fd;
 }
 
@@ -206,7 +212,7 @@ static void ev_close(int *fd)
 {
     if (*fd >= 0) {
         close(*fd);
-        held_fds--;
+        atomic_fetch_sub_explicit(&held_fds, 1, memory_order_relaxed);
     }
     *fd = -1;
 }
@@ -252,6 +258,8 @@ static int open_count(int tid, uint32_t type, uint64_t config, uint64_t c1, uint
     return fd;
 }
 
+static int kernel_refused; /* set (by the first open, on the main thread) when refused */
+
 static int open_sampler(int tid)
 {
     struct perf_event_attr a;
@@ -265,14 +273,24 @@ static int open_sampler(int tid)
     a.sample_regs_user = 1ull << PERF_REG_X86_SP;
     a.sample_stack_user = 8;
     a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
-    a.exclude_kernel = 1;
+    /* A sample taken in a system call keeps the user stack that made it (the kernel's frames
+     * are left out), so that time in the kernel is charged to its caller, as the timer
+     * sampler's signal charges it. Where perf_event_paranoid refuses kernel-mode samples,
+     * they are lost, and the run's note says so. */
+    a.exclude_kernel = kernel_refused;
     a.exclude_hv = 1;
     a.exclude_callchain_kernel = 1;
     a.use_clockid = 1;
     a.clockid = CLOCK_MONOTONIC;
     a.sample_max_stack = (uint16_t)(vt__config.depth + 1 < 127 ? vt__config.depth + 1 : 127);
     a.wakeup_events = 1u << 30; /* nobody polls: the writer drains every round */
-    return ev_open(&a, tid);
+    int fd = ev_open(&a, tid);
+    if ((fd == -EACCES || fd == -EPERM) && !a.exclude_kernel) {
+        a.exclude_kernel = 1;
+        if ((fd = ev_open(&a, tid)) >= 0)
+            kernel_refused = 1;
+    }
+    return fd;
 }
 
 /* --wall: a sample at each switch-out (its user stack), and the switch records that say when
@@ -332,17 +350,9 @@ static int start_timer(struct cthread *c)
     return 0;
 }
 
-/* Starts following thread tid. */
-static void attach(int tid)
+/* A slot for thread tid, nothing open yet. */
+static void init_slot(struct cthread *c, int tid)
 {
-    struct cthread *c = NULL;
-    for (int i = 0; i < n_slots && !c; i++)
-        if (!threads[i].used)
-            c = &threads[i];
-    if (!c && n_slots < MAX_THREADS)
-        c = &threads[n_slots++];
-    if (!c)
-        return;
     struct tring *keep = c->tr;
     memset(c, 0, sizeof(*c));
     c->tr = keep;
@@ -353,26 +363,38 @@ static void attach(int tid)
     for (int i = 0; i < MAX_EVENTS; i++)
         c->fd_cnt[i] = -1;
     c->start_tsc = vt__now();
-    read_comm(c);
+}
+
+/* Opens thread tid's sampling events into c (the task-clock sampler, and with --wall the
+ * switch sampler). By the writer (early clear), or by the thread itself as it starts (early
+ * set: nothing shared is written). */
+static void open_samplers(struct cthread *c, int tid, int early)
+{
+    c->fd = open_sampler(tid);
+    if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0)
+        ev_close(&c->fd);
+    if (c->fd < 0 && c->fd != -ESRCH)
+        c->lost++; /* not sampled: counted once, said in the thread's record */
+    if (wall) {
+        c->fd_switch = open_switches(tid);
+        if (!early && (c->fd_switch == -EACCES || c->fd_switch == -EPERM) &&
+            !strstr(note, "--wall"))
+            set_note(note, note[0] ? "; --wall: context-switch events refused "
+                                     "(perf_event_paranoid): off-CPU time not recorded"
+                                   : "--wall: context-switch events refused "
+                                     "(perf_event_paranoid): off-CPU time not recorded");
+        if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0)
+            ev_close(&c->fd_switch);
+    }
+}
+
+/* Opens thread tid's counting events into c: migrations and context switches with perf
+ * events, and those of VITALS_EVENTS (by the writer only). */
+static void open_counts(struct cthread *c, int tid)
+{
     if (sampler == VT_SAMPLER_PERF) {
-        c->fd = open_sampler(tid);
-        if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0)
-            ev_close(&c->fd);
-        if (c->fd < 0 && c->fd != -ESRCH)
-            c->lost++; /* not sampled: counted once, said in the thread's record */
         c->fd_mig = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0, 0);
         c->fd_cs = open_count(tid, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0, 0);
-        if (wall) {
-            c->fd_switch = open_switches(tid);
-            if (c->fd_switch == -EACCES || c->fd_switch == -EPERM)
-                set_note("--wall: context-switch events refused (perf_event_paranoid); "
-                         "off-CPU time not recorded",
-                         "");
-            if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0)
-                ev_close(&c->fd_switch);
-        }
-    } else if (sampler == VT_SAMPLER_TIMER) {
-        start_timer(c);
     }
     for (int i = 0; i < n_events; i++) {
         struct event *e = &events[i];
@@ -384,6 +406,127 @@ static void attach(int tid)
             e->status = fd < 0 ? -fd : 0;
         }
         c->fd_cnt[i] = fd;
+    }
+}
+
+/* Closes what c holds and frees its slot. */
+static void close_slot(struct cthread *c)
+{
+    if (c->has_timer)
+        syscall(SYS_timer_delete, c->timer);
+    c->has_timer = 0;
+    if (c->tr)
+        atomic_store(&c->tr->tid, 0);
+    vt_perf_ring_unmap(&c->ring);
+    vt_perf_ring_unmap(&c->sring);
+    int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        ev_close(fds[i]);
+    for (int i = 0; i < n_events; i++)
+        ev_close(&c->fd_cnt[i]);
+    c->used = 0;
+}
+
+static struct cthread *new_slot(void)
+{
+    for (int i = 0; i < n_slots; i++)
+        if (!threads[i].used)
+            return &threads[i];
+    return n_slots < MAX_THREADS ? &threads[n_slots++] : NULL;
+}
+
+/* Starts following thread tid. */
+static void attach(int tid)
+{
+    struct cthread *c = new_slot();
+    if (!c)
+        return;
+    init_slot(c, tid);
+    read_comm(c);
+    if (sampler == VT_SAMPLER_PERF)
+        open_samplers(c, tid, 0);
+    else if (sampler == VT_SAMPLER_TIMER)
+        start_timer(c);
+    open_counts(c, tid);
+}
+
+/* Threads that opened their own sampling events as they started, waiting for the writer. The
+ * lock is held only to copy a slot in or out; a thread that finds the list full leaves itself
+ * to the writer's next look at /proc/self/task. */
+#define EARLY_SLOTS 64
+static struct cthread early[EARLY_SLOTS];
+static int n_early;
+static atomic_flag early_lock = ATOMIC_FLAG_INIT;
+static _Atomic int early_on; /* set once the main thread's slot has tried every event */
+
+int vt__sampler_thread_wanted(void)
+{
+    return atomic_load_explicit(&early_on, memory_order_acquire);
+}
+
+void vt__sampler_thread_start(void)
+{
+    if (!atomic_load_explicit(&early_on, memory_order_acquire))
+        return;
+    struct cthread c;
+    c.tr = NULL;
+    int tid = (int)syscall(SYS_gettid);
+    init_slot(&c, tid);
+    prctl(PR_GET_NAME, c.comm); /* the creator's name until the writer reads the thread's own */
+    open_samplers(&c, tid, 1);  /* the counts wait for the writer: a system call costs here */
+    int kept = 0;
+    while (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
+        sched_yield();
+    if (n_early < EARLY_SLOTS) {
+        early[n_early++] = c;
+        kept = 1;
+    }
+    atomic_flag_clear_explicit(&early_lock, memory_order_release);
+    if (!kept)
+        close_slot(&c);
+}
+
+/* The writer takes over the threads that opened their own events. One that /proc/self/task
+ * showed it first, while it was starting, has a slot already: the events the writer opened
+ * for it then (later than its own, and with no more than a few microseconds of samples drained
+ * since) are closed. In a signal handler the list is left alone if its lock is held. */
+static void adopt_early(int in_signal)
+{
+    static struct cthread got[EARLY_SLOTS];
+    int n = 0;
+    if (in_signal) {
+        if (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
+            return;
+    } else {
+        while (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
+            sched_yield();
+    }
+    n = n_early;
+    memcpy(got, early, (size_t)n * sizeof(*got));
+    n_early = 0;
+    atomic_flag_clear_explicit(&early_lock, memory_order_release);
+    for (int i = 0; i < n; i++) {
+        struct cthread *c = find(got[i].tid);
+        if (c)
+            close_slot(c);
+        else if (!(c = new_slot())) {
+            close_slot(&got[i]);
+            continue;
+        }
+        struct tring *keep = c->tr;
+        *c = got[i];
+        c->tr = keep;
+        if (in_signal)
+            continue;
+        /* The name it has now, and its counts from now on, if it is still running (a thread
+         * that ended before has no counts: its record says so). */
+        char comm[sizeof(c->comm)];
+        memcpy(comm, c->comm, sizeof(comm));
+        read_comm(c);
+        if (c->comm[0])
+            open_counts(c, c->tid);
+        else
+            memcpy(c->comm, comm, sizeof(comm));
     }
 }
 
@@ -664,20 +807,8 @@ static void finish(struct cthread *c, int ended, int done)
                      c->lost,          mig,          cs,        flags};
     vt__merge_put_cpu(&(struct vt_cpu_rec){
         .tag = VT_TAG_CPU_THREAD, .n = 9, .v = t, .str = c->comm, .str_len = strlen(c->comm)});
-    if (!done)
-        return;
-    if (c->has_timer)
-        syscall(SYS_timer_delete, c->timer);
-    if (c->tr)
-        atomic_store(&c->tr->tid, 0);
-    vt_perf_ring_unmap(&c->ring);
-    vt_perf_ring_unmap(&c->sring);
-    int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
-    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-        ev_close(fds[i]);
-    for (int i = 0; i < n_events; i++)
-        ev_close(&c->fd_cnt[i]);
-    c->used = 0;
+    if (done)
+        close_slot(c);
 }
 
 /* /proc/self/task, kept open from round to round: opening it (a path walk) cost the writer
@@ -706,8 +837,9 @@ static int task_dir(void)
     return fd;
 }
 
-/* Marks every thread of /proc/self/task as seen, attaching those not yet followed. */
-static int scan_tasks(void)
+/* Marks every thread of /proc/self/task as seen, attaching those not yet followed unless
+ * mark_only is set (the final round: the threads that ended are told apart, none is begun). */
+static int scan_tasks(int mark_only)
 {
     static char buf[16384];
     int fd = task_dir();
@@ -730,7 +862,7 @@ static int scan_tasks(void)
             struct cthread *c = find(tid);
             if (c)
                 c->seen = 1;
-            else
+            else if (!mark_only)
                 attach(tid);
         }
     }
@@ -807,8 +939,9 @@ long vt__sampler_round(uint64_t watermark, int final, int in_signal)
         put_meta();
         announced = 1;
     }
-    if (!in_signal && !final)
-        scan_tasks();
+    adopt_early(in_signal);
+    if (!in_signal)
+        scan_tasks(final);
     for (int i = 0; i < n_slots; i++)
         if (threads[i].used)
             drain(&threads[i]);
@@ -943,6 +1076,10 @@ void vt__sampler_init(void)
             if (fd >= 0) {
                 ev_close(&fd);
                 sampler = VT_SAMPLER_PERF;
+                if (kernel_refused)
+                    set_note("perf_event_paranoid allows user-mode samples only: time in "
+                             "system calls is not sampled",
+                             "");
             } else {
                 const char *why = -fd == EACCES || -fd == EPERM
                                       ? "perf events refused (perf_event_paranoid or seccomp)"
@@ -970,29 +1107,28 @@ void vt__sampler_init(void)
         }
     }
     attach((int)syscall(SYS_gettid));
+    if (sampler == VT_SAMPLER_PERF)
+        atomic_store_explicit(&early_on, 1, memory_order_release);
 }
 
 void vt__sampler_after_fork(void)
 {
     if (!threads)
         return;
+    /* Timers are not inherited; the events watch the parent's threads. */
     for (int i = 0; i < n_slots; i++) {
-        struct cthread *c = &threads[i];
-        if (!c->used)
-            continue;
-        /* Timers are not inherited; the events watch the parent's threads. */
-        c->has_timer = 0;
-        vt_perf_ring_unmap(&c->ring);
-        vt_perf_ring_unmap(&c->sring);
-        int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
-        for (size_t k = 0; k < sizeof(fds) / sizeof(fds[0]); k++)
-            ev_close(fds[k]);
-        for (int k = 0; k < n_events; k++)
-            ev_close(&c->fd_cnt[k]);
-        if (c->tr)
-            atomic_store(&c->tr->tid, 0);
-        c->used = 0;
+        if (threads[i].used) {
+            threads[i].has_timer = 0;
+            close_slot(&threads[i]);
+        }
     }
+    /* Threads of the parent left their events here; if one was copying its slot in as the
+     * process forked, the list may be torn: then its descriptors are left open, not guessed. */
+    if (!atomic_flag_test_and_set(&early_lock))
+        for (int i = 0; i < n_early; i++)
+            close_slot(&early[i]);
+    n_early = 0;
+    atomic_flag_clear(&early_lock);
     n_pend = 0;
     announced = 0;
     writer_tid = 0;

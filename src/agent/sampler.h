@@ -36,6 +36,12 @@ int vt__sampler_on(void);
  * threads that ended. With in_signal set, only async-signal-safe calls are made. */
 long vt__sampler_round(uint64_t watermark, int final, int in_signal);
 
+/* Whether threads should open their own events as they start (perf events sampling). */
+int vt__sampler_thread_wanted(void);
+/* Called by a thread made with pthread_create before the program's code runs in it: opens its
+ * events and leaves them for the writer (a thread shorter than a round is sampled whole). */
+void vt__sampler_thread_start(void);
+
 /* In a forked child: the parent's events and timers are not the child's; samples the calling
  * thread, the child's only one. */
 void vt__sampler_after_fork(void);
