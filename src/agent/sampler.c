@@ -451,9 +451,10 @@ static void attach(int tid)
 }
 
 /* Threads that opened their own sampling events as they started, waiting for the writer. The
- * lock is held only to copy a slot in or out; a thread that finds the list full leaves itself
- * to the writer's next look at /proc/self/task. */
-#define EARLY_SLOTS 64
+ * lock is held only to copy a slot in or out. The writer is woken when a quarter of the list is
+ * used (a program starting threads by the thousand a second); a thread that finds the list full
+ * leaves itself to the writer's next look at /proc/self/task. */
+#define EARLY_SLOTS 256
 static struct cthread early[EARLY_SLOTS];
 static int n_early;
 static atomic_flag early_lock = ATOMIC_FLAG_INIT;
@@ -474,14 +475,17 @@ void vt__sampler_thread_start(void)
     init_slot(&c, tid);
     prctl(PR_GET_NAME, c.comm); /* the creator's name until the writer reads the thread's own */
     open_samplers(&c, tid, 1);  /* the counts wait for the writer: a system call costs here */
-    int kept = 0;
+    int kept = 0, wake = 0;
     while (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
         sched_yield();
     if (n_early < EARLY_SLOTS) {
         early[n_early++] = c;
         kept = 1;
+        wake = n_early == EARLY_SLOTS / 4;
     }
     atomic_flag_clear_explicit(&early_lock, memory_order_release);
+    if (wake)
+        vt__writer_wake();
     if (!kept)
         close_slot(&c);
 }

@@ -322,7 +322,8 @@ def case_cpu_perf(ctx):
 
 
 STRESS = (("malloc", 3, b"malloc 87167\n"), ("fork", 4, b"fork 115\n"),
-          ("dlopen", 5, b"dlopen 450\n"), ("signal", 6, b"signal 150\n"))
+          ("dlopen", 5, b"dlopen 450\n"), ("signal", 6, b"signal 150\n"),
+          ("threads", 8, b"threads 1859800 700\n"))
 
 
 def case_cpu_stress(ctx):
@@ -334,7 +335,7 @@ def case_cpu_stress(ctx):
         ctx.eq(f"{mode}: plain output", plain.stdout, out)
         # The timer sampler's handler runs inside the program: every mode. The kernel takes
         # perf's samples: the modes where following threads and children matters.
-        for sampler in ("perf", "timer") if mode in ("fork", "signal") else ("timer",):
+        for sampler in ("perf", "timer") if mode in ("fork", "signal", "threads") else ("timer",):
             env = dict(ctx.env, VITALS_CPU_SAMPLER=sampler)
             d = ctx.work / f"{mode}-{sampler}"
             d.mkdir()
@@ -350,6 +351,9 @@ def case_cpu_stress(ctx):
                 # Samples taken inside the program's own handler, its frames walked.
                 tot = shares({"entries": rep["cpu"]["functions_by_total"]})
                 ctx.check("on_usr1" in tot, f"signal ({sampler}): no sample inside on_usr1")
+            if mode == "threads" and sampler == "perf":
+                # main, 4 creators and their 400 short threads, each followed from its start
+                ctx.eq("threads (perf): threads listed", len(rep["cpu"]["threads"]), 405)
             if mode == "fork":
                 children = [p for p in d.iterdir() if p.name.startswith("vitals.cpu_stress.")]
                 ctx.check(len(children) >= 36, f"fork ({sampler}): {len(children)} child traces")

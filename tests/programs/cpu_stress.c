@@ -2,7 +2,10 @@
  * sampler: allocation from several threads, fork from a threaded program, dlopen/dlclose and
  * dl_iterate_phdr (the loader's lock held), and a program's own signal handlers that run long
  * enough to be sampled. Its output and exit status depend only on the work (the test runs it
- * with and without vitals and compares). Usage: cpu_stress malloc|fork|dlopen|signal|sleep [LIB] */
+ * with and without vitals and compares). "threads" starts many short threads from several
+ * threads at once while the main thread forks children that start threads of their own (each
+ * new thread opens its sampling event as it starts, while others fork).
+ * Usage: cpu_stress malloc|fork|dlopen|signal|sleep|threads [LIB] */
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
@@ -181,6 +184,61 @@ static int run_sleep(void)
     return 7;
 }
 
+static void *short_worker(void *arg)
+{
+    sink += burn(20000);
+    return (void *)((size_t)arg * 3 + 1);
+}
+
+/* Starts 100 short threads one after another; returns the sum of their results. */
+static void *creator(void *arg)
+{
+    size_t sum = 0;
+    for (size_t i = 0; i < 100; i++) {
+        pthread_t t;
+        void *r;
+        if (pthread_create(&t, NULL, short_worker, (void *)((size_t)arg + i)) != 0)
+            return (void *)0;
+        pthread_join(t, &r);
+        sum += (size_t)r;
+    }
+    return (void *)sum;
+}
+
+static int run_threads(void)
+{
+    pthread_t c[4];
+    for (size_t i = 0; i < 4; i++)
+        pthread_create(&c[i], NULL, creator, (void *)(i * 1000));
+    int forked = 0;
+    for (int i = 0; i < 20; i++) {
+        pid_t p = fork();
+        if (p == 0) {
+            pthread_t t[5];
+            size_t sum = 0;
+            for (size_t k = 0; k < 5; k++)
+                pthread_create(&t[k], NULL, short_worker, (void *)k);
+            for (int k = 0; k < 5; k++) {
+                void *r;
+                pthread_join(t[k], &r);
+                sum += (size_t)r;
+            }
+            _exit((int)(sum % 100));
+        }
+        int st = 0;
+        waitpid(p, &st, 0);
+        forked += WEXITSTATUS(st);
+    }
+    size_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(c[i], &r);
+        total += (size_t)r;
+    }
+    printf("threads %zu %d\n", total, forked);
+    return 8;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -196,5 +254,7 @@ int main(int argc, char **argv)
         return run_signal();
     if (!strcmp(argv[1], "sleep"))
         return run_sleep();
+    if (!strcmp(argv[1], "threads"))
+        return run_threads();
     return 2;
 }
