@@ -3,6 +3,7 @@
 #include "symbols.h"
 
 #include <dwarf.h>
+#include <elf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "util/error.h"
@@ -308,9 +311,10 @@ int vt_symbols_add_module_gen(vt_symbols *s, const char *path, uint64_t bias, ui
 
 /* Opens path when it is an ELF file whose build-id is the recorded one (any build-id matches
  * when none was recorded); returns the descriptor or -1. */
-static int open_matching(const struct module *m, const char *path)
+/* fd, if it is the ELF file of m (same build-id, when one was recorded); otherwise it is closed
+ * and -1 returned. */
+static int keep_matching(const struct module *m, int fd)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     bool ok = false;
@@ -329,6 +333,41 @@ static int open_matching(const struct module *m, const char *path)
     return fd;
 }
 
+static int open_matching(const struct module *m, const char *path)
+{
+    return keep_matching(m, open(path, O_RDONLY | O_CLOEXEC));
+}
+
+/* The kernel's vDSO has no file: when the trace was made under the kernel this report runs on
+ * (the build-id recorded for it is that of this process's own vDSO), a copy of this process's
+ * image in a memory file stands for it. Returns that file, or -1. */
+static int open_vdso(const struct module *m)
+{
+    if (strncmp(m->path, "linux-vdso", 10) != 0 && strncmp(m->path, "linux-gate", 10) != 0)
+        return -1;
+    if (m->build_id_len == 0)
+        return -1; /* nothing to tell this kernel's from another's */
+    const unsigned char *img = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+    if (img == NULL || memcmp(img, ELFMAG, SELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64)
+        return -1;
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+    size_t size = (size_t)eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)(img + eh->e_phoff);
+    for (unsigned i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_offset + ph[i].p_filesz > size)
+            size = ph[i].p_offset + ph[i].p_filesz;
+    if (size > 1u << 20)
+        return -1;
+    int fd = memfd_create(m->path, MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (write(fd, img, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return -1;
+    }
+    return keep_matching(m, fd);
+}
+
 /* Opens the file to read the module's symbols from: the recorded path, or when the file there
  * is not the one that ran, the separate debug file named by the build-id (it has the same
  * addresses, symbol table and DWARF). Sets *out_fd to the descriptor, or to -1 when there is no
@@ -337,6 +376,8 @@ static int open_module_file(vt_symbols *s, const struct module *m, int *out_fd,
                             const char **out_path)
 {
     *out_fd = open_matching(m, m->path);
+    if (*out_fd < 0)
+        *out_fd = open_vdso(m);
     if (*out_fd >= 0) {
         *out_path = m->path;
         return 0;
