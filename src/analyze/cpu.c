@@ -40,7 +40,7 @@ void vt__cpu_free(vt_cpu *cpu)
     for (size_t i = 0; i < cpu->n_events; i++)
         free(cpu->events[i].name);
     free(cpu->events);
-    free(cpu->agg_table);
+    vt_index_free(&cpu->agg_index);
     free(cpu);
 }
 
@@ -65,38 +65,31 @@ static vt_cpu_thread *thread_of(vt_cpu *cpu, uint64_t tid, int fresh)
     return t;
 }
 
-static int agg_table_grow(vt_cpu *cpu)
+static uint64_t agg_key(uint32_t stack, uint32_t thread)
 {
-    size_t cap = cpu->agg_table ? (cpu->agg_mask + 1) * 2 : 1024;
-    uint32_t *t = malloc(cap * sizeof(*t));
-    if (!t)
-        return VT_ENOMEM;
-    memset(t, 0xff, cap * sizeof(*t));
-    for (size_t a = 0; a < cpu->n_aggs; a++) {
-        size_t i = vt_hash64((uint64_t)cpu->aggs[a].stack << 32 | cpu->aggs[a].thread) & (cap - 1);
-        while (t[i] != UINT32_MAX)
-            i = (i + 1) & (cap - 1);
-        t[i] = (uint32_t)a;
-    }
-    free(cpu->agg_table);
-    cpu->agg_table = t;
-    cpu->agg_mask = cap - 1;
-    return 0;
+    return vt_hash64((uint64_t)stack << 32 | thread);
+}
+
+static uint64_t agg_hash(const void *ctx, size_t a)
+{
+    const vt_cpu_agg *g = &((const vt_cpu *)ctx)->aggs[a];
+    return agg_key(g->stack, g->thread);
 }
 
 static vt_cpu_agg *agg_of(vt_cpu *cpu, uint32_t stack, uint32_t thread)
 {
-    if ((!cpu->agg_table || (cpu->n_aggs + 1) * 2 > cpu->agg_mask + 1) && agg_table_grow(cpu))
+    vt_index *x = &cpu->agg_index;
+    if (vt_index_fit(x, cpu->n_aggs, 1024, agg_hash, cpu))
         return NULL;
-    size_t i = vt_hash64((uint64_t)stack << 32 | thread) & cpu->agg_mask;
-    for (; cpu->agg_table[i] != UINT32_MAX; i = (i + 1) & cpu->agg_mask) {
-        vt_cpu_agg *a = &cpu->aggs[cpu->agg_table[i]];
+    size_t i = vt_index_first(x, agg_key(stack, thread));
+    for (; x->slots[i] != VT_INDEX_EMPTY; i = vt_index_next(x, i)) {
+        vt_cpu_agg *a = &cpu->aggs[x->slots[i]];
         if (a->stack == stack && a->thread == thread)
             return a;
     }
     if (vt_grow(&cpu->aggs, &cpu->cap_aggs, cpu->n_aggs + 1, sizeof(vt_cpu_agg), 256))
         return NULL;
-    cpu->agg_table[i] = (uint32_t)cpu->n_aggs;
+    x->slots[i] = (uint32_t)cpu->n_aggs;
     vt_cpu_agg *a = &cpu->aggs[cpu->n_aggs++];
     memset(a, 0, sizeof(*a));
     a->stack = stack;
@@ -339,9 +332,8 @@ struct vt_cpu_profile {
     vt_cpu_fn *fns;
     size_t n_fns, cap_fns;
     uint32_t *by_total;
-    char **names; /* owned names, parallel to fns */
-    uint32_t *name_table;
-    size_t name_mask;
+    char **names;        /* owned names, parallel to fns */
+    vt_index name_index; /* functions by name */
     vt_cpu_node *nodes;
     size_t n_nodes, cap_nodes;
     uint64_t ns, off_ns;
@@ -352,35 +344,20 @@ struct vt_cpu_profile {
     const vt_model *m;
 };
 
+static uint64_t fn_hash(const void *ctx, size_t f)
+{
+    return vt_hash_str(((const vt_cpu_profile *)ctx)->names[f]);
+}
+
 static uint32_t intern_fn(vt_cpu_profile *p, const char *name, const char *module)
 {
-    if (!p->name_table || (p->n_fns + 1) * 2 > p->name_mask + 1) {
-        size_t cap = p->name_table ? (p->name_mask + 1) * 2 : 256;
-        uint32_t *t = malloc(cap * sizeof(*t));
-        if (!t)
-            return UINT32_MAX;
-        memset(t, 0xff, cap * sizeof(*t));
-        for (size_t f = 0; f < p->n_fns; f++) {
-            size_t i;
-            uint64_t h = 1469598103934665603ull;
-            for (const char *s = p->names[f]; *s; s++)
-                h = (h ^ (uint8_t)*s) * 1099511628211ull;
-            i = h & (cap - 1);
-            while (t[i] != UINT32_MAX)
-                i = (i + 1) & (cap - 1);
-            t[i] = (uint32_t)f;
-        }
-        free(p->name_table);
-        p->name_table = t;
-        p->name_mask = cap - 1;
-    }
-    uint64_t h = 1469598103934665603ull;
-    for (const char *s = name; *s; s++)
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    size_t i = h & p->name_mask;
-    for (; p->name_table[i] != UINT32_MAX; i = (i + 1) & p->name_mask)
-        if (!strcmp(p->names[p->name_table[i]], name))
-            return p->name_table[i];
+    vt_index *x = &p->name_index;
+    if (vt_index_fit(x, p->n_fns, 256, fn_hash, p))
+        return UINT32_MAX;
+    size_t i = vt_index_first(x, vt_hash_str(name));
+    for (; x->slots[i] != VT_INDEX_EMPTY; i = vt_index_next(x, i))
+        if (!strcmp(p->names[x->slots[i]], name))
+            return x->slots[i];
     size_t cap = p->cap_fns;
     if (vt_grow(&p->fns, &p->cap_fns, p->n_fns + 1, sizeof(vt_cpu_fn), 64) ||
         vt_grow(&p->names, &cap, p->n_fns + 1, sizeof(char *), 64))
@@ -394,7 +371,7 @@ static uint32_t intern_fn(vt_cpu_profile *p, const char *name, const char *modul
     f->name = copy;
     f->module = module;
     f->id = (uint32_t)p->n_fns;
-    p->name_table[i] = (uint32_t)p->n_fns;
+    x->slots[i] = (uint32_t)p->n_fns;
     return (uint32_t)p->n_fns++;
 }
 
@@ -558,7 +535,7 @@ void vt_cpu_profile_free(vt_cpu_profile *p)
     free(p->names);
     free(p->fns);
     free(p->by_total);
-    free(p->name_table);
+    vt_index_free(&p->name_index);
     free(p->nodes);
     free(p->stack_off);
     free(p->stack_len);
@@ -676,8 +653,7 @@ vt_cpu_profile *vt_cpu_profile_new(const vt_model *m, vt_symbols *syms, long thr
     for (size_t i = 0; i < p->n_chain; i++)
         p->chain[i] = rank[p->chain[i]];
     free(rank);
-    free(p->name_table);
-    p->name_table = NULL; /* rebuilt on demand by find */
+    vt_index_free(&p->name_index); /* rebuilt on demand by find */
     p->by_total = order;
     for (size_t i = 0; i < p->n_fns; i++)
         order[i] = (uint32_t)i;

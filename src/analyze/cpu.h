@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "analyze/symbols.h"
+#include "util/index.h"
 
 struct vt_model;
 
@@ -63,8 +64,7 @@ typedef struct vt_cpu {
     uint64_t samples, on_ns, off_ns, lost;
     /* private */
     size_t cap_aggs, cap_threads, cap_events;
-    uint32_t *agg_table;
-    size_t agg_mask;
+    vt_index agg_index; /* aggregates by stack and thread */
 } vt_cpu;
 
 struct vt_stream_dec;

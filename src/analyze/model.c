@@ -14,6 +14,7 @@
 #include "util/array.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/index.h"
 #include "util/varint.h"
 
 static const char *const fn_names[VT_FN_COUNT] = {
@@ -166,8 +167,7 @@ struct loader {
     /* stacks as numbered in the trace, and their canonical (deduplicated) index */
     uint32_t *canon;
     size_t n_ids;
-    uint32_t *stack_table; /* canonical stack hash table */
-    size_t stack_mask;
+    vt_index stack_index;   /* canonical stacks by their frames */
     int32_t *site_of_stack; /* per canonical stack, -1 if none */
     int64_t empty_stack;    /* canonical index of the empty stack, -1 until needed */
     size_t sites_cap, stacks_cap, modules_cap, threads_cap;
@@ -200,43 +200,28 @@ static int add_module(struct loader *L, const vt_module *mod)
     return 0;
 }
 
-static int stack_table_grow(struct loader *L)
+static uint64_t stack_hash(const void *ctx, size_t s)
 {
-    size_t cap = L->stack_table ? (L->stack_mask + 1) * 2 : 4096;
-    uint32_t *t = malloc(cap * sizeof(*t));
-    if (!t)
-        return VT_ENOMEM;
-    memset(t, 0xff, cap * sizeof(*t));
-    vt_model *m = L->m;
-    for (size_t s = 0; s < m->n_stacks; s++) {
-        size_t i = vt_hash_words(m->stacks[s].frames, m->stacks[s].depth) & (cap - 1);
-        while (t[i] != UINT32_MAX)
-            i = (i + 1) & (cap - 1);
-        t[i] = (uint32_t)s;
-    }
-    free(L->stack_table);
-    L->stack_table = t;
-    L->stack_mask = cap - 1;
-    return 0;
+    const vt_stack *st = &((const vt_model *)ctx)->stacks[s];
+    return vt_hash_words(st->frames, st->depth);
 }
 
 /* Returns the canonical index of frames (taking ownership of them), or -1 on no memory. */
 static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth, uint32_t gen)
 {
     vt_model *m = L->m;
-    if (!L->stack_table || (m->n_stacks + 1) * 2 > L->stack_mask + 1) {
-        if (stack_table_grow(L)) {
-            free(frames);
-            return -1;
-        }
+    vt_index *x = &L->stack_index;
+    if (vt_index_fit(x, m->n_stacks, 4096, stack_hash, m)) {
+        free(frames);
+        return -1;
     }
-    size_t i = vt_hash_words(frames, depth) & L->stack_mask;
-    for (; L->stack_table[i] != UINT32_MAX; i = (i + 1) & L->stack_mask) {
-        vt_stack *s = &m->stacks[L->stack_table[i]];
+    size_t i = vt_index_first(x, vt_hash_words(frames, depth));
+    for (; x->slots[i] != VT_INDEX_EMPTY; i = vt_index_next(x, i)) {
+        vt_stack *s = &m->stacks[x->slots[i]];
         if (s->depth == depth && s->gen == gen &&
             !memcmp(s->frames, frames, depth * sizeof(uint64_t))) {
             free(frames);
-            return L->stack_table[i];
+            return x->slots[i];
         }
     }
     if (m->n_stacks == L->stacks_cap) {
@@ -255,7 +240,7 @@ static int64_t intern_stack(struct loader *L, uint64_t *frames, uint32_t depth, 
     }
     m->stacks[m->n_stacks] = (vt_stack){.depth = depth, .gen = gen, .frames = frames};
     L->site_of_stack[m->n_stacks] = -1;
-    L->stack_table[i] = (uint32_t)m->n_stacks;
+    x->slots[i] = (uint32_t)m->n_stacks;
     return (int64_t)m->n_stacks++;
 }
 
@@ -1059,7 +1044,7 @@ int vt_model_cpu_only(const vt_model *m)
 static void loader_release(struct loader *L)
 {
     free(L->canon);
-    free(L->stack_table);
+    vt_index_free(&L->stack_index);
     free(L->site_of_stack);
     free(L->live.slots);
     free(L->regions);

@@ -35,4 +35,13 @@ static inline uint64_t vt_hash_words(const uint64_t *w, size_t n)
     return h ? h : 1;
 }
 
+/* FNV-1a of a NUL-terminated string (function names). */
+static inline uint64_t vt_hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
 #endif
