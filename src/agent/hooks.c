@@ -548,7 +548,9 @@ static void *thread_start(void *p)
 {
     struct start_arg a = *(struct start_arg *)p;
     real.free(p);
+    vt__guard = 1; /* what the sampler maps for the thread is the agent's own */
     vt__sampler_thread_start();
+    vt__guard = 0;
     return a.fn(a.arg);
 }
 
