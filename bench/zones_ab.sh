@@ -6,8 +6,8 @@
 #
 # BUILD_A and BUILD_B are build trees (vitals, libvitals.so and libvitals-agent.so). For each
 # of VITALS_TRACE (zones only) and `vitals run`, on one and two threads, prints the median and
-# least ns of thread CPU time per pair of each build; for B also with VITALS_ZONE_SPANS=0 (no
-# call written as a span: what a pair costs once the first 200,000 calls have been drawn).
+# least ns of thread CPU time per pair of each build, by default and with VITALS_ZONE_SPANS=0
+# (no call written as a span: what a pair costs once the first 200,000 calls have been drawn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$(cd "$1" && pwd) B=$(cd "$2" && pwd) RUNS=${3:-7} N=${4:-3000000}
@@ -19,7 +19,7 @@ unset VITALS_TRACE LD_PRELOAD VITALS_ZONE_SPANS
 # one SIDE MODE THREADS: ns per pair of one run
 one() {
     local dir=$A spans=
-    case $1 in B) dir=$B ;; B0) dir=$B spans=0 ;; esac
+    case $1 in A0) spans=0 ;; B) dir=$B ;; B0) dir=$B spans=0 ;; esac
     rm -f "$OUT/t.vtr"
     if [ "$2" = trace ]; then
         env ${spans:+VITALS_ZONE_SPANS=$spans} VITALS_AGENT="$dir/libvitals-agent.so" \
@@ -35,20 +35,20 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for mode in trace run; do
     for threads in 1 2; do
         for ((i = 0; i < RUNS; i++)); do
-            for side in A B B0; do
+            for side in A B A0 B0; do
                 echo "$side $(one $side $mode "$threads")" >>"$OUT/$mode.$threads"
             done
         done
     done
 done
-echo "| what | threads | A: median (least) of $RUNS, ns | B | B, VITALS_ZONE_SPANS=0 |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| what | threads | A: median (least) of $RUNS, ns | B | A, VITALS_ZONE_SPANS=0 | B, VITALS_ZONE_SPANS=0 |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for mode in trace run; do
     for threads in 1 2; do
         label="recording, VITALS_TRACE (zones only)"
         [ $mode = run ] && label="recording, vitals run"
         row="| $label | $threads"
-        for side in A B B0; do
+        for side in A B A0 B0; do
             row="$row | $(awk -v s=$side '$1 == s {print $2}' "$OUT/$mode.$threads" | stats)"
         done
         echo "$row |"

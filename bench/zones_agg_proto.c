@@ -10,7 +10,10 @@
  *   ./proto ./libproto.so VARIANT PAIRS THREADS    (prints ns of thread CPU time per pair)
  *
  * VARIANT: floor (two rdtsc, nothing else), agg (the aggregate), agg2 (the aggregate inside an
- * entry protocol like the agent's: recursion guard, in_hook flag, state and epoch checks). */
+ * entry protocol like the agent's: recursion guard, in_hook flag, state and epoch checks),
+ * aggb (the aggregate with the histogram counted BATCH durations at a time, as the agent does:
+ * the bucket's address depends on the clock just read), aggnh (the aggregate without the
+ * histogram). */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -27,6 +30,7 @@ typedef uint64_t (*begin_fn)(const struct loc *);
 typedef void (*end_fn)(uint64_t, int);
 
 #ifdef LIB
+#define BATCH 16
 #define SUB_BITS 5
 #define SUB (1u << SUB_BITS)
 #define BUCKETS ((64 - SUB_BITS + 1) * SUB)
@@ -44,6 +48,8 @@ struct site {
     int64_t dsum;
     double dsq;
     uint64_t first;
+    uint32_t batched;
+    uint64_t batch[BATCH];
     uint32_t hist[BUCKETS];
 };
 struct frame {
@@ -97,7 +103,8 @@ static inline __attribute__((always_inline)) uint64_t agg_begin_i(const struct l
     return t;
 }
 
-static inline __attribute__((always_inline)) void agg_end_i(uint64_t start, int failed)
+/* hist: 0 none, 1 each duration at once, 2 in batches */
+static inline __attribute__((always_inline)) void agg_end_i(uint64_t start, int failed, int hist)
 {
     if (guard || state != 1)
         return;
@@ -119,7 +126,16 @@ static inline __attribute__((always_inline)) void agg_end_i(uint64_t start, int 
     int64_t x = (int64_t)(d - s->ref);
     s->dsum += x;
     s->dsq += (double)x * (double)x;
-    s->hist[hidx(d)]++;
+    if (hist == 1)
+        s->hist[hidx(d)]++;
+    if (hist == 2) {
+        s->batch[s->batched] = d;
+        if (__builtin_expect(++s->batched == BATCH, 0)) {
+            for (unsigned i = 0; i < BATCH; i++)
+                s->hist[hidx(s->batch[i])]++;
+            s->batched = 0;
+        }
+    }
     if (__builtin_expect(t >= z->deadline, 0))
         publish(z, t);
 }
@@ -160,7 +176,7 @@ void agg2_end(uint64_t start, int failed)
         guard = 0;
         return;
     }
-    agg_end_i(start, failed);
+    agg_end_i(start, failed, 1);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     hk.in_hook = 0;
     guard = 0;
@@ -238,6 +254,22 @@ uint64_t agg_begin(const struct loc *loc)
 }
 void agg_end(uint64_t s, int f)
 {
-    agg_end_i(s, f);
+    agg_end_i(s, f, 1);
+}
+uint64_t aggb_begin(const struct loc *loc)
+{
+    return agg_begin_i(loc);
+}
+void aggb_end(uint64_t s, int f)
+{
+    agg_end_i(s, f, 2);
+}
+uint64_t aggnh_begin(const struct loc *loc)
+{
+    return agg_begin_i(loc);
+}
+void aggnh_end(uint64_t s, int f)
+{
+    agg_end_i(s, f, 0);
 }
 #endif

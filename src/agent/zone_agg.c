@@ -147,6 +147,7 @@ static inline uint8_t *put_raw_ptr(uint8_t *p, const void *ptr)
 
 static void publish_site(struct vt_thread *t, struct vt_zsite *s, uint64_t tsc, int final)
 {
+    vt__zagg_count(s);
     uint8_t *p = vt__row_reserve(t, 128, final);
     if (!p)
         return;

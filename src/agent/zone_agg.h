@@ -2,11 +2,12 @@
  *
  * A zone's begin pushes its call site on the thread's zone stack; its end pops it and adds the
  * duration to the site's aggregate for this thread: calls, errors, total, least and greatest,
- * shifted sums for the variance, and the log-linear histogram of util/loghist.h. Nothing else
- * is written per call, and the writer thread reads nothing of it: at most once a millisecond
- * of activity (VT_ZONE_PUBLISH_MS; more often in the first 64 ms), when the thread exits and at
- * the end of the trace, the thread's aggregates become ZONE_STATS and ZONE_HIST rows of its own
- * buffer and start again from zero. Allocations are counted to the zone on top of the stack as
+ * shifted sums for the variance, and the log-linear histogram of util/loghist.h (counted
+ * VT_ZONE_BATCH durations at a time, and before each publication). Nothing else is written per
+ * call, and the writer thread reads nothing of it: at most once a millisecond of activity
+ * (VT_ZONE_PUBLISH_MS; more often in the first 64 ms), when the thread exits and at the end of
+ * the trace, the thread's aggregates become ZONE_STATS and ZONE_HIST rows of its own buffer and
+ * start again from zero. Allocations are counted to the zone on top of the stack as
  * they are made.
  *
  * The first VT_ZONE_SPANS_DEFAULT calls of the process (VITALS_ZONE_SPANS) are written as
@@ -36,6 +37,12 @@
 /* Spans a thread takes from the process's budget at a time. */
 #define VT_ZONE_SPANS_CHUNK 1024
 
+/* Durations a site keeps before counting them in its histogram, all at once. The bucket's
+ * address depends on the duration, that is on the clock read just before: counting each at once
+ * took about 4 ns more per begin+end pair than storing it (docs/BENCHMARKS.md, "Zones: the
+ * histogram in batches"). */
+#define VT_ZONE_BATCH 16
+
 /* Bits of vt_zthread.slow: the reasons for a zone's begin or end to leave the fast path. */
 #define VT_ZSLOW_SPANS 0x1 /* the thread may still write spans */
 
@@ -48,6 +55,8 @@ struct vt_zsite {
     int64_t dsum;
     double dsq;
     uint64_t alloc_calls, alloc_bytes;
+    uint32_t batched; /* durations in batch not yet counted in hist */
+    uint64_t batch[VT_ZONE_BATCH];
     uint32_t hist[VT_LOGHIST_BUCKETS]; /* < 2^32: a publication at least every millisecond */
 };
 
@@ -105,6 +114,14 @@ vt__zagg_site(struct vt_zthread *z, const struct vt_source_location *loc)
     return vt__zagg_site_slow(z, loc);
 }
 
+/* Counts the durations s keeps in its histogram. */
+static inline __attribute__((always_inline)) void vt__zagg_count(struct vt_zsite *s)
+{
+    for (uint32_t i = 0; i < s->batched; i++)
+        s->hist[vt_loghist_index(s->batch[i])]++;
+    s->batched = 0;
+}
+
 /* Adds one call of s that started at start and lasted dur ticks. */
 static inline __attribute__((always_inline)) void vt__zagg_add(struct vt_zsite *s, uint64_t start,
                                                                uint64_t dur, int failed)
@@ -122,7 +139,9 @@ static inline __attribute__((always_inline)) void vt__zagg_add(struct vt_zsite *
     int64_t x = (int64_t)(dur - s->ref);
     s->dsum += x;
     s->dsq += (double)x * (double)x;
-    s->hist[vt_loghist_index(dur)]++;
+    s->batch[s->batched] = dur;
+    if (unlikely(++s->batched == VT_ZONE_BATCH))
+        vt__zagg_count(s);
 }
 
 /* An allocation of size bytes on the thread: counted to its innermost open zone. */

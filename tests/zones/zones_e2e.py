@@ -343,6 +343,30 @@ def case_zones_limits(ctx):
         ctx.check(wide["p99_ns"] > 1.5 * wide["p50_ns"] > 0, f"{label} wide: {wide}")
 
 
+def case_zones_batch(ctx):
+    """The durations a thread holds back before counting them in its histogram are all counted
+    (tests/programs/zones_batch.c): the percentiles that can only be long calls are, with
+    spans and without, under `vitals run` and VITALS_TRACE."""
+    for spans in ("0", "200000"):
+        for how in ("run", "trace"):
+            env = dict(ctx.env)
+            env["VITALS_ZONE_SPANS"] = spans
+            trace = ctx.work / f"batch-{how}-{spans}.vtr"
+            cmd = [ctx.programs / "zones_batch"]
+            if how == "run":
+                cmd = [ctx.vitals, "run", "-q", "-o", trace, "--"] + cmd
+            else:
+                env["VITALS_TRACE"] = str(trace)
+            r = ctx.run(cmd, env=env)
+            label = f"{how}, spans {spans}"
+            ctx.eq(f"{label}: output", r.stdout, b"zones_batch done\n")
+            z = by_name(ctx.report(trace)["zones"]["zones"], "ranks")
+            check_zone(ctx, z, 80, 0, None, None, f"{label} ranks")
+            # 2 ms, less the histogram's relative error (under 1/64)
+            for p in ("p90_ns", "p95_ns", "p99_ns", "p999_ns", "max_ns"):
+                ctx.check(z[p] >= 1.96e6, f"{label}: {p} {z[p]} ns < 2 ms")
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
