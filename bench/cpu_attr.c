@@ -56,11 +56,12 @@ __attribute__((noinline)) static void work(long n, int depth)
     sink = s;
 }
 
-enum { V_VITALS, V_NO_REGS, V_NO_CLOCKID, V_PERF, V_TID_ONLY, V_COUNTERS, N_VARIANTS };
+enum { V_VITALS, V_NO_REGS, V_NO_CLOCKID, V_PERF, V_TID_ONLY, V_COUNTERS, V_USER, N_VARIANTS };
 
-static const char *const names[N_VARIANTS] = {"vitals' sampler",    "- REGS/STACK_USER",
-                                              "- use_clockid",      "perf record -g's",
-                                              "no callchain (TID)", "vitals' + 2 counts"};
+static const char *const names[N_VARIANTS] = {
+    "vitals' sampler",          "- REGS/STACK_USER",  "- use_clockid",
+    "perf record -g's",         "no callchain (TID)", "vitals' + 2 counts",
+    "vitals' in user mode only"};
 
 struct variant {
     int fd[3], n_fd;
@@ -85,7 +86,7 @@ static int open_sampler(int v, int hz)
     a.config = PERF_COUNT_SW_TASK_CLOCK;
     a.sample_period = 1000000000ull / (uint64_t)hz;
     a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN;
-    if (v == V_VITALS || v == V_NO_CLOCKID || v == V_COUNTERS) {
+    if (v == V_VITALS || v == V_NO_CLOCKID || v == V_COUNTERS || v == V_USER) {
         a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
         a.sample_regs_user = 1ull << PERF_REG_X86_SP;
         a.sample_stack_user = 8;
@@ -94,7 +95,8 @@ static int open_sampler(int v, int hz)
         a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CALLCHAIN;
     if (v == V_TID_ONLY)
         a.sample_type = PERF_SAMPLE_TID;
-    a.exclude_kernel = v != V_PERF;
+    /* vitals keeps samples taken in the kernel, with their user stack only */
+    a.exclude_kernel = v == V_TID_ONLY || v == V_USER;
     a.exclude_hv = 1;
     a.exclude_callchain_kernel = v != V_PERF;
     if (v != V_NO_CLOCKID && v != V_PERF) {
@@ -208,12 +210,12 @@ int main(int argc, char **argv)
     qsort(base, (size_t)rounds, sizeof(double), cmp_double);
     printf("%d Hz, %d rounds, %d frames deep; a block without sampling: %.0f us (median)\n", hz,
            rounds, depth, base[rounds / 2]);
-    printf("%-20s %14s %18s %10s %12s\n", "event", "us per block", "(quartiles)", "samples",
+    printf("%-26s %14s %18s %10s %12s\n", "event", "us per block", "(quartiles)", "samples",
            "us a sample");
     for (int v = 0; v < N_VARIANTS; v++) {
         qsort(var[v].cost, (size_t)rounds, sizeof(double), cmp_double);
         double med = var[v].cost[rounds / 2], per = (double)var[v].samples / rounds;
-        printf("%-20s %+14.1f %8.1f .. %7.1f %10.1f %12.1f\n", names[v], med,
+        printf("%-26s %+14.1f %8.1f .. %7.1f %10.1f %12.1f\n", names[v], med,
                var[v].cost[rounds / 4], var[v].cost[3 * rounds / 4], per, med / per);
     }
     return 0;
