@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "unit-util.h"
 
@@ -159,16 +160,22 @@ static void test_threads_fds(void **state)
     say(&c, "threads 4\n");
     say(&c, "fds 10\n");
     assert_int_equal(vt_proc_collect(&p), 0);
+    assert_int_equal(vt_proc_prev(&p)->num_threads, 1);
     const vt_proc_sample *b = vt_proc_now(&p);
     assert_int_equal(b->num_threads, 5);
     assert_int_equal(b->n_threads, 5);
     assert_int_equal(b->fds - a.fds, 10);
-    /* The four new threads wait in pause(); the main one may still be on its way to read its
-     * next command. */
+    /* The four new threads go to wait in pause(), on a busy machine perhaps a while after the
+     * child answered: sampled again until they are there (2 s at most). The main one may
+     * still be on its way to read its next command. */
+    for (int i = 0; i < 200 && b->thread_states[VT_TS_SLEEPING] < 4; i++) {
+        usleep(10000);
+        assert_int_equal(vt_proc_collect(&p), 0);
+        b = vt_proc_now(&p);
+    }
     assert_true(b->thread_states[VT_TS_SLEEPING] >= 4);
     assert_int_equal(b->thread_states[VT_TS_SLEEPING] + b->thread_states[VT_TS_RUNNING], 5);
     assert_int_equal(b->threads[0].tid, c.pid);
-    assert_int_equal(vt_proc_prev(&p)->num_threads, 1);
     stop(&c);
     /* Reaped: gone. */
     assert_int_equal(vt_proc_collect(&p), VT_ENOENT);
