@@ -89,7 +89,7 @@ static int open_sampler(int v, int hz)
     if (v == V_VITALS || v == V_NO_CLOCKID || v == V_COUNTERS || v == V_USER) {
         a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
         a.sample_regs_user = 1ull << PERF_REG_X86_SP;
-        a.sample_stack_user = 8;
+        a.sample_stack_user = 64;
     }
     if (v == V_PERF) /* perf record -e task-clock -c N -g */
         a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CALLCHAIN;

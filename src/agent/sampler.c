@@ -48,6 +48,7 @@
 #define TIMER_DEPTH 64
 #define SLICE (16 * 1024) /* bytes of stack the timer handler copies */
 #define CPU_SIGNAL (SIGRTMAX - 3)
+#define STACK_WORDS 8 /* words of the user stack each perf sample copies */
 
 /* The timer handler's ring: written by the thread's handler only, read by the writer. */
 struct tsample {
@@ -269,9 +270,9 @@ static int open_sampler(int tid)
     a.sample_period = period_ns;
     a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD |
                     PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
-    /* The word at the stack pointer, for the leaf's caller (fix_leaf). */
+    /* The words at the stack pointer, for the leaf's caller (fix_leaf, find_caller). */
     a.sample_regs_user = 1ull << PERF_REG_X86_SP;
-    a.sample_stack_user = 8;
+    a.sample_stack_user = STACK_WORDS * 8;
     a.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
     /* A sample taken in a system call keeps the user stack that made it (the kernel's frames
      * are left out), so that time in the kernel is charged to its caller, as the timer
@@ -598,6 +599,9 @@ struct ret_slot {
     uint64_t v, is_ret;
 };
 static struct ret_slot ret_seen[RET_SLOTS];
+/* call_target's answers, kept as those (the GOT slot of a function bound lazily changes once,
+ * from its PLT entry to the function). */
+static struct ret_slot target_seen[RET_SLOTS];
 static uint32_t ret_gen;
 static uint64_t ret_since_ns;
 static pid_t self_pid; /* the writer's process (a handler reads getpid(): it may run in a child) */
@@ -609,6 +613,7 @@ static int writer_looks_like_return(uint64_t v)
     uint32_t gen = vt__code_gen();
     if (gen != ret_gen || ref_ns - ret_since_ns > 1000000000u) {
         memset(ret_seen, 0, sizeof(ret_seen));
+        memset(target_seen, 0, sizeof(target_seen));
         ret_gen = gen;
         ret_since_ns = ref_ns;
     }
@@ -636,8 +641,89 @@ static uint32_t fix_leaf(uint64_t *frames, uint32_t n, uint32_t max, uint64_t to
     return n + 1;
 }
 
-/* The user part of a kernel callchain: the context markers left out. */
-static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *top)
+/* Where the call that returns to ret went: its target, through a PLT entry or a GOT slot to
+ * the function itself; 0 when it is not a direct call or one through the GOT, or the code
+ * cannot be read. */
+static uint64_t call_target(uint64_t ret)
+{
+    uint8_t b[8], t[16];
+    struct iovec local = {b, 8}, remote = {(void *)(ret - 8), 8};
+    if (ret < 4096 + 8 || ret >> 47 ||
+        syscall(SYS_process_vm_readv, self_pid, &local, 1, &remote, 1, 0) != 8)
+        return 0;
+    int32_t rel;
+    memcpy(&rel, b + 4, 4);
+    uint64_t target = 0, got = 0;
+    if (b[3] == 0xe8) /* call rel32 */
+        target = ret + (uint64_t)(int64_t)rel;
+    else if (b[2] == 0xff && b[3] == 0x15) /* call *disp32(%rip): -fno-plt */
+        got = ret + (uint64_t)(int64_t)rel;
+    else
+        return 0;
+    if (target) {
+        /* A PLT entry: [endbr64] [bnd] jmp *disp32(%rip) */
+        local = (struct iovec){t, sizeof(t)};
+        remote = (struct iovec){(void *)target, sizeof(t)};
+        if (syscall(SYS_process_vm_readv, self_pid, &local, 1, &remote, 1, 0) != sizeof(t))
+            return target;
+        size_t i = 0;
+        if (t[0] == 0xf3 && t[1] == 0x0f && t[2] == 0x1e && t[3] == 0xfa)
+            i = 4;
+        if (t[i] == 0xf2)
+            i++;
+        if (t[i] != 0xff || t[i + 1] != 0x25)
+            return target;
+        memcpy(&rel, t + i + 2, 4);
+        got = target + i + 6 + (uint64_t)(int64_t)rel;
+    }
+    local = (struct iovec){&target, 8};
+    remote = (struct iovec){(void *)got, 8};
+    if (syscall(SYS_process_vm_readv, self_pid, &local, 1, &remote, 1, 0) != 8)
+        return 0;
+    return target;
+}
+
+
+static int calls_into(uint64_t ret, uint64_t ip)
+{
+    if (!writer_looks_like_return(ret)) /* renews the tables when their time is up */
+        return 0;
+    struct ret_slot *slot = &target_seen[vt_hash64(ret) & (RET_SLOTS - 1)];
+    if (slot->v != ret) {
+        slot->v = ret;
+        slot->is_ret = call_target(ret);
+    }
+    /* The leaf is the function the call went to: it starts there and is not large (C
+     * library wrappers are a few dozen bytes). */
+    return slot->is_ret && slot->is_ret <= ip && ip - slot->is_ret < 8192;
+}
+
+/* The caller a frame-pointer walk misses when the leaf keeps no frame pointer (w: the nw
+ * words at the stack pointer). When the walk's next frame is a call into the leaf, nothing is
+ * missing. Otherwise the first word that is such a call is inserted: the caller's return
+ * address is at the stack pointer in a leaf that uses no stack, a few words above it in one
+ * that does (a system-call wrapper of the C library). Failing that (the leaf was called
+ * through a pointer), the word at the stack pointer if it follows some call (fix_leaf). */
+static uint32_t find_caller(uint64_t *frames, uint32_t n, uint32_t max, const uint64_t *w,
+                            size_t nw)
+{
+    if (n == 0 || n >= max || (n > 1 && calls_into(frames[1], frames[0])))
+        return n;
+    for (size_t i = 0; i < nw; i++) {
+        if (n > 1 && w[i] == frames[1])
+            break; /* the walk's own frame: nothing was missed below it */
+        if (calls_into(w[i], frames[0])) {
+            memmove(frames + 2, frames + 1, (n - 1) * sizeof(uint64_t));
+            frames[1] = w[i];
+            return n + 1;
+        }
+    }
+    return fix_leaf(frames, n, max, w[0], 1);
+}
+
+/* The user part of a kernel callchain (the context markers left out), with the leaf's caller
+ * that the walk missed, from the nw words at the stack pointer (w, or NULL). */
+static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *w, size_t nw)
 {
     uint64_t frames[VT_MAX_DEPTH];
     uint32_t n = 0, max = (uint32_t)vt__config.depth;
@@ -646,15 +732,17 @@ static uint32_t chain_stack(const uint64_t *ips, uint64_t nr, const uint64_t *to
             continue;
         frames[n++] = ips[i];
     }
-    if (top)
-        n = fix_leaf(frames, n, max, *top, 1);
+    if (w && nw)
+        n = find_caller(frames, n, max, w, nw);
     return vt__stack_intern(frames, n);
 }
 
-/* The word at the stack pointer from a sample's REGS_USER (SP only) and STACK_USER (8 bytes)
- * parts, which follow its callchain at p; NULL when the kernel could not copy it. */
-static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end)
+/* The words at the stack pointer from a sample's REGS_USER (SP only) and STACK_USER parts,
+ * which follow its callchain at p: sets *nw to how many the kernel could copy (0: none, and
+ * NULL is returned). */
+static const uint64_t *stack_words(const uint64_t *p, const uint8_t *end, size_t *nw)
 {
+    *nw = 0;
     if ((const uint8_t *)(p + 1) > end)
         return NULL;
     if (p[0] != PERF_SAMPLE_REGS_ABI_NONE)
@@ -667,6 +755,7 @@ static const uint64_t *stack_top(const uint64_t *p, const uint8_t *end)
     const uint64_t *data = p + 1;
     if ((const uint8_t *)(data + size / 8 + 1) > end || data[size / 8] < 8)
         return NULL; /* dyn_size: how much of the copy is real */
+    *nw = (size_t)(data[size / 8] < size ? data[size / 8] : size) / 8;
     return data;
 }
 
@@ -691,7 +780,9 @@ static void on_record(const struct perf_event_header *h, void *argp)
     uint64_t ns = p[1], period = p[2], nr = p[3];
     if ((const uint8_t *)(p + 4 + nr) > end)
         return;
-    uint32_t stack = chain_stack(p + 4, nr, stack_top(p + 4 + nr, end));
+    size_t nw;
+    const uint64_t *w = stack_words(p + 4 + nr, end, &nw);
+    uint32_t stack = chain_stack(p + 4, nr, w, nw);
     if (add_pend(ns_to_tsc(ns), stack, (uint32_t)c->tid, VT_CPU_ON, period) == 0)
         c->samples++;
     else
@@ -715,7 +806,7 @@ static void on_switch(const struct perf_event_header *h, void *argp)
         uint64_t nr = p[2];
         if ((const uint8_t *)(p + 3 + nr) > end)
             return;
-        c->off_stack = chain_stack(p + 3, nr, NULL);
+        c->off_stack = chain_stack(p + 3, nr, NULL, 0);
         c->off_ns = p[1];
         c->off_pending = 1;
         return;
