@@ -683,7 +683,6 @@ static uint64_t call_target(uint64_t ret)
     return target;
 }
 
-
 static int calls_into(uint64_t ret, uint64_t ip)
 {
     if (!writer_looks_like_return(ret)) /* renews the tables when their time is up */
