@@ -49,7 +49,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
  * in time order. */
 struct mem_sample {
     uint64_t tsc;
-    uint64_t ticks; /* how long mallinfo2() took */
+    uint64_t cpu_ns; /* the writer's CPU time mallinfo2() took */
     uint64_t v[6];  /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
 };
 static struct mem_sample pending_sample;
@@ -60,8 +60,10 @@ static int sample_pending;
 static struct timespec last_sample_time;
 /* Samples are VT_SAMPLE_MS apart, or further when taking one is slow: mallinfo2() walks every
  * free list with the arena locked, and the program's threads wait meanwhile. The interval is
- * kept at least 100 times what the last sample took, so that sampling holds the allocator's
- * locks less than 1% of the time. */
+ * kept at least 100 times the CPU time the last sample took, so that sampling holds the
+ * allocator's locks less than 1% of the time. CPU time, not elapsed time: on a busy machine the
+ * writer may be preempted inside mallinfo2(), and a long interval would then miss the moment
+ * after the heap peak that the report shows the allocator at. */
 #define VT_SAMPLE_MS 100
 static int64_t sample_interval_ms = VT_SAMPLE_MS;
 
@@ -241,16 +243,18 @@ static uint64_t read_rss(void)
 /* Takes a sample now. mallinfo2() takes every arena's lock: never from a signal handler. */
 static void take_sample(struct mem_sample *s)
 {
-    uint64_t t0 = vt__now();
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     struct mallinfo2 mi = mallinfo2();
     s->tsc = vt__now();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     s->v[0] = read_rss();
     s->v[1] = mi.arena;
     s->v[2] = mi.hblkhd;
     s->v[3] = mi.uordblks;
     s->v[4] = mi.fordblks;
     s->v[5] = mi.keepcost;
-    s->ticks = s->tsc - t0;
+    s->cpu_ns = (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000LL + (c1.tv_nsec - c0.tv_nsec));
 }
 
 static void put_sample(const struct mem_sample *s)
@@ -861,8 +865,7 @@ long vt__merge_round(int final, int compress)
             collect_lib_stats();
             sample_pending = 1;
             last_sample_time = ts;
-            uint64_t hz = vt__tsc_hz();
-            int64_t took_ms = hz ? (int64_t)(pending_sample.ticks * 1000 / hz) : 0;
+            int64_t took_ms = (int64_t)(pending_sample.cpu_ns / 1000000);
             sample_interval_ms = took_ms * 100 > VT_SAMPLE_MS ? took_ms * 100 : VT_SAMPLE_MS;
         }
     }
