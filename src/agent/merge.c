@@ -50,7 +50,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg);
 struct mem_sample {
     uint64_t tsc;
     uint64_t cpu_ns; /* the writer's CPU time mallinfo2() took */
-    uint64_t v[6];  /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
+    uint64_t v[6];   /* rss, arena, hblkhd, uordblks, fordblks, keepcost */
 };
 static struct mem_sample pending_sample;
 static void collect_lib_stats(void);
