@@ -315,33 +315,12 @@ static void report_phase(struct monitor *M)
                 (double)p->from_ns / 1e9, p->b.reason);
 }
 
-static int tick(struct monitor *M, int *gone)
+/* Adds one snapshot of raw values v (present: which were measured) to the series, the trace
+ * and the JSON lines, and steps the alerts and the phases. */
+static int record(struct monitor *M, uint64_t ns, const uint64_t *v, const uint8_t *present)
 {
-    int err = vt_proc_collect(&M->proc);
-    if (err == VT_ENOENT || err == VT_EIO) {
-        *gone = 1;
-        return 0;
-    }
+    int err = vt_series_add(&M->series, ns, v, present, VT_M_COUNT);
     if (err)
-        return err;
-    const vt_proc_sample *p = vt_proc_now(&M->proc);
-    if (p->state == 'Z' || p->state == 'X') {
-        /* Ended, not yet reaped: its figures are those of a process being torn down. */
-        *gone = 1;
-        return 0;
-    }
-    if (vt_system_collect(&M->sys) == VT_ENOMEM)
-        return VT_ENOMEM;
-    uint64_t v[VT_M_COUNT];
-    uint8_t present[VT_M_COUNT];
-    if (M->gpu.n_gpus)
-        vt_gpu_collect(&M->gpu, M->pid);
-    vt_metrics_fill(p, vt_system_now(&M->sys), &M->gpu, v, present);
-    /* Under vitals run, the agent's heap figures. */
-    if (p->has_status && vt_live_read(p->pid, p->uid, p->start_ticks, &M->live) == 0)
-        vt_metrics_fill_live(&M->live, v, present);
-    uint64_t ns = p->ns;
-    if ((err = vt_series_add(&M->series, ns, v, present, VT_M_COUNT)))
         return err;
     if (M->have_trace) {
         int e = vt_monitor_writer_metrics(&M->mw, ns, v, present, VT_M_COUNT);
@@ -357,7 +336,7 @@ static int tick(struct monitor *M, int *gone)
             /* A reader that went away (| head): JSON lines stop, the trace goes on. */
             M->json = 0;
             if (!M->have_trace)
-                *gone = 2;
+                return 1;
         }
     }
     vt_alerts_step(&M->alerts, &M->series, on_alert, M);
@@ -366,9 +345,60 @@ static int tick(struct monitor *M, int *gone)
         return r;
     if (r)
         report_phase(M);
+    return 0;
+}
+
+/* One snapshot; *gone: 1 when the process has ended, 2 when stdout was closed. */
+static int tick(struct monitor *M, int *gone)
+{
+    int err = vt_proc_collect(&M->proc);
+    if (err == VT_ENOENT || err == VT_EIO) {
+        *gone = 1;
+        return 0;
+    }
+    if (err)
+        return err;
+    const vt_proc_sample *p = vt_proc_now(&M->proc);
+    uint64_t v[VT_M_COUNT];
+    uint8_t present[VT_M_COUNT];
+    if (p->state == 'Z' || p->state == 'X') {
+        /* Ended, not yet reaped: its counters are final (the CPU time of its last moments is
+         * in no earlier snapshot), its other figures those of a process being torn down. A
+         * last snapshot holds the counters alone. */
+        *gone = 1;
+        vt_metrics_fill(p, NULL, NULL, v, present);
+        for (int i = 0; i < VT_M_COUNT; i++)
+            present[i] = present[i] && vt_metric_defs[i].kind == VT_METRIC_COUNTER;
+        err = record(M, p->ns, v, present);
+        return err > 0 ? 0 : err;
+    }
+    if (vt_system_collect(&M->sys) == VT_ENOMEM)
+        return VT_ENOMEM;
+    if (M->gpu.n_gpus)
+        vt_gpu_collect(&M->gpu, M->pid);
+    vt_metrics_fill(p, vt_system_now(&M->sys), &M->gpu, v, present);
+    /* Under vitals run, the agent's heap figures. */
+    if (p->has_status && vt_live_read(p->pid, p->uid, p->start_ticks, &M->live) == 0)
+        vt_metrics_fill_live(&M->live, v, present);
+    err = record(M, p->ns, v, present);
+    if (err > 0) {
+        *gone = 2;
+        return 0;
+    }
+    if (err)
+        return err;
     if (M->numa.n_nodes > 1 && M->series.snapshots % 10 == 1)
         numa_check(M, p);
     return 0;
+}
+
+/* Whether the program we started has ended, without reaping it: a zombie's counters can
+ * still be read. */
+static int exited(pid_t pid)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
 }
 
 /* Starts the program; returns its pid, or -1 having said why (*status: 127 not found, 126
@@ -693,7 +723,15 @@ int cmd_monitor(int argc, char **argv)
             break;
         }
         reap_exec_children(&M, 0);
-        if (M.spawned && !reaped && waitpid(M.pid, &wstatus, WNOHANG) == M.pid) {
+        if (M.spawned && gone != 2 && exited(M.pid)) {
+            /* Ended since that snapshot: one more, of its final counters, then reap it. */
+            if (!gone && tick(&M, &gone)) {
+                vt_cli_error("out of memory");
+                how = "out of memory";
+                break;
+            }
+            while (waitpid(M.pid, &wstatus, 0) < 0 && errno == EINTR)
+                ;
             reaped = 1;
             gone = 1;
         }
@@ -726,14 +764,10 @@ int cmd_monitor(int argc, char **argv)
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
             if (got_signal)
                 break;
-            if (got_child && M.spawned && waitpid(M.pid, &wstatus, WNOHANG) == M.pid) {
-                reaped = 1;
-                break;
-            }
+            if (got_child && M.spawned && exited(M.pid))
+                break; /* the next round reads its final counters and reaps it */
             got_child = 0;
         }
-        if (reaped)
-            break;
     }
     /* The end record: the program's exit when we saw it. A program still running (Ctrl-C,
      * --duration) is waited for only after the trace is finished. */
