@@ -15,13 +15,15 @@
  * The writer finds threads as they start and end by reading /proc/self/task each round, so
  * threads made by any means are followed, and a forked child samples its own threads. A thread
  * made with pthread_create does not wait for that: before the program's code runs in it, it
- * opens its own events (vt__sampler_thread_start, from hooks.c) and leaves them for the writer
- * to take over at its next round, so that a thread shorter than a round is profiled whole. */
+ * opens its own events or starts its own timer (vt__sampler_thread_start, from hooks.c) and
+ * leaves them for the writer to take over at its next round, so that a thread shorter than a
+ * round is profiled whole. */
 #include "agent/sampler.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -50,7 +52,9 @@
 #define CPU_SIGNAL (SIGRTMAX - 3)
 #define STACK_WORDS 8 /* words of the user stack each perf sample copies */
 
-/* The timer handler's ring: written by the thread's handler only, read by the writer. */
+/* The timer handler's ring: written by the thread's handler only, read by the writer. A
+ * ring is never unmapped (a signal queued before its timer was deleted still points at it):
+ * a slot that lets it go puts it on a free list for the next thread. */
 struct tsample {
     uint64_t tsc;
     uint32_t n, overrun;
@@ -59,10 +63,19 @@ struct tsample {
 struct tring {
     _Atomic uint32_t head, tail;
     _Atomic uint32_t lost;
-    _Atomic int tid; /* the thread whose handler may write here */
+    _Atomic int tid;             /* the thread whose handler may write here */
+    _Atomic uint64_t end_cpu_ns; /* its CPU time as it ended (a thread made by pthread_create) */
+    struct tring *next_free;
     struct tsample s[TIMER_SLOTS];
     uint8_t slice[SLICE];
 };
+static struct tring *tr_free;
+static atomic_flag tr_lock = ATOMIC_FLAG_INIT;
+/* A thread that started its own timer leaves its CPU time in its ring as it ends (the key's
+ * destructor): the writer, which reads the CPU clocks of live threads only, would otherwise
+ * not know that of a thread shorter than a round. */
+static pthread_key_t end_key;
+static int has_end_key;
 
 struct cthread {
     int used, seen, tid;
@@ -317,16 +330,47 @@ static int open_switches(int tid)
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv);
 
+/* A timer ring from the free list, or a new one; NULL when out of memory. */
+static struct tring *tr_get(void)
+{
+    while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
+        sched_yield();
+    struct tring *r = tr_free;
+    if (r)
+        tr_free = r->next_free;
+    atomic_flag_clear_explicit(&tr_lock, memory_order_release);
+    return r ? r : vt__map(sizeof(struct tring), 0);
+}
+
+/* Puts c's timer ring, if any, on the free list; in a signal handler, if the list is busy
+ * then, the ring is left unused instead of waiting. */
+static void tr_put(struct cthread *c, int in_signal)
+{
+    struct tring *r = c->tr;
+    c->tr = NULL;
+    if (!r)
+        return;
+    atomic_store(&r->tid, 0);
+    if (in_signal) {
+        if (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
+            return;
+    } else {
+        while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
+            sched_yield();
+    }
+    r->next_free = tr_free;
+    tr_free = r;
+    atomic_flag_clear_explicit(&tr_lock, memory_order_release);
+}
+
 static int start_timer(struct cthread *c)
 {
-    if (!c->tr) {
-        c->tr = vt__map(sizeof(struct tring), 0);
-        if (!c->tr)
-            return -ENOMEM;
-    }
+    if (!c->tr && !(c->tr = tr_get()))
+        return -ENOMEM;
     atomic_store(&c->tr->head, 0);
     atomic_store(&c->tr->tail, 0);
     atomic_store(&c->tr->lost, 0);
+    atomic_store(&c->tr->end_cpu_ns, 0);
     atomic_store(&c->tr->tid, c->tid);
     struct sigevent sev;
     memset(&sev, 0, sizeof(sev));
@@ -354,9 +398,7 @@ static int start_timer(struct cthread *c)
 /* A slot for thread tid, nothing open yet. */
 static void init_slot(struct cthread *c, int tid)
 {
-    struct tring *keep = c->tr;
     memset(c, 0, sizeof(*c));
-    c->tr = keep;
     c->used = 1;
     c->seen = 1;
     c->tid = tid;
@@ -410,14 +452,13 @@ static void open_counts(struct cthread *c, int tid)
     }
 }
 
-/* Closes what c holds and frees its slot. */
-static void close_slot(struct cthread *c)
+/* Closes what c holds and frees its slot (in_signal: from a signal handler). */
+static void close_slot(struct cthread *c, int in_signal)
 {
     if (c->has_timer)
         syscall(SYS_timer_delete, c->timer);
     c->has_timer = 0;
-    if (c->tr)
-        atomic_store(&c->tr->tid, 0);
+    tr_put(c, in_signal);
     vt_perf_ring_unmap(&c->ring);
     vt_perf_ring_unmap(&c->sring);
     int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
@@ -466,16 +507,28 @@ int vt__sampler_thread_wanted(void)
     return atomic_load_explicit(&early_on, memory_order_acquire);
 }
 
+static void timer_thread_end(void *arg)
+{
+    struct tring *r = arg;
+    struct timespec ts;
+    if (atomic_load(&r->tid) == (int)syscall(SYS_gettid) &&
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+        atomic_store(&r->end_cpu_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
 void vt__sampler_thread_start(void)
 {
     if (!atomic_load_explicit(&early_on, memory_order_acquire))
         return;
     struct cthread c;
-    c.tr = NULL;
     int tid = (int)syscall(SYS_gettid);
     init_slot(&c, tid);
     prctl(PR_GET_NAME, c.comm); /* the creator's name until the writer reads the thread's own */
-    open_samplers(&c, tid, 1);  /* the counts wait for the writer: a system call costs here */
+    /* The counts wait for the writer: a system call costs here. */
+    if (sampler == VT_SAMPLER_PERF)
+        open_samplers(&c, tid, 1);
+    else if (start_timer(&c) == 0 && has_end_key)
+        pthread_setspecific(end_key, c.tr);
     int kept = 0, wake = 0;
     while (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
         sched_yield();
@@ -488,7 +541,7 @@ void vt__sampler_thread_start(void)
     if (wake)
         vt__writer_wake();
     if (!kept)
-        close_slot(&c);
+        close_slot(&c, 0);
 }
 
 /* The writer takes over the threads that opened their own events. One that /proc/self/task
@@ -513,14 +566,12 @@ static void adopt_early(int in_signal)
     for (int i = 0; i < n; i++) {
         struct cthread *c = find(got[i].tid);
         if (c)
-            close_slot(c);
+            close_slot(c, in_signal);
         else if (!(c = new_slot())) {
-            close_slot(&got[i]);
+            close_slot(&got[i], in_signal);
             continue;
         }
-        struct tring *keep = c->tr;
         *c = got[i];
-        c->tr = keep;
         if (in_signal)
             continue;
         /* The name it has now, and its counts from now on, if it is still running (a thread
@@ -889,6 +940,9 @@ static void finish(struct cthread *c, int ended, int done)
     if (c->fd >= 0 && vt_perf_read(c->fd, &tc) == 0) {
         cpu_ns = tc.value;
         flags |= VT_CPU_T_CPU_EXACT;
+    } else if (c->tr && atomic_load(&c->tr->end_cpu_ns)) {
+        cpu_ns = atomic_load(&c->tr->end_cpu_ns);
+        flags |= VT_CPU_T_CPU_EXACT;
     } else if (!ended && c->has_timer) {
         uint64_t ns = thread_clock_ns(c->tid);
         cpu_ns = ns ? ns : cpu_ns;
@@ -902,7 +956,7 @@ static void finish(struct cthread *c, int ended, int done)
     vt__merge_put_cpu(&(struct vt_cpu_rec){
         .tag = VT_TAG_CPU_THREAD, .n = 9, .v = t, .str = c->comm, .str_len = strlen(c->comm)});
     if (done)
-        close_slot(c);
+        close_slot(c, 0);
 }
 
 /* /proc/self/task, kept open from round to round: opening it (a path walk) cost the writer
@@ -1192,6 +1246,7 @@ void vt__sampler_init(void)
             sigemptyset(&sa.sa_mask);
             if (sigaction(CPU_SIGNAL, &sa, NULL) == 0) {
                 sampler = VT_SAMPLER_TIMER;
+                has_end_key = pthread_key_create(&end_key, timer_thread_end) == 0;
                 /* CPU-time timers are checked at the kernel's tick (docs/BENCHMARKS.md). */
                 set_note(note, "; CPU-time timers fire at the kernel's tick whatever the "
                                "rate: shares need a longer run than with perf");
@@ -1201,7 +1256,7 @@ void vt__sampler_init(void)
         }
     }
     attach((int)syscall(SYS_gettid));
-    if (sampler == VT_SAMPLER_PERF)
+    if (sampler != VT_SAMPLER_NONE)
         atomic_store_explicit(&early_on, 1, memory_order_release);
 }
 
@@ -1209,18 +1264,20 @@ void vt__sampler_after_fork(void)
 {
     if (!threads)
         return;
-    /* Timers are not inherited; the events watch the parent's threads. */
+    /* Timers are not inherited; the events watch the parent's threads. A thread of the
+     * parent may have held the free rings' lock as the process forked: this one alone runs. */
+    atomic_flag_clear(&tr_lock);
     for (int i = 0; i < n_slots; i++) {
         if (threads[i].used) {
             threads[i].has_timer = 0;
-            close_slot(&threads[i]);
+            close_slot(&threads[i], 0);
         }
     }
     /* Threads of the parent left their events here; if one was copying its slot in as the
      * process forked, the list may be torn: then its descriptors are left open, not guessed. */
     if (!atomic_flag_test_and_set(&early_lock))
         for (int i = 0; i < n_early; i++)
-            close_slot(&early[i]);
+            close_slot(&early[i], 0);
     n_early = 0;
     atomic_flag_clear(&early_lock);
     n_pend = 0;

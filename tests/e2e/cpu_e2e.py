@@ -7,6 +7,7 @@ a machine without a PMU, and off-CPU time. Same usage and conventions as e2e.py:
 """
 
 import json
+import math
 import os
 import re
 import shutil
@@ -126,32 +127,56 @@ def case_cpu_split_threads(ctx):
                   f"{fn} total {tot.get(fn, {}).get('total_pct')}, expected about 50")
 
 
-def case_cpu_short_threads(ctx):
-    # 150 threads, one after another, each running the split for about 8 ms: shorter than the
-    # writer's round (40 ms), so they are sampled only if they open their events as they start.
-    r, trace = run_cpu(ctx, "cpu_split", ["short"], ["--cpu=4000", "--no-alloc"], "short.vtr")
+def short_threads(ctx, sampler, min_sampled, tolerance):
+    """cpu_split short under the given sampler: 150 threads, one after another, each running
+    the split for about 8 ms, shorter than the writer's round (40 ms), so they are sampled
+    only if they start sampling themselves as they start. Every one is listed with its exact
+    CPU time; samples cover at least min_sampled of it; hot70 has 70% of the split, within
+    tolerance points (None: four standard deviations of the share's sampling error, for the
+    samples the split got)."""
+    env = dict(ctx.env, VITALS_CPU_SAMPLER=sampler)
+    r, trace = run_cpu(ctx, "cpu_split", ["short"], ["--cpu=4000", "--no-alloc"],
+                       f"short-{sampler}.vtr", env=env)
     ctx.eq("cpu_split short output", r.stdout, b"split done\n")
     cpu = cpu_report(ctx, trace)["cpu"]
+    ctx.eq("sampler", cpu["sampler"], sampler)
     ctx.eq("lost samples", cpu["lost"], 0)
     ctx.eq("threads listed", len(cpu["threads"]), 151)
     workers = [t for t in cpu["threads"] if t["ended"]]
     ctx.eq("threads that ended", len(workers), 150)
     ctx.check(all(t["cpu_ns_exact"] for t in workers),
               "a short thread's CPU time was not counted")
-    # Every period of a thread's CPU time gives a sample (4000 Hz: more samples, so that the
-    # split below is well within its tolerance); what is left of a period when the thread ends
-    # gives none (half a period a thread on average: about 2% here).
     cpu_ns = sum(t["cpu_ns"] for t in workers)
     sampled = sum(t["sampled_ns"] for t in workers)
-    ctx.check(sampled >= 0.9 * cpu_ns,
+    ctx.check(sampled >= min_sampled * cpu_ns,
               f"the short threads ran {cpu_ns / 1e6:.1f} ms of CPU, samples cover only "
               f"{sampled / 1e6:.1f} ms")
     # The split is of hot70 and cold30 only: the threads ran skew() too.
     by = shares(cpu["functions"])
     hot, cold = (by.get(f, {}).get("self_ns", 0) for f in ("hot70", "cold30"))
     got = 100.0 * hot / (hot + cold) if hot + cold else None
-    ctx.check(got is not None and abs(got - 70.0) <= TOLERANCE,
-              f"short threads: hot70 has {got}% of hot70 and cold30, expected 70 +- {TOLERANCE}")
+    if tolerance is None:
+        n = cpu["samples"] * (hot + cold) / max(sampled, 1)
+        tolerance = 4 * 100.0 * math.sqrt(0.7 * 0.3 / max(n, 1))
+    ctx.check(got is not None and abs(got - 70.0) <= tolerance,
+              f"short threads: hot70 has {got}% of hot70 and cold30, expected 70 +- "
+              f"{tolerance:.1f}")
+
+
+def case_cpu_short_threads(ctx):
+    # Every period of a thread's CPU time gives a sample (4000 Hz: more samples, so that the
+    # split is well within its tolerance); what is left of a period when the thread ends gives
+    # none (half a period a thread on average: about 2% here).
+    short_threads(ctx, "perf", 0.9, TOLERANCE)
+
+
+def case_cpu_short_threads_timer(ctx):
+    # CPU-time timers fire at the kernel's tick whatever the rate (4 ms at 250 Hz): a thread's
+    # samples stand for its CPU time up to its last tick, half a tick short on average, about
+    # 25% of 8 ms (66 to 76% covered in 21 runs here). The split rests on the 250 or so samples
+    # of hot70 and cold30 (one a tick), whose share has a standard deviation of 2.9 points by
+    # sampling alone: 18 runs gave 64.4 to 74.3%. It is held to four standard deviations.
+    short_threads(ctx, "timer", 0.55, None)
 
 
 def kernel_run(ctx, trace, prefix=()):
