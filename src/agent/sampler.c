@@ -493,10 +493,12 @@ static void attach(int tid)
 }
 
 /* Threads that opened their own sampling events as they started, waiting for the writer. The
- * lock is held only to copy a slot in or out. The writer is woken when a quarter of the list is
- * used (a program starting threads by the thousand a second); a thread that finds the list full
- * leaves itself to the writer's next look at /proc/self/task. */
-#define EARLY_SLOTS 256
+ * lock is held only to copy a slot in or out. The writer is woken each time 64 more wait (a
+ * program starting threads by the thousand a second); the list holds 1024, for bursts while the
+ * writer waits for a CPU on a busy machine (a slot is about 300 bytes, touched only when used).
+ * A thread that finds it full leaves itself to the writer's next look at /proc/self/task. */
+#define EARLY_SLOTS 1024
+#define EARLY_WAKE 64
 static struct cthread early[EARLY_SLOTS];
 static int n_early;
 static atomic_flag early_lock = ATOMIC_FLAG_INIT;
@@ -535,7 +537,7 @@ void vt__sampler_thread_start(void)
     if (n_early < EARLY_SLOTS) {
         early[n_early++] = c;
         kept = 1;
-        wake = n_early == EARLY_SLOTS / 4;
+        wake = n_early % EARLY_WAKE == 0;
     }
     atomic_flag_clear_explicit(&early_lock, memory_order_release);
     if (wake)
