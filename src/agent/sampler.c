@@ -45,8 +45,9 @@
 
 #define MAX_THREADS 8192
 #define MAX_EVENTS 32
-#define RING_PAGES 8   /* 32 KiB of records per thread: a round holds about 10 samples */
-#define TIMER_SLOTS 32 /* samples a thread's timer ring holds between two rounds */
+#define RING_PAGES 8    /* 32 KiB of records per thread: a round holds about 10 samples */
+#define ARENA_SLOTS 512 /* rings side by side (18 MiB of address space, no memory until used) */
+#define TIMER_SLOTS 32  /* samples a thread's timer ring holds between two rounds */
 #define TIMER_DEPTH 64
 #define SLICE (16 * 1024) /* bytes of stack the timer handler copies */
 #define CPU_SIGNAL (SIGRTMAX - 3)
@@ -71,6 +72,9 @@ struct tring {
 };
 static struct tring *tr_free;
 static atomic_flag tr_lock = ATOMIC_FLAG_INIT;
+/* The perf rings, unmapped many at a time by the writer after each round (collect/perf.h). */
+static vt_perf_arena arena;
+static _Atomic uint8_t arena_state[ARENA_SLOTS];
 /* A thread that started its own timer leaves its CPU time in its ring as it ends (the key's
  * destructor): the writer, which reads the CPU clocks of live threads only, would otherwise
  * not know that of a thread shorter than a round. */
@@ -414,7 +418,7 @@ static void init_slot(struct cthread *c, int tid)
 static void open_samplers(struct cthread *c, int tid, int early)
 {
     c->fd = open_sampler(tid);
-    if (c->fd >= 0 && vt_perf_ring_map(c->fd, RING_PAGES, &c->ring) != 0)
+    if (c->fd >= 0 && vt_perf_ring_map_in(&arena, c->fd, RING_PAGES, &c->ring) != 0)
         ev_close(&c->fd);
     if (c->fd < 0 && c->fd != -ESRCH)
         c->lost++; /* not sampled: counted once, said in the thread's record */
@@ -426,7 +430,8 @@ static void open_samplers(struct cthread *c, int tid, int early)
                                      "(perf_event_paranoid): off-CPU time not recorded"
                                    : "--wall: context-switch events refused "
                                      "(perf_event_paranoid): off-CPU time not recorded");
-        if (c->fd_switch >= 0 && vt_perf_ring_map(c->fd_switch, RING_PAGES, &c->sring) != 0)
+        if (c->fd_switch >= 0 &&
+            vt_perf_ring_map_in(&arena, c->fd_switch, RING_PAGES, &c->sring) != 0)
             ev_close(&c->fd_switch);
     }
 }
@@ -459,8 +464,8 @@ static void close_slot(struct cthread *c, int in_signal)
         syscall(SYS_timer_delete, c->timer);
     c->has_timer = 0;
     tr_put(c, in_signal);
-    vt_perf_ring_unmap(&c->ring);
-    vt_perf_ring_unmap(&c->sring);
+    vt_perf_ring_release(&arena, &c->ring);
+    vt_perf_ring_release(&arena, &c->sring);
     int *fds[] = {&c->fd, &c->fd_switch, &c->fd_mig, &c->fd_cs, &c->fd_clock};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         ev_close(fds[i]);
@@ -1128,6 +1133,9 @@ long vt__sampler_round(uint64_t watermark, int final, int in_signal)
         if (final || !c->seen)
             finish(c, !c->seen, !final || !in_signal);
     }
+    /* The rings of the threads that ended, unmapped together. */
+    if (!in_signal)
+        vt_perf_arena_sweep(&arena);
     if (final) {
         put_events();
         announced = 0;
@@ -1226,6 +1234,11 @@ void vt__sampler_init(void)
             if (fd >= 0) {
                 ev_close(&fd);
                 sampler = VT_SAMPLER_PERF;
+                /* Where it cannot be reserved, rings are mapped one by one. */
+                int guard = vt__guard;
+                vt__guard = 1;
+                vt_perf_arena_init(&arena, RING_PAGES, ARENA_SLOTS, arena_state);
+                vt__guard = guard;
                 if (kernel_refused)
                     set_note("perf_event_paranoid allows user-mode samples only: time in "
                              "system calls is not sampled",
@@ -1269,6 +1282,7 @@ void vt__sampler_after_fork(void)
     /* Timers are not inherited; the events watch the parent's threads. A thread of the
      * parent may have held the free rings' lock as the process forked: this one alone runs. */
     atomic_flag_clear(&tr_lock);
+    vt_perf_arena_after_fork(&arena);
     for (int i = 0; i < n_slots; i++) {
         if (threads[i].used) {
             threads[i].has_timer = 0;

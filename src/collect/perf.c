@@ -2,6 +2,7 @@
 #include "collect/perf.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -47,6 +48,101 @@ void vt_perf_ring_unmap(vt_perf_ring *r)
     if (r->meta)
         munmap(r->meta, r->map_len);
     memset(r, 0, sizeof(*r));
+}
+
+enum { SLOT_FREE, SLOT_USED, SLOT_DEAD, SLOT_BROKEN };
+
+int vt_perf_arena_init(vt_perf_arena *a, unsigned data_pages, uint32_t n_slots,
+                       _Atomic uint8_t *state)
+{
+    memset(a, 0, sizeof(*a));
+    if (!data_pages || (data_pages & (data_pages - 1)) || !n_slots)
+        return -EINVAL;
+    size_t len = (size_t)sysconf(_SC_PAGESIZE) * (data_pages + 1);
+    void *p =
+        mmap(NULL, len * n_slots, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    a->base = p;
+    a->slot_len = len;
+    a->n_slots = n_slots;
+    a->state = state;
+    return 0;
+}
+
+int vt_perf_ring_map_in(vt_perf_arena *a, int fd, unsigned data_pages, vt_perf_ring *r)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (!a || !a->base || page * (data_pages + 1) != a->slot_len)
+        return vt_perf_ring_map(fd, data_pages, r);
+    for (uint32_t i = 0; i < a->n_slots; i++) {
+        uint8_t want = SLOT_FREE;
+        if (atomic_load_explicit(&a->state[i], memory_order_relaxed) != SLOT_FREE ||
+            !atomic_compare_exchange_strong(&a->state[i], &want, SLOT_USED))
+            continue;
+        uint8_t *at = a->base + (size_t)i * a->slot_len;
+        void *p = mmap(at, a->slot_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+        if (p == MAP_FAILED) {
+            /* The reservation there may be gone: never touch the slot again. */
+            int e = errno;
+            atomic_store(&a->state[i], SLOT_BROKEN);
+            return -e;
+        }
+        memset(r, 0, sizeof(*r));
+        r->meta = p;
+        r->data = at + page;
+        r->data_size = (uint64_t)page * data_pages;
+        r->map_len = a->slot_len;
+        return 0;
+    }
+    return vt_perf_ring_map(fd, data_pages, r);
+}
+
+void vt_perf_ring_release(vt_perf_arena *a, vt_perf_ring *r)
+{
+    uint8_t *at = (uint8_t *)r->meta;
+    if (a && a->base && at >= a->base && at < a->base + (size_t)a->n_slots * a->slot_len) {
+        uint8_t want = SLOT_USED;
+        atomic_compare_exchange_strong(&a->state[(size_t)(at - a->base) / a->slot_len], &want,
+                                       SLOT_DEAD);
+        memset(r, 0, sizeof(*r));
+        return;
+    }
+    vt_perf_ring_unmap(r);
+}
+
+uint32_t vt_perf_arena_sweep(vt_perf_arena *a)
+{
+    uint32_t freed = 0;
+    if (!a || !a->base)
+        return 0;
+    for (uint32_t i = 0; i < a->n_slots;) {
+        if (atomic_load(&a->state[i]) != SLOT_DEAD) {
+            i++;
+            continue;
+        }
+        uint32_t j = i + 1;
+        while (j < a->n_slots && atomic_load(&a->state[j]) == SLOT_DEAD)
+            j++;
+        /* Reserved again over the rings, which goes in one step: no moment when the range is
+         * free for another mapping. */
+        void *p = mmap(a->base + (size_t)i * a->slot_len, (size_t)(j - i) * a->slot_len, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        for (uint32_t k = i; k < j; k++)
+            atomic_store(&a->state[k], p == MAP_FAILED ? SLOT_BROKEN : SLOT_FREE);
+        freed += p == MAP_FAILED ? 0 : j - i;
+        i = j;
+    }
+    return freed;
+}
+
+void vt_perf_arena_after_fork(vt_perf_arena *a)
+{
+    if (!a || !a->base)
+        return;
+    for (uint32_t i = 0; i < a->n_slots; i++)
+        if (atomic_load(&a->state[i]) != SLOT_FREE)
+            atomic_store(&a->state[i], SLOT_BROKEN);
 }
 
 size_t vt_perf_ring_drain(vt_perf_ring *r, void (*fn)(const struct perf_event_header *h, void *arg),

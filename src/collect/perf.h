@@ -41,6 +41,45 @@ int vt_perf_ring_map(int fd, unsigned data_pages, vt_perf_ring *r);
 /* Unmaps r; does nothing for a ring that is not mapped. */
 void vt_perf_ring_unmap(vt_perf_ring *r);
 
+/* Rings of one size side by side in one reserved range, so that the rings let go are unmapped
+ * many at a time. Each munmap of a ring makes the kernel flush the TLB of every CPU that runs a
+ * thread of the process, an interrupt for each, which the program's threads pay; one call over
+ * a run of rings flushes once (docs/BENCHMARKS.md, "Threads sampled from their start").
+ *
+ * A slot is free, used, dead (let go, still mapped until a sweep) or broken (a hole that is
+ * never mapped again: after a failed mmap, or in a forked child, where the kernel copies no
+ * ring, another mapping may have taken its place). Taking and letting go a slot are lock-free
+ * (an atomic per slot): any thread may map a ring, a signal handler may let one go; one thread
+ * at a time sweeps. A ring that finds no free slot is mapped alone (vt_perf_ring_map). */
+typedef struct vt_perf_arena {
+    uint8_t *base; /* NULL: no arena, every ring is mapped alone */
+    size_t slot_len;
+    uint32_t n_slots;
+    _Atomic uint8_t *state; /* n_slots, the caller's */
+} vt_perf_arena;
+
+/* Reserves n_slots slots for rings of data_pages pages (no memory: PROT_NONE), with state, the
+ * caller's array of n_slots bytes, zeroed. Returns 0, or a negative errno value (then a->base
+ * is NULL and rings are mapped alone). */
+int vt_perf_arena_init(vt_perf_arena *a, unsigned data_pages, uint32_t n_slots,
+                       _Atomic uint8_t *state);
+
+/* Maps the ring of fd into a free slot of a (or alone, when a has none, or is NULL). Returns 0,
+ * or a negative errno value. Let go with vt_perf_ring_release(). */
+int vt_perf_ring_map_in(vt_perf_arena *a, int fd, unsigned data_pages, vt_perf_ring *r);
+
+/* Lets r go: a ring in a's slots waits for the next sweep, one mapped alone is unmapped. Safe
+ * in a signal handler for a ring in a slot. */
+void vt_perf_ring_release(vt_perf_arena *a, vt_perf_ring *r);
+
+/* Unmaps the dead slots of a, a run of neighbours with one call, and frees them. Returns how
+ * many it freed. */
+uint32_t vt_perf_arena_sweep(vt_perf_arena *a);
+
+/* In a forked child: the slots in use or dead are holes now (rings are not copied), never to be
+ * mapped or unmapped again. */
+void vt_perf_arena_after_fork(vt_perf_arena *a);
+
 /* Calls fn for every record the kernel has written since the last call, oldest first, then
  * frees their space. A record that wraps around the end of the ring is passed as a copy in
  * scratch (which must hold scratch_size bytes; longer records are skipped). Returns the number

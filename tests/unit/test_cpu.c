@@ -1,13 +1,14 @@
 /* The CPU profile (src/analyze/cpu.c) on traces built record by record: sample shares, the
  * call tree, callers and callees, per-thread figures, counters scaled for multiplexing, and the
  * derived ratios that a machine with a PMU would show (this one has none, so the e2e tests
- * cannot reach them). Also src/collect/perf.c's scaling. */
+ * cannot reach them). Also src/collect/perf.c's scaling and its arena of rings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -286,6 +287,75 @@ static void test_perf_scaling(void **state)
     assert_true(vt_perf_scale_factor(&c) == 0);
 }
 
+/* Whether anything is mapped at p: a mapping that may not replace one fails there. */
+static int mapped_at(void *p, size_t len)
+{
+    void *q = mmap(p, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (q == MAP_FAILED)
+        return 1;
+    munmap(q, len);
+    return 0;
+}
+
+/* The arena of rings (collect/perf.h) on counting events of this thread (their first page is
+ * mapped like a sampling event's): rings side by side; one without a free slot mapped alone;
+ * a sweep frees the dead ones, a run at once, and leaves the range reserved; the lowest free
+ * slot is taken first; after a fork the slots in use are never touched again. Fails where perf
+ * events are refused: the agent's CPU sampler needs them as much. */
+static void test_perf_arena(void **state)
+{
+    (void)state;
+    static _Atomic uint8_t st[4];
+    vt_perf_arena a;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    assert_int_equal(vt_perf_arena_init(&a, 1, 4, st), 0);
+    assert_int_equal(a.slot_len, 2 * page);
+    int fd[6];
+    vt_perf_ring r[6];
+    for (int i = 0; i < 6; i++) {
+        struct perf_event_attr attr;
+        vt_perf_attr_count(&attr, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK);
+        fd[i] = vt_perf_open(&attr, 0, -1);
+        assert_true(fd[i] >= 0);
+    }
+    uint8_t *end = a.base + 4 * a.slot_len;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(vt_perf_ring_map_in(&a, fd[i], 1, &r[i]), 0);
+    for (int i = 0; i < 4; i++)
+        assert_ptr_equal(r[i].meta, a.base + (size_t)i * a.slot_len);
+    uint8_t *alone = (uint8_t *)r[4].meta;
+    assert_true(alone + r[4].map_len <= a.base || alone >= end);
+    /* A ring of another size is mapped alone too. */
+    assert_int_equal(vt_perf_ring_map_in(&a, fd[5], 2, &r[5]), 0);
+    assert_true((uint8_t *)r[5].meta >= end || (uint8_t *)r[5].meta < a.base);
+    vt_perf_ring_release(&a, &r[5]);
+    assert_null(r[5].meta);
+
+    vt_perf_ring_release(&a, &r[1]);
+    vt_perf_ring_release(&a, &r[2]);
+    vt_perf_ring_release(&a, &r[4]); /* alone: unmapped at once */
+    assert_false(mapped_at(alone, 2 * page));
+    assert_true(mapped_at(a.base + a.slot_len, 2 * a.slot_len)); /* dead, still mapped */
+    assert_int_equal(vt_perf_arena_sweep(&a), 2);
+    assert_int_equal(vt_perf_arena_sweep(&a), 0);
+    assert_true(mapped_at(a.base + a.slot_len, 2 * a.slot_len)); /* reserved again */
+    assert_int_equal(vt_perf_ring_map_in(&a, fd[1], 1, &r[1]), 0);
+    assert_ptr_equal(r[1].meta, a.base + a.slot_len);
+    assert_int_equal(r[1].data_size, page);
+
+    /* In a forked child: slots 0, 1 and 3 in use, 2 free. */
+    vt_perf_arena_after_fork(&a);
+    vt_perf_ring_release(&a, &r[0]);
+    assert_int_equal(vt_perf_arena_sweep(&a), 0); /* a broken slot is not dead */
+    assert_int_equal(vt_perf_ring_map_in(&a, fd[2], 1, &r[2]), 0);
+    assert_ptr_equal(r[2].meta, a.base + 2 * a.slot_len);
+    assert_int_equal(vt_perf_ring_map_in(&a, fd[4], 1, &r[4]), 0);
+    assert_true((uint8_t *)r[4].meta >= end || (uint8_t *)r[4].meta < a.base);
+    vt_perf_ring_release(&a, &r[4]);
+    for (int i = 0; i < 6; i++)
+        close(fd[i]);
+}
+
 /* A malformed CPU record is reported, not trusted. */
 static void test_malformed(void **state)
 {
@@ -307,9 +377,8 @@ static void test_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_ratios),
-        cmocka_unit_test(test_perf_scaling),
+        cmocka_unit_test(test_profile),      cmocka_unit_test(test_ratios),
+        cmocka_unit_test(test_perf_scaling), cmocka_unit_test(test_perf_arena),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, ut_setup_tmp_dir, ut_teardown_tmp_dir);
