@@ -180,9 +180,11 @@ static void *writer_main(void *arg)
         if (atomic_load(&vt__state) == VT_STATE_TRACING)
             vt__merge_round(0, 1);
         atomic_store(&writer_busy, 0);
-        /* A CPU profile alone needs fewer rounds: the rings hold 40 ms of samples. */
-        struct timespec ts = {0, (vt__config.no_alloc ? VT_ROUND_MS_CPU_ONLY : VT_ROUND_MS) *
-                                     1000000L};
+        /* A CPU profile alone needs fewer rounds, as many as the sample rings need. */
+        int ms = vt__sampler_round_ms();
+        if (!vt__config.no_alloc && ms > VT_ROUND_MS)
+            ms = VT_ROUND_MS;
+        struct timespec ts = {0, ms * 1000000L};
         futex(&wake_seq, FUTEX_WAIT_PRIVATE, seq, &ts);
     }
     return NULL;

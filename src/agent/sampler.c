@@ -55,7 +55,8 @@
 
 /* The timer handler's ring: written by the thread's handler only, read by the writer. A
  * ring is never unmapped (a signal queued before its timer was deleted still points at it):
- * a slot that lets it go puts it on a free list for the next thread. */
+ * a slot that lets it go puts it on a free list for the next thread, after two rounds of the
+ * writer, so that a handler of its former thread still running then is long gone. */
 struct tsample {
     uint64_t tsc;
     uint32_t n, overrun;
@@ -70,7 +71,7 @@ struct tring {
     struct tsample s[TIMER_SLOTS];
     uint8_t slice[SLICE];
 };
-static struct tring *tr_free;
+static struct tring *tr_free, *tr_cooling[2]; /* [0] let go this round, [1] the last */
 static atomic_flag tr_lock = ATOMIC_FLAG_INIT;
 /* The perf rings, unmapped many at a time by the writer after each round (collect/perf.h). */
 static vt_perf_arena arena;
@@ -362,8 +363,25 @@ static void tr_put(struct cthread *c, int in_signal)
         while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
             sched_yield();
     }
-    r->next_free = tr_free;
-    tr_free = r;
+    r->next_free = tr_cooling[0];
+    tr_cooling[0] = r;
+    atomic_flag_clear_explicit(&tr_lock, memory_order_release);
+}
+
+/* Each round: the rings let go two rounds ago may serve again. */
+static void tr_round(void)
+{
+    while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
+        sched_yield();
+    struct tring *r = tr_cooling[1];
+    while (r) {
+        struct tring *next = r->next_free;
+        r->next_free = tr_free;
+        tr_free = r;
+        r = next;
+    }
+    tr_cooling[1] = tr_cooling[0];
+    tr_cooling[0] = NULL;
     atomic_flag_clear_explicit(&tr_lock, memory_order_release);
 }
 
@@ -547,8 +565,11 @@ void vt__sampler_thread_start(void)
     atomic_flag_clear_explicit(&early_lock, memory_order_release);
     if (wake)
         vt__writer_wake();
-    if (!kept)
+    if (!kept) {
+        if (c.tr && has_end_key)
+            pthread_setspecific(end_key, NULL);
         close_slot(&c, 0);
+    }
 }
 
 /* The writer takes over the threads that opened their own events. One that /proc/self/task
@@ -1134,8 +1155,10 @@ long vt__sampler_round(uint64_t watermark, int final, int in_signal)
             finish(c, !c->seen, !final || !in_signal);
     }
     /* The rings of the threads that ended, unmapped together. */
-    if (!in_signal)
+    if (!in_signal) {
         vt_perf_arena_sweep(&arena);
+        tr_round();
+    }
     if (final) {
         put_events();
         announced = 0;
@@ -1203,6 +1226,14 @@ static void on_cpu_signal(int sig, siginfo_t *si, void *ucv)
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
 out:
     errno = saved;
+}
+
+int vt__sampler_round_ms(void)
+{
+    if (hz <= 999)
+        return VT_ROUND_MS_CPU_ONLY;
+    int ms = VT_ROUND_MS_CPU_ONLY * 999 / hz;
+    return ms > 1 ? ms : 1;
 }
 
 void vt__sampler_init(void)
@@ -1281,6 +1312,8 @@ void vt__sampler_after_fork(void)
         return;
     /* Timers are not inherited; the events watch the parent's threads. A thread of the
      * parent may have held the free rings' lock as the process forked: this one alone runs. */
+    if (atomic_flag_test_and_set(&tr_lock))
+        tr_free = tr_cooling[0] = tr_cooling[1] = NULL; /* maybe torn: its rings are left */
     atomic_flag_clear(&tr_lock);
     vt_perf_arena_after_fork(&arena);
     for (int i = 0; i < n_slots; i++) {

@@ -6,8 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* How often the writer runs when allocations are not traced (ms): the sample rings hold that
- * much at the highest rate with deep stacks, and fewer wake-ups cost the program less. */
+/* How often the writer runs when allocations are not traced (ms), at the default rate: fewer
+ * wake-ups cost the program less, and a thread's ring (32 KiB) holds 40 ms of samples at
+ * 999 Hz with some 40 frames, twice that with 16. */
 #define VT_ROUND_MS_CPU_ONLY 40
 
 /* A record of the CPU profile, handed to the stream encoder (merge.c: vt__merge_put_cpu). */
@@ -22,6 +23,11 @@ struct vt_cpu_rec {
     const char *str; /* a trailing string field, or NULL */
     size_t str_len;
 };
+
+/* How long the writer may sleep between rounds when allocations are not traced (ms): 40 ms at
+ * up to 999 Hz, shorter in proportion at higher rates, so that the rings hold a round of
+ * samples at any rate. */
+int vt__sampler_round_ms(void);
 
 /* Reads the configuration (VITALS_CPU, VITALS_CPU_WALL, VITALS_CPU_SAMPLER, VITALS_EVENTS) and
  * starts sampling the calling (main) thread. Called once from the agent's start-up. */

@@ -83,9 +83,16 @@ int vt_perf_ring_map_in(vt_perf_arena *a, int fd, unsigned data_pages, vt_perf_r
         uint8_t *at = a->base + (size_t)i * a->slot_len;
         void *p = mmap(at, a->slot_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
         if (p == MAP_FAILED) {
-            /* The reservation there may be gone: never touch the slot again. */
+            /* A failed mapping leaves a hole (the locked-memory limit, say): reserved again
+             * where nothing took it meanwhile, the slot serves again; otherwise it is never
+             * touched again. */
             int e = errno;
-            atomic_store(&a->state[i], SLOT_BROKEN);
+            void *q =
+                mmap(at, a->slot_len, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+            if (q != MAP_FAILED && q != at)
+                munmap(q, a->slot_len); /* a kernel that took the flag for a hint */
+            atomic_store(&a->state[i], q == at ? SLOT_FREE : SLOT_BROKEN);
             return -e;
         }
         memset(r, 0, sizeof(*r));
@@ -93,6 +100,7 @@ int vt_perf_ring_map_in(vt_perf_arena *a, int fd, unsigned data_pages, vt_perf_r
         r->data = at + page;
         r->data_size = (uint64_t)page * data_pages;
         r->map_len = a->slot_len;
+        r->slot = i + 1;
         return 0;
     }
     return vt_perf_ring_map(fd, data_pages, r);
@@ -100,11 +108,10 @@ int vt_perf_ring_map_in(vt_perf_arena *a, int fd, unsigned data_pages, vt_perf_r
 
 void vt_perf_ring_release(vt_perf_arena *a, vt_perf_ring *r)
 {
-    uint8_t *at = (uint8_t *)r->meta;
-    if (a && a->base && at >= a->base && at < a->base + (size_t)a->n_slots * a->slot_len) {
+    if (r->slot && a && a->base) {
+        /* Broken since (a forked child): the slot is a hole, left alone. */
         uint8_t want = SLOT_USED;
-        atomic_compare_exchange_strong(&a->state[(size_t)(at - a->base) / a->slot_len], &want,
-                                       SLOT_DEAD);
+        atomic_compare_exchange_strong(&a->state[r->slot - 1], &want, SLOT_DEAD);
         memset(r, 0, sizeof(*r));
         return;
     }

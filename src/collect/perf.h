@@ -16,6 +16,7 @@ typedef struct vt_perf_ring {
     uint8_t *data;
     uint64_t data_size; /* a power of two */
     size_t map_len;
+    uint32_t slot; /* 1 + its slot in an arena (vt_perf_ring_map_in), 0 when mapped alone */
 } vt_perf_ring;
 
 /* A count as read(2) gives it with PERF_FORMAT_TOTAL_TIME_ENABLED|RUNNING. */
@@ -47,10 +48,11 @@ void vt_perf_ring_unmap(vt_perf_ring *r);
  * a run of rings flushes once (docs/BENCHMARKS.md, "Threads sampled from their start").
  *
  * A slot is free, used, dead (let go, still mapped until a sweep) or broken (a hole that is
- * never mapped again: after a failed mmap, or in a forked child, where the kernel copies no
- * ring, another mapping may have taken its place). Taking and letting go a slot are lock-free
- * (an atomic per slot): any thread may map a ring, a signal handler may let one go; one thread
- * at a time sweeps. A ring that finds no free slot is mapped alone (vt_perf_ring_map). */
+ * never mapped again: in a forked child, where the kernel copies no ring, another mapping may
+ * take its place; or after a failed mmap, when the slot could not be reserved again). Taking and
+ * letting go a slot are lock-free (an atomic per slot): any thread may map a ring, a signal handler
+ * may let one go; one thread at a time sweeps. A ring that finds no free slot is mapped alone
+ * (vt_perf_ring_map). */
 typedef struct vt_perf_arena {
     uint8_t *base; /* NULL: no arena, every ring is mapped alone */
     size_t slot_len;
