@@ -335,15 +335,48 @@ static int open_switches(int tid)
 
 static void on_cpu_signal(int sig, siginfo_t *si, void *ucv);
 
+/* Takes spin lock l, held only for a copy or a few pointer moves; in a signal handler
+ * (try_only), which may have interrupted its holder, it gives up at once. Returns 0 when
+ * taken. */
+static int spin_take(atomic_flag *l, int try_only)
+{
+    while (atomic_flag_test_and_set_explicit(l, memory_order_acquire)) {
+        if (try_only)
+            return -1;
+        sched_yield();
+    }
+    return 0;
+}
+
+static void spin_give(atomic_flag *l)
+{
+    atomic_flag_clear_explicit(l, memory_order_release);
+}
+
+/* The CPU clock of thread tid (what pthread_getcpuclockid gives, made from its tid). */
+static clockid_t thread_clock(int tid)
+{
+    return (clockid_t)((~(unsigned)tid << 3) | 6);
+}
+
+/* The CPU time of thread tid from its clock, or 0 (the timer sampler has no task-clock
+ * count). */
+static uint64_t thread_clock_ns(int tid)
+{
+    struct timespec ts;
+    if (syscall(SYS_clock_gettime, thread_clock(tid), &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* A timer ring from the free list, or a new one; NULL when out of memory. */
 static struct tring *tr_get(void)
 {
-    while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
-        sched_yield();
+    spin_take(&tr_lock, 0);
     struct tring *r = tr_free;
     if (r)
         tr_free = r->next_free;
-    atomic_flag_clear_explicit(&tr_lock, memory_order_release);
+    spin_give(&tr_lock);
     return r ? r : vt__map(sizeof(struct tring), 0);
 }
 
@@ -356,23 +389,17 @@ static void tr_put(struct cthread *c, int in_signal)
     if (!r)
         return;
     atomic_store(&r->tid, 0);
-    if (in_signal) {
-        if (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
-            return;
-    } else {
-        while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
-            sched_yield();
-    }
+    if (spin_take(&tr_lock, in_signal))
+        return;
     r->next_free = tr_cooling[0];
     tr_cooling[0] = r;
-    atomic_flag_clear_explicit(&tr_lock, memory_order_release);
+    spin_give(&tr_lock);
 }
 
 /* Each round: the rings let go two rounds ago may serve again. */
 static void tr_round(void)
 {
-    while (atomic_flag_test_and_set_explicit(&tr_lock, memory_order_acquire))
-        sched_yield();
+    spin_take(&tr_lock, 0);
     struct tring *r = tr_cooling[1];
     while (r) {
         struct tring *next = r->next_free;
@@ -382,7 +409,7 @@ static void tr_round(void)
     }
     tr_cooling[1] = tr_cooling[0];
     tr_cooling[0] = NULL;
-    atomic_flag_clear_explicit(&tr_lock, memory_order_release);
+    spin_give(&tr_lock);
 }
 
 static int start_timer(struct cthread *c)
@@ -400,9 +427,7 @@ static int start_timer(struct cthread *c)
     sev.sigev_signo = CPU_SIGNAL;
     sev.sigev_value.sival_ptr = c->tr;
     sev._sigev_un._tid = c->tid;
-    /* The thread's CPU clock (what pthread_getcpuclockid gives, made from its tid). */
-    clockid_t clk = (clockid_t)((~(unsigned)c->tid << 3) | 6);
-    if (syscall(SYS_timer_create, clk, &sev, &c->timer) != 0)
+    if (syscall(SYS_timer_create, thread_clock(c->tid), &sev, &c->timer) != 0)
         return -errno;
     struct itimerspec its;
     its.it_interval.tv_sec = (time_t)(period_ns / 1000000000u);
@@ -535,10 +560,9 @@ int vt__sampler_thread_wanted(void)
 static void timer_thread_end(void *arg)
 {
     struct tring *r = arg;
-    struct timespec ts;
-    if (atomic_load(&r->tid) == (int)syscall(SYS_gettid) &&
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-        atomic_store(&r->end_cpu_ns, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    int tid = (int)syscall(SYS_gettid);
+    if (atomic_load(&r->tid) == tid)
+        atomic_store(&r->end_cpu_ns, thread_clock_ns(tid));
 }
 
 void vt__sampler_thread_start(void)
@@ -555,14 +579,13 @@ void vt__sampler_thread_start(void)
     else if (start_timer(&c) == 0 && has_end_key)
         pthread_setspecific(end_key, c.tr);
     int kept = 0, wake = 0;
-    while (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
-        sched_yield();
+    spin_take(&early_lock, 0);
     if (n_early < EARLY_SLOTS) {
         early[n_early++] = c;
         kept = 1;
         wake = n_early % EARLY_WAKE == 0;
     }
-    atomic_flag_clear_explicit(&early_lock, memory_order_release);
+    spin_give(&early_lock);
     if (wake)
         vt__writer_wake();
     if (!kept) {
@@ -579,18 +602,12 @@ void vt__sampler_thread_start(void)
 static void adopt_early(int in_signal)
 {
     static struct cthread got[EARLY_SLOTS];
-    int n = 0;
-    if (in_signal) {
-        if (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
-            return;
-    } else {
-        while (atomic_flag_test_and_set_explicit(&early_lock, memory_order_acquire))
-            sched_yield();
-    }
-    n = n_early;
+    if (spin_take(&early_lock, in_signal))
+        return;
+    int n = n_early;
     memcpy(got, early, (size_t)n * sizeof(*got));
     n_early = 0;
-    atomic_flag_clear_explicit(&early_lock, memory_order_release);
+    spin_give(&early_lock);
     for (int i = 0; i < n; i++) {
         struct cthread *c = find(got[i].tid);
         if (c)
@@ -612,16 +629,6 @@ static void adopt_early(int in_signal)
         else
             memcpy(c->comm, comm, sizeof(comm));
     }
-}
-
-/* The CPU time of a live thread from its clock (the timer sampler has no task-clock count). */
-static uint64_t thread_clock_ns(int tid)
-{
-    struct timespec ts;
-    clockid_t clk = (clockid_t)((~(unsigned)tid << 3) | 6);
-    if (syscall(SYS_clock_gettime, clk, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int add_pend(uint64_t tsc, uint32_t stack, uint32_t tid, uint32_t kind, uint64_t weight)

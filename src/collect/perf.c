@@ -26,20 +26,27 @@ void vt_perf_attr_count(struct perf_event_attr *attr, uint32_t type, uint64_t co
     attr->exclude_hv = 1;
 }
 
+/* Fills r for a ring mapped at p: the metadata page, then data_pages pages of records. */
+static void ring_at(vt_perf_ring *r, void *p, size_t page, unsigned data_pages, uint32_t slot)
+{
+    memset(r, 0, sizeof(*r));
+    r->meta = p;
+    r->data = (uint8_t *)p + page;
+    r->data_size = (uint64_t)page * data_pages;
+    r->map_len = page * (data_pages + 1);
+    r->slot = slot;
+}
+
 int vt_perf_ring_map(int fd, unsigned data_pages, vt_perf_ring *r)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     memset(r, 0, sizeof(*r));
     if (!data_pages || (data_pages & (data_pages - 1)))
         return -EINVAL;
-    size_t len = page * (data_pages + 1);
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, page * (data_pages + 1), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return -errno;
-    r->meta = p;
-    r->data = (uint8_t *)p + page;
-    r->data_size = (uint64_t)page * data_pages;
-    r->map_len = len;
+    ring_at(r, p, page, data_pages, 0);
     return 0;
 }
 
@@ -95,12 +102,7 @@ int vt_perf_ring_map_in(vt_perf_arena *a, int fd, unsigned data_pages, vt_perf_r
             atomic_store(&a->state[i], q == at ? SLOT_FREE : SLOT_BROKEN);
             return -e;
         }
-        memset(r, 0, sizeof(*r));
-        r->meta = p;
-        r->data = at + page;
-        r->data_size = (uint64_t)page * data_pages;
-        r->map_len = a->slot_len;
-        r->slot = i + 1;
+        ring_at(r, p, page, data_pages, i + 1);
         return 0;
     }
     return vt_perf_ring_map(fd, data_pages, r);
